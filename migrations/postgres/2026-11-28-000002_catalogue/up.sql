@@ -1,0 +1,36 @@
+-- The CLN catalogue (contract §5). Data, not code: operators may add rows.
+INSERT INTO license_families (name, exclusive, convertible) VALUES
+    ('cloudlinux', TRUE, FALSE),
+    ('kernelcare', TRUE, FALSE),
+    ('imunify', TRUE, TRUE),
+    ('els', FALSE, FALSE);
+
+INSERT INTO license_types (id, name, family) VALUES
+    (1, 'CloudLinux OS Legacy (formerly Shared)', 'cloudlinux'),
+    (2, 'CloudLinux OS (legacy type)', 'cloudlinux'),
+    (4, 'CloudLinux OS Solo', 'cloudlinux'),
+    (5, 'CloudLinux OS Admin', 'cloudlinux'),
+    (1002, 'CloudLinux OS Shared Pro', 'cloudlinux'),
+    (16, 'KernelCare', 'kernelcare'),
+    (17, 'KernelCare Plus', 'kernelcare'),
+    (40, 'ImunifyAV+', 'imunify'),
+    (41, 'Imunify360 single user', 'imunify'),
+    (42, 'Imunify360 up to 30 users', 'imunify'),
+    (43, 'Imunify360 up to 250 users', 'imunify'),
+    (44, 'Imunify360 up to 5 users', 'imunify'),
+    (49, 'Imunify360 unlimited', 'imunify'),
+    (3, 'ELS for CentOS 6', 'els'),
+    (5003, 'ELS for Oracle Linux 6', 'els'),
+    (5004, 'ELS for Ubuntu 16', 'els'),
+    (5005, 'ELS for CentOS 8', 'els'),
+    (5011, 'ELS for CentOS 6 + SLA', 'els'),
+    (5012, 'ELS for CentOS 8 + SLA', 'els'),
+    (5013, 'ELS for Oracle Linux 6 + SLA', 'els'),
+    (5014, 'ELS for Ubuntu 16 + SLA', 'els'),
+    (5017, 'ELS for CentOS 7 Standard', 'els'),
+    (5018, 'ELS for CentOS 7 Complete', 'els'),
+    (5019, 'ELS for Ubuntu 18', 'els'),
+    (5020, 'ELS for Ubuntu 18 + SLA', 'els'),
+    (5034, 'ELS for CentOS 8 Stream', 'els'),
+    (5035, 'ELS for CentOS 8 Stream + SLA', 'els'),
+    (7215, 'Extended Security Updates', 'els');

@@ -1,0 +1,195 @@
+//! One API call's input: the parameters from the query string and, for a form POST, the
+//! body, merged; plus the caller's address. Parsed leniently where clients differ
+//! (order, empty components, unknown keys, raw or encoded `|`), strictly where values are read.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::StreamExt;
+
+use super::error::ApiError;
+use crate::config::parse_bool;
+use crate::domain::ip::LicenseIp;
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    params: Vec<(String, String)>,
+    /// The connecting address (events record it).
+    pub peer: String,
+}
+
+impl Call {
+    pub fn from_parts(query: &str, body: &[u8], peer: String) -> Self {
+        // form_urlencoded skips empty components (`?&token=`) and decodes `%7C` and `+`.
+        let mut params: Vec<(String, String)> = form_urlencoded_pairs(query.as_bytes());
+        params.extend(form_urlencoded_pairs(body));
+        Self { params, peer }
+    }
+
+    /// The first value of `key`, as sent.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of `key`, treating an empty value as absent.
+    pub fn non_empty(&self, key: &str) -> Option<&str> {
+        self.get(key).filter(|v| !v.is_empty())
+    }
+
+    /// The required `ip` parameter, validated and canonical.
+    pub fn ip(&self) -> Result<LicenseIp, ApiError> {
+        let text = self
+            .non_empty("ip")
+            .ok_or_else(|| ApiError::refused("Parameter ip is required"))?;
+        parse_ip(text)
+    }
+
+    /// A required integer license type.
+    pub fn license_type(&self, key: &str) -> Result<i32, ApiError> {
+        match self.non_empty(key) {
+            None => Err(ApiError::refused(format!("Parameter {key} is required"))),
+            Some(text) => parse_type(key, text),
+        }
+    }
+
+    /// An optional type where missing, empty and `0` all mean "every type".
+    pub fn optional_type(&self, key: &str) -> Result<Option<i32>, ApiError> {
+        match self.non_empty(key) {
+            None => Ok(None),
+            Some(text) => parse_type(key, text).map(|t| (t != 0).then_some(t)),
+        }
+    }
+
+    pub fn boolean(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.non_empty(key) {
+            None => Ok(None),
+            Some(text) => parse_bool(text).map(Some).ok_or_else(|| {
+                ApiError::refused(format!(
+                    "Invalid value for {key}: {} (expected true, false, 1 or 0)",
+                    shorten(text)
+                ))
+            }),
+        }
+    }
+}
+
+fn form_urlencoded_pairs(input: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(input).unwrap_or_default()
+}
+
+pub fn parse_ip(text: &str) -> Result<LicenseIp, ApiError> {
+    LicenseIp::parse(text)
+        .ok_or_else(|| ApiError::refused(format!("Invalid IP address: {}", shorten(text))))
+}
+
+fn parse_type(key: &str, text: &str) -> Result<i32, ApiError> {
+    text.parse::<i32>().ok().filter(|t| *t >= 0).ok_or_else(|| {
+        ApiError::refused(format!(
+            "Invalid {key}: {} (expected a license type number)",
+            shorten(text)
+        ))
+    })
+}
+
+/// Echo at most 64 characters of client input in messages.
+fn shorten(text: &str) -> String {
+    let mut short: String = text.chars().take(64).collect();
+    if short.len() < text.len() {
+        short.push_str("...");
+    }
+    format!("{short:?}")
+}
+
+/// Whether the body should be read as form fields (form POSTs, or no content type at all).
+fn is_form(req: &HttpRequest) -> bool {
+    match req.headers().get(header::CONTENT_TYPE) {
+        None => true,
+        Some(value) => value
+            .to_str()
+            .map(|v| {
+                v.trim_start()
+                    .starts_with("application/x-www-form-urlencoded")
+            })
+            .unwrap_or(false),
+    }
+}
+
+impl FromRequest for Call {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let query = req.query_string().to_string();
+        let peer = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string());
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.config.max_body_bytes)
+            .unwrap_or(65_536);
+        let form = is_form(req);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|_| ApiError::refused("Could not read the request body"))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::refused(format!(
+                        "Request body too large (limit {limit} bytes)"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let body: &[u8] = if form { &body } else { &[] };
+            Ok(Call::from_parts(&query, body, peer))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(query: &str) -> Call {
+        Call::from_parts(query, b"", "127.0.0.1".into())
+    }
+
+    #[test]
+    fn raw_and_encoded_pipes_decode_alike() {
+        assert_eq!(call("token=a|1|ff").get("token"), Some("a|1|ff"));
+        assert_eq!(call("token=a%7C1%7Cff").get("token"), Some("a|1|ff"));
+    }
+
+    #[test]
+    fn empty_components_and_order_do_not_matter() {
+        let c = call("&&ip=1.2.3.4&&token=t&unknown=x");
+        assert_eq!(c.get("ip"), Some("1.2.3.4"));
+        assert_eq!(c.get("token"), Some("t"));
+    }
+
+    #[test]
+    fn body_fields_join_the_query() {
+        let c = Call::from_parts("token=t", b"ip=1.2.3.4&type=1", "p".into());
+        assert_eq!(c.get("ip"), Some("1.2.3.4"));
+        assert_eq!(c.license_type("type").unwrap(), 1);
+    }
+
+    #[test]
+    fn optional_type_reads_empty_and_zero_as_all() {
+        assert_eq!(call("type=").optional_type("type").unwrap(), None);
+        assert_eq!(call("type=0").optional_type("type").unwrap(), None);
+        assert_eq!(call("").optional_type("type").unwrap(), None);
+        assert_eq!(call("type=16").optional_type("type").unwrap(), Some(16));
+        assert!(call("type=undefined").optional_type("type").is_err());
+        assert!(call("type=-1").optional_type("type").is_err());
+    }
+}

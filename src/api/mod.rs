@@ -1,0 +1,66 @@
+//! HTTP only: extract the call, authenticate, call the domain, shape the envelope.
+
+pub mod authn;
+pub mod call;
+pub mod envelope;
+pub mod error;
+pub mod list_stream;
+pub mod rest;
+pub mod status;
+pub mod v2;
+pub mod views;
+
+use actix_web::http::StatusCode;
+use actix_web::{guard, web, HttpRequest, HttpResponse, Route};
+
+/// The one route table, used by `ipls serve` and by the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api")
+            .service(get_or_post(
+                "/ipl/availability.json",
+                web::to(rest::availability),
+            ))
+            .service(get_or_post("/ipl/check.json", web::to(rest::check)))
+            .service(get_or_post("/ipl/register.json", web::to(rest::register)))
+            .service(get_or_post("/ipl/remove.json", web::to(rest::remove)))
+            .service(get_or_post("/ipl/list.json", web::to(rest::list)))
+            .service(get_or_post("/ipl/server.json", web::to(rest::server)))
+            .service(get_or_post("/ipl/update.json", web::to(rest::update)))
+            .service(get_or_post("/ipl/convert.json", web::to(rest::convert)))
+            .service(get_or_post("/status.json", web::to(status::status)))
+            .service(get_or_post(
+                "/v2/ip-license/licenses/types",
+                web::to(v2::types),
+            ))
+            .service(get_or_post(
+                "/v2/ip-license/licenses",
+                web::to(v2::licenses),
+            )),
+    )
+    .default_service(web::to(not_found));
+}
+
+/// GET with query parameters is what clients send; a form POST is read the same way.
+fn get_or_post(path: &str, handler: Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(handler.guard(guard::Any(guard::Get()).or(guard::Post())))
+        .default_service(web::to(method_not_allowed))
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    envelope::failure(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "Not found: {}",
+            req.path().chars().take(200).collect::<String>()
+        ),
+    )
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    envelope::failure(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("Method {} not allowed here; use GET or POST", req.method()),
+    )
+}

@@ -1,0 +1,57 @@
+//! `/api/status.json`: CLN's health answer, no token (contract §3).
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use diesel::RunQueryDsl;
+use serde::Serialize;
+
+use super::envelope::respond;
+use super::error::ApiResult;
+use crate::db;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+struct Status {
+    db_clweb_connected: bool,
+    db_clweb_online: bool,
+    db_rhn_connected: bool,
+    db_rhn_online: bool,
+    xmlrpc: bool,
+    ip_server_reg: bool,
+    rhn_overloaded: bool,
+    rhn_queue_full: bool,
+    version: &'static str,
+    database: &'static str,
+}
+
+pub async fn status(state: web::Data<AppState>) -> ApiResult {
+    let online = db::run(&state.pool, |c| {
+        diesel::sql_query("SELECT 1").execute(c)?;
+        Ok(())
+    })
+    .await
+    .is_ok();
+    let data = Status {
+        db_clweb_connected: online,
+        db_clweb_online: online,
+        db_rhn_connected: online,
+        db_rhn_online: online,
+        // No XML-RPC endpoint yet (see the XML-RPC issue).
+        xmlrpc: false,
+        ip_server_reg: online,
+        rhn_overloaded: false,
+        rhn_queue_full: false,
+        version: env!("CARGO_PKG_VERSION"),
+        database: state.backend.name(),
+    };
+    Ok(if online {
+        respond(StatusCode::OK, true, None, data)
+    } else {
+        respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            false,
+            Some("Database unavailable"),
+            data,
+        )
+    })
+}

@@ -1,0 +1,42 @@
+//! `/api/v2/ip-license/...` (ours; CLN has not published these shapes).
+
+use actix_web::web;
+use serde::Serialize;
+
+use super::authn::authenticate;
+use super::call::Call;
+use super::envelope::success;
+use super::error::ApiResult;
+use super::list_stream::stream_licenses;
+use super::views::write_server_row;
+use crate::db;
+use crate::domain::catalogue::enabled_types;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+struct TypeRow {
+    id: i32,
+    name: String,
+    family: String,
+}
+
+/// The types enabled for the caller.
+pub async fn types(state: web::Data<AppState>, call: Call) -> ApiResult {
+    let reseller = authenticate(&state, &call).await?;
+    let enabled = db::run(&state.pool, move |c| enabled_types(c, reseller.id)).await?;
+    let rows: Vec<TypeRow> = enabled
+        .into_iter()
+        .map(|e| TypeRow {
+            id: e.license_type.id,
+            name: e.license_type.name,
+            family: e.license_type.family,
+        })
+        .collect();
+    Ok(success(rows))
+}
+
+/// All the caller's licenses, as server.json rows.
+pub async fn licenses(state: web::Data<AppState>, call: Call) -> ApiResult {
+    let reseller = authenticate(&state, &call).await?;
+    stream_licenses(&state, reseller.id, write_server_row).await
+}

@@ -1,0 +1,83 @@
+//! JSON shapes of license rows, field by field as clients read them (contract §2-3):
+//! `type` is a number, `registered` a boolean, dates in CLN's format.
+
+use serde::Serialize;
+
+use super::envelope::format_date;
+use crate::db::models::License;
+
+/// A row of list.json: `{"created", "ip", "registered", "type"}`.
+#[derive(Debug, Serialize)]
+pub struct ListRow<'a> {
+    pub created: String,
+    pub ip: &'a str,
+    pub registered: bool,
+    #[serde(rename = "type")]
+    pub type_id: i32,
+}
+
+impl<'a> From<&'a License> for ListRow<'a> {
+    fn from(l: &'a License) -> Self {
+        Self {
+            created: format_date(l.created_at),
+            ip: &l.ip,
+            registered: l.registered_at.is_some(),
+            type_id: l.type_id,
+        }
+    }
+}
+
+/// register.json's data: `{"ip", "type", "registered", "created"}`.
+#[derive(Debug, Serialize)]
+pub struct RegisteredLicense<'a> {
+    pub ip: &'a str,
+    #[serde(rename = "type")]
+    pub type_id: i32,
+    pub registered: bool,
+    pub created: String,
+}
+
+impl<'a> From<&'a License> for RegisteredLicense<'a> {
+    fn from(l: &'a License) -> Self {
+        Self {
+            ip: &l.ip,
+            type_id: l.type_id,
+            registered: l.registered_at.is_some(),
+            created: format_date(l.created_at),
+        }
+    }
+}
+
+/// A row of server.json and of the v2 licenses list.
+#[derive(Debug, Serialize)]
+pub struct ServerRow<'a> {
+    pub server_info: Option<&'a str>,
+    pub ip: &'a str,
+    #[serde(rename = "type")]
+    pub type_id: i32,
+    pub registered: bool,
+    pub created: String,
+    pub last_checkin: Option<String>,
+}
+
+impl<'a> From<&'a License> for ServerRow<'a> {
+    fn from(l: &'a License) -> Self {
+        Self {
+            server_info: l.server_info.as_deref(),
+            ip: &l.ip,
+            type_id: l.type_id,
+            registered: l.registered_at.is_some(),
+            created: format_date(l.created_at),
+            last_checkin: l.last_checkin.map(format_date),
+        }
+    }
+}
+
+/// Writers for `list_stream::stream_licenses`.
+pub fn write_list_row(l: &License, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    serde_json::to_writer(out, &ListRow::from(l))
+}
+
+pub fn write_server_row(l: &License, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    serde_json::to_writer(out, &ServerRow::from(l))
+}

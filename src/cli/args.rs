@@ -1,0 +1,89 @@
+//! Parsing of CLI values shared by several commands: type lists, limits, on/off.
+
+use std::collections::BTreeMap;
+
+use crate::domain::resellers::Grants;
+
+/// `1,16,40` into type ids.
+pub fn type_list(text: &str) -> Result<Vec<i32>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<i32>()
+                .map_err(|_| format!("--types: {t:?} is not a type number"))
+        })
+        .collect()
+}
+
+/// `TYPE=N` or `TYPE=unlimited`.
+pub fn limit(text: &str) -> Result<(i32, Option<i32>), String> {
+    let bad = || format!("--limit {text:?}: expected TYPE=N or TYPE=unlimited");
+    let (type_text, value) = text.split_once('=').ok_or_else(bad)?;
+    let type_id = type_text.trim().parse::<i32>().map_err(|_| bad())?;
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("unlimited") {
+        return Ok((type_id, None));
+    }
+    let n = value
+        .parse::<i32>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(bad)?;
+    Ok((type_id, Some(n)))
+}
+
+pub fn on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" | "true" => Ok(true),
+        "off" | "false" => Ok(false),
+        _ => Err(format!("expected on or off, got {text:?}")),
+    }
+}
+
+/// Builds grants from enabled types, the limits already in force, and `--limit` overrides.
+/// A limit for a type that is not enabled is an error, not a silent grant.
+pub fn grants(
+    types: &[i32],
+    existing: &BTreeMap<i32, Option<i32>>,
+    limits: &[(i32, Option<i32>)],
+) -> Result<Grants, String> {
+    let mut granted: BTreeMap<i32, Option<i32>> = types
+        .iter()
+        .map(|t| (*t, existing.get(t).copied().flatten()))
+        .collect();
+    for (type_id, value) in limits {
+        match granted.get_mut(type_id) {
+            Some(slot) => *slot = *value,
+            None => {
+                return Err(format!(
+                    "--limit {type_id}=...: type {type_id} is not enabled (add it to --types)"
+                ))
+            }
+        }
+    }
+    Ok(Grants { limits: granted })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lists_and_limits() {
+        assert_eq!(type_list("1, 16,40").unwrap(), vec![1, 16, 40]);
+        assert!(type_list("1,x").is_err());
+        assert_eq!(limit("1=5").unwrap(), (1, Some(5)));
+        assert_eq!(limit("1=unlimited").unwrap(), (1, None));
+        assert!(limit("1").is_err());
+        assert!(limit("1=-2").is_err());
+    }
+
+    #[test]
+    fn limits_apply_to_enabled_types_only() {
+        let existing = BTreeMap::from([(1, Some(3)), (16, None)]);
+        let g = grants(&[1, 16], &existing, &[(16, Some(2))]).unwrap();
+        assert_eq!(g.limits, BTreeMap::from([(1, Some(3)), (16, Some(2))]));
+        assert!(grants(&[1], &existing, &[(40, Some(1))]).is_err());
+    }
+}

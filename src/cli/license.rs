@@ -1,0 +1,64 @@
+//! `ipls license list`.
+
+use clap::Subcommand;
+use diesel::prelude::*;
+
+use super::{connect, domain_error, table};
+use crate::api::envelope::format_date;
+use crate::config::Config;
+use crate::db::models::License;
+use crate::db::schema::{ip_licenses, resellers};
+use crate::domain::ip::LicenseIp;
+
+#[derive(Debug, Subcommand)]
+pub enum LicenseCommand {
+    /// List licenses, optionally of one reseller or on one IP.
+    List {
+        #[arg(long)]
+        reseller: Option<String>,
+        #[arg(long)]
+        ip: Option<String>,
+    },
+}
+
+pub fn run(config: &Config, command: LicenseCommand) -> Result<(), String> {
+    let LicenseCommand::List { reseller, ip } = command;
+    let mut conn = connect(config)?;
+    let mut query = ip_licenses::table
+        .inner_join(resellers::table)
+        .select((License::as_select(), resellers::login))
+        .order((ip_licenses::ip, ip_licenses::type_id))
+        .into_boxed();
+    if let Some(login) = &reseller {
+        query = query.filter(resellers::login.eq(login.clone()));
+    }
+    if let Some(text) = &ip {
+        let ip = LicenseIp::parse(text).ok_or_else(|| format!("invalid IP address {text:?}"))?;
+        query = query.filter(ip_licenses::ip.eq(ip.to_string()));
+    }
+    let rows: Vec<(License, String)> = query.load(&mut conn).map_err(|e| domain_error(e.into()))?;
+    let cells: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(l, login)| {
+            vec![
+                l.ip,
+                l.type_id.to_string(),
+                login,
+                format_date(l.created_at),
+                if l.registered_at.is_some() {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .to_string(),
+                l.els_allowed.to_string(),
+            ]
+        })
+        .collect();
+    table::print(
+        &["IP", "TYPE", "RESELLER", "CREATED", "REGISTERED", "ELS"],
+        &cells,
+    );
+    println!("{} license(s)", cells.len());
+    Ok(())
+}

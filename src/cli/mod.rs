@@ -1,0 +1,94 @@
+//! The operator's command line (clap). Every command prints one clear line on error and
+//! exits non-zero; none panics.
+
+mod args;
+mod license;
+mod reseller;
+mod serve;
+mod table;
+
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::db::{self, migrate, DbConnection};
+use crate::error::DomainError;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ipls",
+    version,
+    about = "IP-license reseller API server (CLN-compatible)"
+)]
+pub struct Cli {
+    /// Database: postgres://... or sqlite://PATH (default sqlite://ipls.db).
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (migrations are applied first).
+    Serve(serve::ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage reseller accounts.
+    #[command(subcommand)]
+    Reseller(reseller::ResellerCommand),
+    /// Print a token valid now for LOGIN, for curl.
+    Token {
+        login: String,
+        /// Mint the HMAC-SHA256 form instead of the legacy sha1 form.
+        #[arg(long)]
+        hmac: bool,
+    },
+    /// Inspect licenses.
+    #[command(subcommand)]
+    License(license::LicenseCommand),
+}
+
+/// Parses the command line and runs it. Returns the process's error line, if any.
+pub fn run() -> Result<(), String> {
+    let cli = Cli::parse();
+    let mut config = Config::from_env()?;
+    if let Some(url) = &cli.database_url {
+        config.database_url = db::DatabaseUrl::parse(url)?;
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve(args) => serve::run(config, clock, args),
+        Command::Migrate => {
+            let applied = migrate::run_pending(&config.database_url)?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            }
+            for version in applied {
+                println!("applied {version}");
+            }
+            Ok(())
+        }
+        Command::Reseller(command) => reseller::run(&config, clock.as_ref(), command),
+        Command::Token { login, hmac } => {
+            reseller::print_token(&config, clock.as_ref(), &login, hmac)
+        }
+        Command::License(command) => license::run(&config, command),
+    }
+}
+
+/// Migrates, then opens one connection for an operator command.
+fn connect(config: &Config) -> Result<DbConnection, String> {
+    migrate::run_pending(&config.database_url)?;
+    db::establish(&config.database_url).map_err(|e| format!("cannot connect to the database: {e}"))
+}
+
+fn domain_error(e: DomainError) -> String {
+    match e {
+        DomainError::Refused(message) => message,
+        other => other.to_string(),
+    }
+}

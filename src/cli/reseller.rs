@@ -1,0 +1,248 @@
+//! `ipls reseller ...` and `ipls token`.
+
+use clap::Subcommand;
+
+use super::args::{grants, limit, on_off, type_list};
+use super::{connect, domain_error, table};
+use crate::auth::{self, HashForm};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::catalogue::all_types;
+use crate::domain::resellers::{self, AccountChanges, NewAccount};
+
+#[derive(Debug, Subcommand)]
+pub enum ResellerCommand {
+    /// Create a reseller; prints its secret once.
+    Add {
+        login: String,
+        /// Types it may register, e.g. 1,16,40 (default: every type in the catalogue).
+        #[arg(long, value_parser = type_list)]
+        types: Option<Vec<i32>>,
+        /// Limit for a type, TYPE=N or TYPE=unlimited; repeatable.
+        #[arg(long = "limit", value_parser = limit)]
+        limits: Vec<(i32, Option<i32>)>,
+        /// Trial account: one trial per product family per IP.
+        #[arg(long)]
+        trial: bool,
+        /// Use this secret instead of a random one (at least 16 characters).
+        #[arg(long)]
+        secret: Option<String>,
+    },
+    /// List resellers.
+    List,
+    /// Show one reseller (never its secret).
+    Show { login: String },
+    /// Replace the secret with a new random one; prints it once.
+    RotateSecret { login: String },
+    /// Block an account: reads keep working, every change is refused with REASON.
+    Block {
+        login: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a block.
+    Unblock { login: String },
+    /// Change enabled types, limits, or whether legacy sha1 tokens and the API are allowed.
+    Set {
+        login: String,
+        #[arg(long, value_parser = type_list)]
+        types: Option<Vec<i32>>,
+        #[arg(long = "limit", value_parser = limit)]
+        limits: Vec<(i32, Option<i32>)>,
+        /// Accept legacy sha1 tokens: on or off.
+        #[arg(long, value_parser = on_off)]
+        legacy_sha1: Option<bool>,
+        /// API access: on or off.
+        #[arg(long, value_parser = on_off)]
+        api: Option<bool>,
+        /// Trial account: on or off.
+        #[arg(long, value_parser = on_off)]
+        trial: Option<bool>,
+    },
+}
+
+pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Result<(), String> {
+    let mut conn = connect(config)?;
+    let conn = &mut conn;
+    match command {
+        ResellerCommand::Add {
+            login,
+            types,
+            limits,
+            trial,
+            secret,
+        } => {
+            let types = match types {
+                Some(types) => types,
+                None => all_types(conn)
+                    .map_err(domain_error)?
+                    .iter()
+                    .map(|t| t.id)
+                    .collect(),
+            };
+            let grants = grants(&types, &Default::default(), &limits)?;
+            let secret = match secret {
+                Some(s) => s,
+                None => resellers::generate_secret().map_err(domain_error)?,
+            };
+            let account = NewAccount {
+                login: &login,
+                secret: &secret,
+                trial,
+                grants: &grants,
+                now: clock.now().naive_utc(),
+            };
+            resellers::create(conn, &account).map_err(domain_error)?;
+            println!("created reseller {login}");
+            println!("secret: {secret}");
+            println!("(shown once: give it to the reseller as the API secret key)");
+        }
+        ResellerCommand::List => {
+            let rows: Vec<Vec<String>> = resellers::list(conn)
+                .map_err(domain_error)?
+                .into_iter()
+                .map(|r| {
+                    vec![
+                        r.login,
+                        state_word(r.blocked_reason.as_deref(), r.api_enabled),
+                        yes_no(r.trial),
+                        yes_no(r.legacy_sha1),
+                        r.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                    ]
+                })
+                .collect();
+            table::print(
+                &["LOGIN", "STATE", "TRIAL", "LEGACY_SHA1", "CREATED (UTC)"],
+                &rows,
+            );
+        }
+        ResellerCommand::Show { login } => show(conn, &login)?,
+        ResellerCommand::RotateSecret { login } => {
+            let secret = resellers::generate_secret().map_err(domain_error)?;
+            let changes = AccountChanges {
+                secret: Some(secret.clone()),
+                ..Default::default()
+            };
+            resellers::update(conn, &login, &changes).map_err(domain_error)?;
+            println!("new secret for {login}: {secret}");
+            println!("(shown once; tokens made with the old secret stop working now)");
+        }
+        ResellerCommand::Block { login, reason } => {
+            let changes = AccountChanges {
+                blocked_reason: Some(Some(reason)),
+                ..Default::default()
+            };
+            resellers::update(conn, &login, &changes).map_err(domain_error)?;
+            println!("blocked {login}");
+        }
+        ResellerCommand::Unblock { login } => {
+            let changes = AccountChanges {
+                blocked_reason: Some(None),
+                ..Default::default()
+            };
+            resellers::update(conn, &login, &changes).map_err(domain_error)?;
+            println!("unblocked {login}");
+        }
+        ResellerCommand::Set {
+            login,
+            types,
+            limits,
+            legacy_sha1,
+            api,
+            trial,
+        } => {
+            let reseller = resellers::get(conn, &login).map_err(domain_error)?;
+            let current = resellers::grants_of(conn, reseller.id).map_err(domain_error)?;
+            let new_grants = if types.is_some() || !limits.is_empty() {
+                let types = types.unwrap_or_else(|| current.limits.keys().copied().collect());
+                Some(grants(&types, &current.limits, &limits)?)
+            } else {
+                None
+            };
+            let changes = AccountChanges {
+                grants: new_grants,
+                legacy_sha1,
+                api_enabled: api,
+                trial,
+                ..Default::default()
+            };
+            resellers::update(conn, &login, &changes).map_err(domain_error)?;
+            show(conn, &login)?;
+        }
+    }
+    Ok(())
+}
+
+fn show(conn: &mut crate::db::DbConnection, login: &str) -> Result<(), String> {
+    let r = resellers::get(conn, login).map_err(domain_error)?;
+    let grants = resellers::grants_of(conn, r.id).map_err(domain_error)?;
+    println!("login:        {}", r.login);
+    println!(
+        "state:        {}",
+        state_word(r.blocked_reason.as_deref(), r.api_enabled)
+    );
+    if let Some(reason) = &r.blocked_reason {
+        println!("blocked for:  {reason}");
+    }
+    println!("trial:        {}", yes_no(r.trial));
+    println!("legacy sha1:  {}", yes_no(r.legacy_sha1));
+    println!(
+        "created:      {} UTC",
+        r.created_at.format("%Y-%m-%d %H:%M:%S")
+    );
+    let types: Vec<String> = grants
+        .limits
+        .iter()
+        .map(|(t, l)| match l {
+            Some(n) => format!("{t} (limit {n})"),
+            None => t.to_string(),
+        })
+        .collect();
+    println!(
+        "types:        {}",
+        if types.is_empty() {
+            "none".into()
+        } else {
+            types.join(", ")
+        }
+    );
+    Ok(())
+}
+
+fn state_word(blocked: Option<&str>, api_enabled: bool) -> String {
+    match (blocked, api_enabled) {
+        (Some(_), _) => "blocked",
+        (None, false) => "no-api",
+        (None, true) => "active",
+    }
+    .to_string()
+}
+
+fn yes_no(v: bool) -> String {
+    if v { "yes" } else { "no" }.to_string()
+}
+
+pub fn print_token(
+    config: &Config,
+    clock: &dyn Clock,
+    login: &str,
+    hmac: bool,
+) -> Result<(), String> {
+    let mut conn = connect(config)?;
+    let reseller = resellers::get(&mut conn, login).map_err(domain_error)?;
+    let form = if hmac {
+        HashForm::HmacSha256
+    } else {
+        HashForm::LegacySha1
+    };
+    println!(
+        "{}",
+        auth::mint(
+            &reseller.login,
+            &reseller.secret,
+            clock.now().timestamp(),
+            form
+        )
+    );
+    Ok(())
+}

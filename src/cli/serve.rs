@@ -1,0 +1,129 @@
+//! `ipls serve [--bind ADDR] [--demo]`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use clap::Args;
+use serde::Deserialize;
+
+use super::domain_error;
+use crate::auth::{self, HashForm};
+use crate::bootstrap::open_database;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db;
+use crate::domain::catalogue::all_types;
+use crate::domain::resellers::{self, Grants, NewAccount};
+use crate::server;
+use crate::state::AppState;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default IPLS_BIND or 127.0.0.1:8080).
+    #[arg(long)]
+    bind: Option<String>,
+    /// On an empty database, create the demo reseller; print a ready curl line.
+    #[arg(long)]
+    demo: bool,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+/// The demo account lives in fixtures/ so that the README's walkthrough can name it.
+const DEMO_FIXTURE: &str = include_str!("../../fixtures/demo-reseller.json");
+
+#[derive(Deserialize)]
+struct DemoAccount {
+    login: String,
+    secret: String,
+}
+
+pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result<(), String> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    if let Some(bind) = args.bind {
+        config.bind = bind;
+    }
+    let pool = open_database(&config)?;
+    let listener = TcpListener::bind(&config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    log::info!(
+        "ipls {} listening on http://{local} ({} database {:?})",
+        env!("CARGO_PKG_VERSION"),
+        config.database_url.backend.name(),
+        config.database_url
+    );
+    if args.demo {
+        demo(&config, clock.as_ref(), local)?;
+    }
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let state = AppState::new(pool, config, clock);
+    actix_web::rt::System::new().block_on(async move {
+        let server = server::start(state, listener, workers)
+            .map_err(|e| format!("cannot start the server: {e}"))?;
+        server.await.map_err(|e| format!("server stopped: {e}"))
+    })
+}
+
+/// Creates the demo reseller on an empty database and prints curl lines with a fresh token.
+fn demo(config: &Config, clock: &dyn Clock, local: SocketAddr) -> Result<(), String> {
+    let account: DemoAccount = serde_json::from_str(DEMO_FIXTURE)
+        .map_err(|e| format!("fixtures/demo-reseller.json is not valid: {e}"))?;
+    let mut conn = db::establish(&config.database_url)
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let existing = resellers::list(&mut conn).map_err(domain_error)?;
+    let demo = match existing.iter().find(|r| r.login == account.login) {
+        Some(demo) => demo.clone(),
+        None if existing.is_empty() => {
+            let types = all_types(&mut conn).map_err(domain_error)?;
+            let grants = Grants {
+                limits: types.iter().map(|t| (t.id, None)).collect(),
+            };
+            let created = resellers::create(
+                &mut conn,
+                &NewAccount {
+                    login: &account.login,
+                    secret: &account.secret,
+                    trial: false,
+                    grants: &grants,
+                    now: clock.now().naive_utc(),
+                },
+            )
+            .map_err(domain_error)?;
+            println!(
+                "created demo reseller {:?} (secret in fixtures/demo-reseller.json)",
+                created.login
+            );
+            created
+        }
+        None => {
+            println!("--demo: the database already has resellers, so no demo account was created");
+            return Ok(());
+        }
+    };
+    let host = match local.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    let base = SocketAddr::new(host, local.port());
+    let token = auth::mint(
+        &demo.login,
+        &demo.secret,
+        clock.now().timestamp(),
+        HashForm::LegacySha1,
+    )
+    .replace('|', "%7C");
+    println!(
+        "Try it (the token is valid for {} seconds):",
+        config.token_window
+    );
+    println!("  curl 'http://{base}/api/ipl/register.json?ip=203.0.113.10&type=1&token={token}'");
+    println!("  curl 'http://{base}/api/ipl/list.json?token={token}'");
+    println!("A fresh token any time: ipls token {}", demo.login);
+    Ok(())
+}

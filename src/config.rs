@@ -1,0 +1,140 @@
+//! Settings from the environment (documented in `.env.sample` and docs/operations.md),
+//! overridable from the command line.
+
+use std::time::Duration;
+
+use crate::db::{DatabaseUrl, PoolOptions};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://ipls.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    /// Accepted distance, in seconds, between a token's timestamp and now.
+    pub token_window: i64,
+    pub allow_private_ips: bool,
+    pub pool: PoolOptions,
+    /// Largest request body read (form-encoded POST).
+    pub max_body_bytes: usize,
+    /// Rows fetched per database round trip when streaming list.json.
+    pub list_page_size: i64,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply their own environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let database_url = DatabaseUrl::parse(
+            &get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+        )?;
+        Ok(Self {
+            database_url,
+            bind: get("IPLS_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string()),
+            token_window: number(&get, "IPLS_TOKEN_WINDOW", 300, 1, 86_400)?,
+            allow_private_ips: boolean(&get, "IPLS_ALLOW_PRIVATE_IPS", false)?,
+            pool: PoolOptions {
+                max_size: number(&get, "IPLS_POOL_SIZE", 8, 1, 512)?,
+                checkout_timeout: Duration::from_millis(number(
+                    &get,
+                    "IPLS_DB_TIMEOUT_MS",
+                    3_000,
+                    50,
+                    60_000,
+                )?),
+            },
+            max_body_bytes: number(&get, "IPLS_MAX_BODY_BYTES", 65_536, 1_024, 16 << 20)?,
+            list_page_size: number(&get, "IPLS_LIST_PAGE_SIZE", 2_000, 1, 100_000)?,
+        })
+    }
+}
+
+fn number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(text) = get(key) else {
+        return Ok(default);
+    };
+    match text.trim().parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(format!(
+            "{key}={text:?}: expected a whole number from {min} to {max}"
+        )),
+    }
+}
+
+fn boolean(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: bool,
+) -> Result<bool, String> {
+    match get(key) {
+        None => Ok(default),
+        Some(text) => {
+            parse_bool(&text).ok_or_else(|| format!("{key}={text:?}: expected true or false"))
+        }
+    }
+}
+
+/// The boolean spellings accepted in settings and in API parameters (contract: true/false/1/0).
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, String> {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::parse(DEFAULT_DATABASE_URL).unwrap()
+        );
+        assert_eq!(c.bind, DEFAULT_BIND);
+        assert_eq!(c.token_window, 300);
+        assert!(!c.allow_private_ips);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = config(&[("IPLS_TOKEN_WINDOW", "soon")]).unwrap_err();
+        assert!(err.contains("IPLS_TOKEN_WINDOW"), "{err}");
+        let err = config(&[("IPLS_ALLOW_PRIVATE_IPS", "maybe")]).unwrap_err();
+        assert!(err.contains("IPLS_ALLOW_PRIVATE_IPS"), "{err}");
+        assert!(config(&[("IPLS_TOKEN_WINDOW", "0")]).is_err());
+    }
+
+    #[test]
+    fn booleans() {
+        assert_eq!(parse_bool("TRUE"), Some(true));
+        assert_eq!(parse_bool("0"), Some(false));
+        assert_eq!(parse_bool("yes"), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Storage: one connection type over Postgres and SQLite, an r2d2 pool, migrations, and
+//! `run`, which moves blocking diesel work off the async executor.
+
+pub mod migrate;
+pub mod models;
+pub mod schema;
+mod url;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+
+pub use url::{redact_password, Backend, DatabaseUrl};
+
+use crate::error::DomainError;
+
+/// The one connection type every domain function takes.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Postgresql(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// SQLite waits this long for another writer before giving up with "database is locked".
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Opens a connection of the backend named by the URL (not by trial and error).
+pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
+    match url.backend {
+        Backend::Postgres => PgConnection::establish(&url.target).map(DbConnection::Postgresql),
+        Backend::Sqlite => {
+            let mut conn = SqliteConnection::establish(&url.target)?;
+            // Per connection: WAL lets readers run beside the writer; foreign keys are off
+            // by default in SQLite; the busy timeout turns lock contention into waiting.
+            conn.batch_execute(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+            ))
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+/// r2d2 manager that opens the backend chosen by `DatabaseUrl`.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    /// How long a request waits for a connection before answering 503.
+    pub checkout_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 8,
+            checkout_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Builds the pool without opening connections up front (`min_idle` 1 opens one in the
+/// background), so that a database that is down at start-up is reported by the first call.
+pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(options.max_size)
+        .min_idle(Some(1))
+        .connection_timeout(options.checkout_timeout)
+        .test_on_check_out(false)
+        .build_unchecked(ConnectionManager { url: url.clone() })
+}
+
+/// Runs `f` with a pooled connection on actix's blocking thread pool.
+pub async fn run<F, T>(pool: &Pool, f: F) -> Result<T, DomainError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, DomainError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool
+            .get()
+            .map_err(|e| DomainError::Unavailable(e.to_string()))?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))?
+}

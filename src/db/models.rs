@@ -1,0 +1,99 @@
+//! Row structs (what a SELECT returns) and insertables (what an INSERT takes), kept apart
+//! from the JSON views in `api`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{ip_licenses, license_events, reseller_types, resellers, trial_uses};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = resellers)]
+pub struct Reseller {
+    pub id: i64,
+    pub login: String,
+    pub secret: String,
+    pub api_enabled: bool,
+    pub legacy_sha1: bool,
+    pub trial: bool,
+    pub blocked_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = resellers)]
+pub struct NewReseller<'a> {
+    pub login: &'a str,
+    pub secret: &'a str,
+    pub api_enabled: bool,
+    pub legacy_sha1: bool,
+    pub trial: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reseller_types)]
+pub struct ResellerType {
+    pub reseller_id: i64,
+    pub type_id: i32,
+    pub license_limit: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = ip_licenses)]
+pub struct License {
+    pub id: i64,
+    pub reseller_id: i64,
+    pub ip: String,
+    pub type_id: i32,
+    pub slot: String,
+    pub els_allowed: bool,
+    pub created_at: NaiveDateTime,
+    pub registered_at: Option<NaiveDateTime>,
+    pub last_checkin: Option<NaiveDateTime>,
+    pub server_info: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = ip_licenses)]
+pub struct NewLicense<'a> {
+    pub reseller_id: i64,
+    pub ip: &'a str,
+    pub type_id: i32,
+    pub slot: &'a str,
+    pub els_allowed: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = trial_uses)]
+pub struct NewTrialUse<'a> {
+    pub ip: &'a str,
+    pub family: &'a str,
+    pub reseller_id: i64,
+    pub used_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = license_events)]
+pub struct LicenseEvent {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub reseller_id: Option<i64>,
+    pub action: String,
+    pub ip: String,
+    pub type_id: Option<i32>,
+    pub detail: Option<String>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = license_events)]
+pub struct NewLicenseEvent<'a> {
+    pub at: NaiveDateTime,
+    pub reseller_id: Option<i64>,
+    pub action: &'a str,
+    pub ip: &'a str,
+    pub type_id: Option<i32>,
+    pub detail: Option<String>,
+    pub source: Option<&'a str>,
+}

@@ -1,0 +1,92 @@
+//! Hand-written schema shared by both backends: portable column types only.
+//! Keep in step with `migrations/postgres` and `migrations/sqlite`.
+
+diesel::table! {
+    license_families (name) {
+        name -> Text,
+        exclusive -> Bool,
+        convertible -> Bool,
+    }
+}
+
+diesel::table! {
+    license_types (id) {
+        id -> Integer,
+        name -> Text,
+        family -> Text,
+    }
+}
+
+diesel::table! {
+    resellers (id) {
+        id -> BigInt,
+        login -> Text,
+        secret -> Text,
+        api_enabled -> Bool,
+        legacy_sha1 -> Bool,
+        trial -> Bool,
+        blocked_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reseller_types (reseller_id, type_id) {
+        reseller_id -> BigInt,
+        type_id -> Integer,
+        license_limit -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    ip_licenses (id) {
+        id -> BigInt,
+        reseller_id -> BigInt,
+        ip -> Text,
+        type_id -> Integer,
+        slot -> Text,
+        els_allowed -> Bool,
+        created_at -> Timestamp,
+        registered_at -> Nullable<Timestamp>,
+        last_checkin -> Nullable<Timestamp>,
+        server_info -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    trial_uses (ip, family) {
+        ip -> Text,
+        family -> Text,
+        reseller_id -> BigInt,
+        used_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    license_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        reseller_id -> Nullable<BigInt>,
+        action -> Text,
+        ip -> Text,
+        type_id -> Nullable<Integer>,
+        detail -> Nullable<Text>,
+        source -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(license_types -> license_families (family));
+diesel::joinable!(reseller_types -> resellers (reseller_id));
+diesel::joinable!(reseller_types -> license_types (type_id));
+diesel::joinable!(ip_licenses -> resellers (reseller_id));
+diesel::joinable!(ip_licenses -> license_types (type_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    license_families,
+    license_types,
+    resellers,
+    reseller_types,
+    ip_licenses,
+    trial_uses,
+    license_events,
+);

@@ -1,0 +1,144 @@
+//! Read-only questions about licenses: check, availability, list pages, server rows.
+
+use std::collections::{BTreeSet, HashMap};
+
+use diesel::prelude::*;
+
+use super::catalogue::enabled_types;
+use super::ip::LicenseIp;
+use crate::db::models::{License, Reseller};
+use crate::db::schema::{ip_licenses, trial_uses};
+use crate::db::DbConnection;
+use crate::error::DomainError;
+
+/// Every type registered on `ip` by any reseller, ascending.
+pub fn types_on_ip(conn: &mut DbConnection, ip: &LicenseIp) -> Result<Vec<i32>, DomainError> {
+    Ok(ip_licenses::table
+        .filter(ip_licenses::ip.eq(ip.to_string()))
+        .select(ip_licenses::type_id)
+        .order(ip_licenses::type_id)
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Availability {
+    pub available: Vec<i32>,
+    pub owned: Vec<i32>,
+}
+
+/// What the caller holds on `ip`, and what it could register there right now.
+pub fn availability(
+    conn: &mut DbConnection,
+    reseller: &Reseller,
+    ip: &LicenseIp,
+) -> Result<Availability, DomainError> {
+    let ip_text = ip.to_string();
+    let on_ip: Vec<(i64, i32, String)> = ip_licenses::table
+        .filter(ip_licenses::ip.eq(&ip_text))
+        .select((
+            ip_licenses::reseller_id,
+            ip_licenses::type_id,
+            ip_licenses::slot,
+        ))
+        .load(conn)?;
+    let owned: BTreeSet<i32> = on_ip
+        .iter()
+        .filter(|(owner, _, _)| *owner == reseller.id)
+        .map(|(_, type_id, _)| *type_id)
+        .collect();
+    // A blocked account can register nothing, so nothing is available to it.
+    if reseller.blocked_reason.is_some() {
+        return Ok(Availability {
+            available: Vec::new(),
+            owned: owned.into_iter().collect(),
+        });
+    }
+    let taken_slots: BTreeSet<&str> = on_ip.iter().map(|(_, _, slot)| slot.as_str()).collect();
+    let used = counts_by_type(conn, reseller.id)?;
+    let trial_families: BTreeSet<String> = if reseller.trial {
+        trial_uses::table
+            .filter(trial_uses::ip.eq(&ip_text))
+            .select(trial_uses::family)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    let available = enabled_types(conn, reseller.id)?
+        .into_iter()
+        .filter(|enabled| {
+            let t = &enabled.license_type;
+            let within_limit = enabled
+                .limit
+                .is_none_or(|limit| used.get(&t.id).copied().unwrap_or(0) < i64::from(limit));
+            !taken_slots.contains(t.slot().as_str())
+                && !on_ip.iter().any(|(_, type_id, _)| *type_id == t.id)
+                && within_limit
+                && !trial_families.contains(&t.family)
+        })
+        .map(|enabled| enabled.license_type.id)
+        .collect();
+    Ok(Availability {
+        available,
+        owned: owned.into_iter().collect(),
+    })
+}
+
+fn counts_by_type(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+) -> Result<HashMap<i32, i64>, DomainError> {
+    let rows: Vec<(i32, i64)> = ip_licenses::table
+        .filter(ip_licenses::reseller_id.eq(reseller_id))
+        .group_by(ip_licenses::type_id)
+        .select((ip_licenses::type_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Where a page of the caller's licenses starts: after this (ip, type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCursor {
+    pub ip: String,
+    pub type_id: i32,
+}
+
+/// One page of the caller's licenses ordered by (ip, type), after `after`. Keyset paging
+/// keeps each query cheap and the server's memory bounded however many licenses there are.
+pub fn license_page(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    after: Option<&ListCursor>,
+    page_size: i64,
+) -> Result<Vec<License>, DomainError> {
+    let mut query = ip_licenses::table
+        .filter(ip_licenses::reseller_id.eq(reseller_id))
+        .select(License::as_select())
+        .order((ip_licenses::ip, ip_licenses::type_id))
+        .limit(page_size)
+        .into_boxed();
+    if let Some(cursor) = after {
+        query = query.filter(
+            ip_licenses::ip.gt(cursor.ip.clone()).or(ip_licenses::ip
+                .eq(cursor.ip.clone())
+                .and(ip_licenses::type_id.gt(cursor.type_id))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The caller's licenses on the given IPs, ordered by (ip, type).
+pub fn licenses_on_ips(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    ips: &[LicenseIp],
+) -> Result<Vec<License>, DomainError> {
+    let texts: Vec<String> = ips.iter().map(LicenseIp::to_string).collect();
+    Ok(ip_licenses::table
+        .filter(ip_licenses::reseller_id.eq(reseller_id))
+        .filter(ip_licenses::ip.eq_any(texts))
+        .select(License::as_select())
+        .order((ip_licenses::ip, ip_licenses::type_id))
+        .load(conn)?)
+}

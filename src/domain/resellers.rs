@@ -1,0 +1,188 @@
+//! Reseller accounts: the operator's side (CLI) and the lookup behind authentication.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+
+use super::catalogue::find_type;
+use crate::db::models::{NewReseller, Reseller, ResellerType};
+use crate::db::schema::{reseller_types, resellers};
+use crate::db::DbConnection;
+use crate::error::DomainError;
+
+pub fn find_by_login(
+    conn: &mut DbConnection,
+    login: &str,
+) -> Result<Option<Reseller>, DomainError> {
+    Ok(resellers::table
+        .filter(resellers::login.eq(login))
+        .select(Reseller::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn get(conn: &mut DbConnection, login: &str) -> Result<Reseller, DomainError> {
+    find_by_login(conn, login)?
+        .ok_or_else(|| DomainError::refused(format!("no reseller with login {login:?}")))
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<Reseller>, DomainError> {
+    Ok(resellers::table
+        .order(resellers::login)
+        .select(Reseller::as_select())
+        .load(conn)?)
+}
+
+/// Logins go into tokens (`LOGIN|TS|HASH`) and URLs: keep them to a safe alphabet.
+pub fn validate_login(login: &str) -> Result<(), DomainError> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "._@-".contains(c);
+    if login.is_empty() || login.len() > 64 || !login.chars().all(ok_char) {
+        return Err(DomainError::refused(format!(
+            "invalid login {login:?}: use 1-64 characters among letters, digits and . _ @ -"
+        )));
+    }
+    Ok(())
+}
+
+/// A new secret: 24 random bytes from the OS, as 48 hex characters.
+pub fn generate_secret() -> Result<String, DomainError> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| DomainError::Internal(format!("no randomness from the OS: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Which types a reseller may register, with optional limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub limits: BTreeMap<i32, Option<i32>>,
+}
+
+pub struct NewAccount<'a> {
+    pub login: &'a str,
+    pub secret: &'a str,
+    pub trial: bool,
+    pub grants: &'a Grants,
+    pub now: chrono::NaiveDateTime,
+}
+
+pub fn create(conn: &mut DbConnection, account: &NewAccount<'_>) -> Result<Reseller, DomainError> {
+    validate_login(account.login)?;
+    if account.secret.len() < 16 {
+        return Err(DomainError::refused(
+            "a secret needs at least 16 characters",
+        ));
+    }
+    conn.transaction(|c| {
+        if find_by_login(c, account.login)?.is_some() {
+            return Err(DomainError::refused(format!(
+                "reseller {:?} already exists",
+                account.login
+            )));
+        }
+        diesel::insert_into(resellers::table)
+            .values(NewReseller {
+                login: account.login,
+                secret: account.secret,
+                api_enabled: true,
+                legacy_sha1: true,
+                trial: account.trial,
+                created_at: account.now,
+            })
+            .execute(c)?;
+        let reseller = get(c, account.login)?;
+        replace_grants(c, reseller.id, account.grants)?;
+        Ok(reseller)
+    })
+}
+
+/// Replaces the reseller's enabled types and limits with `grants`.
+pub fn replace_grants(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    grants: &Grants,
+) -> Result<(), DomainError> {
+    for type_id in grants.limits.keys() {
+        if find_type(conn, *type_id)?.is_none() {
+            return Err(DomainError::refused(format!(
+                "unknown license type {type_id}"
+            )));
+        }
+    }
+    diesel::delete(reseller_types::table.filter(reseller_types::reseller_id.eq(reseller_id)))
+        .execute(conn)?;
+    // One row at a time: diesel's multi-backend connection has no batch insert.
+    for (type_id, limit) in &grants.limits {
+        diesel::insert_into(reseller_types::table)
+            .values(ResellerType {
+                reseller_id,
+                type_id: *type_id,
+                license_limit: *limit,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn grants_of(conn: &mut DbConnection, reseller_id: i64) -> Result<Grants, DomainError> {
+    let rows: Vec<(i32, Option<i32>)> = reseller_types::table
+        .filter(reseller_types::reseller_id.eq(reseller_id))
+        .order(reseller_types::type_id)
+        .select((reseller_types::type_id, reseller_types::license_limit))
+        .load(conn)?;
+    Ok(Grants {
+        limits: rows.into_iter().collect(),
+    })
+}
+
+/// What `ipls reseller set` may change; None leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct AccountChanges {
+    pub grants: Option<Grants>,
+    pub legacy_sha1: Option<bool>,
+    pub api_enabled: Option<bool>,
+    pub trial: Option<bool>,
+    /// Some(None) unblocks, Some(Some(reason)) blocks.
+    pub blocked_reason: Option<Option<String>>,
+    pub secret: Option<String>,
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    login: &str,
+    changes: &AccountChanges,
+) -> Result<Reseller, DomainError> {
+    conn.transaction(|c| {
+        let reseller = get(c, login)?;
+        let target = resellers::table.find(reseller.id);
+        if let Some(v) = changes.legacy_sha1 {
+            diesel::update(target)
+                .set(resellers::legacy_sha1.eq(v))
+                .execute(c)?;
+        }
+        if let Some(v) = changes.api_enabled {
+            diesel::update(target)
+                .set(resellers::api_enabled.eq(v))
+                .execute(c)?;
+        }
+        if let Some(v) = changes.trial {
+            diesel::update(target)
+                .set(resellers::trial.eq(v))
+                .execute(c)?;
+        }
+        if let Some(reason) = &changes.blocked_reason {
+            diesel::update(target)
+                .set(resellers::blocked_reason.eq(reason))
+                .execute(c)?;
+        }
+        if let Some(secret) = &changes.secret {
+            diesel::update(target)
+                .set(resellers::secret.eq(secret))
+                .execute(c)?;
+        }
+        if let Some(grants) = &changes.grants {
+            replace_grants(c, reseller.id, grants)?;
+        }
+        get(c, login)
+    })
+}

@@ -1,0 +1,60 @@
+//! Errors of the domain layer and their mapping to the CLN envelope.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// What a domain call can end in besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// A business rule said no: HTTP 200, `success:false`, this message.
+    #[error("{0}")]
+    Refused(String),
+    /// The token did not verify (one answer for every cause, contract §1).
+    #[error("Authorization failed")]
+    Unauthorized,
+    /// A uniqueness race was lost; the caller retries and then sees the winner's row.
+    #[error("concurrent change, retry")]
+    Conflict,
+    /// The database cannot be reached: HTTP 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: HTTP 500, details only in the log.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    pub fn refused(message: impl Into<String>) -> Self {
+        DomainError::Refused(message.into())
+    }
+}
+
+impl From<DieselError> for DomainError {
+    fn from(e: DieselError) -> Self {
+        match &e {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                DomainError::Conflict
+            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => DomainError::Unavailable(info.message().to_string()),
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if is_connection_lost(info.message()) =>
+            {
+                DomainError::Unavailable(info.message().to_string())
+            }
+            _ => DomainError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// libpq reports a dropped server as an "unknown" error with one of these texts.
+fn is_connection_lost(message: &str) -> bool {
+    const SIGNS: [&str; 4] = [
+        "server closed the connection",
+        "terminating connection",
+        "no connection to the server",
+        "connection to server",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
+}

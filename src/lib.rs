@@ -1,0 +1,15 @@
+//! ipls: an IP-license reseller API server, wire-compatible with CloudLinux Network.
+//!
+//! Layers: `api` (HTTP only) → `domain` (the rules) → `db` (storage, two backends).
+
+pub mod api;
+pub mod auth;
+pub mod bootstrap;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod server;
+pub mod state;

@@ -1,0 +1,74 @@
+//! Building and starting the HTTP server: shared by `ipls serve` and the tests.
+
+use std::net::TcpListener;
+
+use actix_web::dev::{Server, ServiceRequest};
+use actix_web::middleware::Logger;
+use actix_web::{web, App, HttpServer};
+
+use crate::api;
+use crate::state::AppState;
+
+/// Access log line: client, request line with the token redacted, status, size, time.
+const ACCESS_LOG_FORMAT: &str = r#"%a "%{request}xi" %s %b %Dms "%{User-Agent}i""#;
+
+/// Starts serving on an already bound listener (port 0 in tests).
+pub fn start(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(
+                Logger::new(ACCESS_LOG_FORMAT)
+                    .custom_request_replace("request", |req| redacted_request_line(req)),
+            )
+            .configure(api::configure)
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+fn redacted_request_line(req: &ServiceRequest) -> String {
+    format!(
+        "{} {} {:?}",
+        req.method(),
+        redact_token(&req.uri().to_string()),
+        req.version()
+    )
+}
+
+/// Replaces the value of every `token=` parameter with `***`, so secrets-derived tokens
+/// (valid for minutes) never reach the log.
+pub fn redact_token(uri: &str) -> String {
+    let Some((path, query)) = uri.split_once('?') else {
+        return uri.to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("token") => format!("{key}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_token;
+
+    #[test]
+    fn tokens_are_redacted() {
+        assert_eq!(
+            redact_token("/api/ipl/check.json?ip=1.2.3.4&token=demo|1|abc"),
+            "/api/ipl/check.json?ip=1.2.3.4&token=***"
+        );
+        assert_eq!(
+            redact_token("/api/x?&TOKEN=demo%7C1%7Cabc&ip=1"),
+            "/api/x?&TOKEN=***&ip=1"
+        );
+        assert_eq!(redact_token("/api/status.json"), "/api/status.json");
+    }
+}

@@ -1,0 +1,33 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::{Backend, Pool};
+use crate::domain::Policy;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub backend: Backend,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn new(pool: Pool, config: Config, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            pool,
+            backend: config.database_url.backend,
+            config: Arc::new(config),
+            clock,
+        }
+    }
+
+    pub fn policy(&self) -> Policy {
+        Policy {
+            allow_private_ips: self.config.allow_private_ips,
+        }
+    }
+}
