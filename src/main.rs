@@ -6,7 +6,9 @@ fn main() -> ExitCode {
     match ipls::cli::run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("error: {message}");
+            // One line, whatever the cause: libpq's messages span several.
+            let words: Vec<&str> = message.split_whitespace().collect();
+            eprintln!("error: {}", words.join(" "));
             ExitCode::FAILURE
         }
     }

@@ -20,7 +20,7 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> std::io:
             .app_data(data.clone())
             .wrap(
                 Logger::new(ACCESS_LOG_FORMAT)
-                    .custom_request_replace("request", |req| redacted_request_line(req)),
+                    .custom_request_replace("request", redacted_request_line),
             )
             .configure(api::configure)
     })

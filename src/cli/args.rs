@@ -4,8 +4,12 @@ use std::collections::BTreeMap;
 
 use crate::domain::resellers::Grants;
 
+/// A comma-separated list of type ids (one clap value, hence the newtype).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeList(pub Vec<i32>);
+
 /// `1,16,40` into type ids.
-pub fn type_list(text: &str) -> Result<Vec<i32>, String> {
+pub fn type_list(text: &str) -> Result<TypeList, String> {
     text.split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
@@ -13,7 +17,8 @@ pub fn type_list(text: &str) -> Result<Vec<i32>, String> {
             t.parse::<i32>()
                 .map_err(|_| format!("--types: {t:?} is not a type number"))
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .map(TypeList)
 }
 
 /// `TYPE=N` or `TYPE=unlimited`.
@@ -71,7 +76,7 @@ mod tests {
 
     #[test]
     fn parses_lists_and_limits() {
-        assert_eq!(type_list("1, 16,40").unwrap(), vec![1, 16, 40]);
+        assert_eq!(type_list("1, 16,40").unwrap(), TypeList(vec![1, 16, 40]));
         assert!(type_list("1,x").is_err());
         assert_eq!(limit("1=5").unwrap(), (1, Some(5)));
         assert_eq!(limit("1=unlimited").unwrap(), (1, None));

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::args::{grants, limit, on_off, type_list};
+use super::args::{grants, limit, on_off, type_list, TypeList};
 use super::{connect, domain_error, table};
 use crate::auth::{self, HashForm};
 use crate::clock::Clock;
@@ -17,7 +17,7 @@ pub enum ResellerCommand {
         login: String,
         /// Types it may register, e.g. 1,16,40 (default: every type in the catalogue).
         #[arg(long, value_parser = type_list)]
-        types: Option<Vec<i32>>,
+        types: Option<TypeList>,
         /// Limit for a type, TYPE=N or TYPE=unlimited; repeatable.
         #[arg(long = "limit", value_parser = limit)]
         limits: Vec<(i32, Option<i32>)>,
@@ -46,7 +46,7 @@ pub enum ResellerCommand {
     Set {
         login: String,
         #[arg(long, value_parser = type_list)]
-        types: Option<Vec<i32>>,
+        types: Option<TypeList>,
         #[arg(long = "limit", value_parser = limit)]
         limits: Vec<(i32, Option<i32>)>,
         /// Accept legacy sha1 tokens: on or off.
@@ -73,7 +73,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             secret,
         } => {
             let types = match types {
-                Some(types) => types,
+                Some(TypeList(types)) => types,
                 None => all_types(conn)
                     .map_err(domain_error)?
                     .iter()
@@ -154,7 +154,10 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             let reseller = resellers::get(conn, &login).map_err(domain_error)?;
             let current = resellers::grants_of(conn, reseller.id).map_err(domain_error)?;
             let new_grants = if types.is_some() || !limits.is_empty() {
-                let types = types.unwrap_or_else(|| current.limits.keys().copied().collect());
+                let types = match types {
+                    Some(TypeList(types)) => types,
+                    None => current.limits.keys().copied().collect(),
+                };
                 Some(grants(&types, &current.limits, &limits)?)
             } else {
                 None

@@ -1,0 +1,251 @@
+//! Test harness: a real ipls HTTP server on a loopback port, over a fresh real database
+//! (SQLite always, Postgres when reachable), with an injected clock.
+#![allow(dead_code)]
+
+pub mod database;
+pub mod http;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, TimeZone, Utc};
+use ipls::auth::{self, HashForm};
+use ipls::clock::{Clock, ManualClock};
+use ipls::config::Config;
+use ipls::db::{self, DbConnection};
+use ipls::domain::resellers::{self, Grants, NewAccount};
+use ipls::state::AppState;
+
+pub use database::{Kind, TestDatabase};
+pub use http::Response;
+
+/// Runs each listed test on SQLite and on Postgres: `mod NAME { fn sqlite; fn postgres }`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(fn $name:ident($srv:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                #[test]
+                fn sqlite() {
+                    let $srv = $crate::common::TestServer::start($crate::common::Kind::Sqlite)
+                        .expect("SQLite is always available");
+                    $body
+                }
+                #[test]
+                fn postgres() {
+                    let Some($srv) = $crate::common::TestServer::start($crate::common::Kind::Postgres) else {
+                        return;
+                    };
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+/// A fixed, round start time: dates in answers are predictable.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub clock: ManualClock,
+    pub db: TestDatabase,
+    pub kind: Kind,
+    handle: Option<actix_web::dev::ServerHandle>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub struct Options {
+    pub allow_private_ips: bool,
+    pub workers: usize,
+    pub list_page_size: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            allow_private_ips: false,
+            workers: 2,
+            list_page_size: 2_000,
+        }
+    }
+}
+
+impl TestServer {
+    pub fn start(kind: Kind) -> Option<Self> {
+        Self::start_with(kind, Options::default())
+    }
+
+    pub fn start_with(kind: Kind, options: Options) -> Option<Self> {
+        let db = TestDatabase::create(kind)?;
+        let mut config = Config::from_lookup(|_| None).expect("default config");
+        config.database_url = db.url.clone();
+        config.allow_private_ips = options.allow_private_ips;
+        config.list_page_size = options.list_page_size;
+        config.pool.max_size = 8;
+        let pool = ipls::bootstrap::open_database(&config).expect("open test database");
+        let clock = ManualClock::new(start_time());
+        let state = AppState::new(pool, config, Arc::new(clock.clone()));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = mpsc::channel();
+        let workers = options.workers;
+        let thread = std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let server = ipls::server::start(state, listener, workers).expect("start server");
+                tx.send(server.handle())
+                    .expect("hand over the server handle");
+                let _ = server.await;
+            });
+        });
+        let handle = rx.recv().expect("server started");
+        Some(Self {
+            addr,
+            clock,
+            db,
+            kind,
+            handle: Some(handle),
+            thread: Some(thread),
+        })
+    }
+
+    /// A direct connection to the same database, for seeding and for checking rows.
+    pub fn conn(&self) -> DbConnection {
+        db::establish(&self.db.url).expect("direct connection")
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Creates a reseller with the given types (unlimited) and returns its secret.
+    pub fn add_reseller(&self, login: &str, types: &[i32]) -> Reseller {
+        self.add_reseller_with(login, types.iter().map(|t| (*t, None)).collect(), false)
+    }
+
+    pub fn add_reseller_with(
+        &self,
+        login: &str,
+        limits: Vec<(i32, Option<i32>)>,
+        trial: bool,
+    ) -> Reseller {
+        let secret = format!("secret-of-{login}-0123456789");
+        let grants = Grants {
+            limits: limits.into_iter().collect(),
+        };
+        resellers::create(
+            &mut self.conn(),
+            &NewAccount {
+                login,
+                secret: &secret,
+                trial,
+                grants: &grants,
+                now: self.now().naive_utc(),
+            },
+        )
+        .expect("create reseller");
+        Reseller {
+            login: login.to_string(),
+            secret,
+            addr: self.addr,
+            clock: self.clock.clone(),
+        }
+    }
+
+    pub fn get(&self, target: &str) -> Response {
+        http::request(self.addr, "GET", target, &[], b"")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            actix_web::rt::System::new().block_on(handle.stop(false));
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A reseller as a client sees it: login and secret, minting tokens at the server's "now".
+#[derive(Clone)]
+pub struct Reseller {
+    pub login: String,
+    pub secret: String,
+    pub addr: SocketAddr,
+    pub clock: ManualClock,
+}
+
+impl Reseller {
+    pub fn token(&self) -> String {
+        self.token_at(self.clock.now().timestamp(), HashForm::LegacySha1)
+    }
+
+    pub fn token_at(&self, ts: i64, form: HashForm) -> String {
+        auth::mint(&self.login, &self.secret, ts, form)
+    }
+
+    /// GET `/api/ipl/{endpoint}.json?{params}&token=...` with the raw `|` in the token.
+    pub fn call(&self, endpoint: &str, params: &str) -> Response {
+        let sep = if params.is_empty() { "" } else { "&" };
+        let target = format!(
+            "/api/ipl/{endpoint}.json?{params}{sep}token={}",
+            self.token()
+        );
+        http::request(self.addr, "GET", &target, &[], b"")
+    }
+
+    /// Same call, answered JSON; asserts HTTP 200 and the exact four envelope keys.
+    pub fn json(&self, endpoint: &str, params: &str) -> serde_json::Value {
+        let response = self.call(endpoint, params);
+        assert_eq!(
+            response.status,
+            200,
+            "{endpoint}?{params}: {}",
+            response.text()
+        );
+        let value = response.json();
+        assert_envelope(&value);
+        value
+    }
+
+    /// `data` of a call that must succeed.
+    pub fn ok(&self, endpoint: &str, params: &str) -> serde_json::Value {
+        let value = self.json(endpoint, params);
+        assert_eq!(value["success"], true, "{endpoint}?{params}: {value}");
+        value["data"].clone()
+    }
+
+    /// `message` of a call that must be refused.
+    pub fn refused(&self, endpoint: &str, params: &str) -> String {
+        let value = self.json(endpoint, params);
+        assert_eq!(
+            value["success"], false,
+            "{endpoint}?{params} should fail: {value}"
+        );
+        assert_eq!(value["data"], serde_json::Value::Null);
+        value["message"]
+            .as_str()
+            .expect("a message string")
+            .to_string()
+    }
+}
+
+/// Exactly `success` (bool), `message`, `type` (null) and `data`, and never `registered`.
+pub fn assert_envelope(value: &serde_json::Value) {
+    let object = value.as_object().expect("envelope is an object");
+    let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["data", "message", "success", "type"], "{value}");
+    assert!(object["success"].is_boolean(), "{value}");
+    assert!(object["type"].is_null(), "{value}");
+}

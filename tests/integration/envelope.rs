@@ -1,0 +1,87 @@
+//! The envelope everywhere: unknown paths, wrong methods, status, content type.
+
+use crate::common::{assert_envelope, http, Kind, TestServer};
+use crate::on_both_backends;
+
+on_both_backends! {
+    fn status_reports_the_database(srv) {
+        let response = srv.get("/api/status.json");
+        assert_eq!(response.status, 200);
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        let value = response.json();
+        assert_envelope(&value);
+        assert_eq!(value["success"], true);
+        let data = &value["data"];
+        for key in ["db_clweb_connected", "db_clweb_online", "db_rhn_connected", "db_rhn_online", "ip_server_reg"] {
+            assert_eq!(data[key], true, "{key}");
+        }
+        assert_eq!(data["rhn_overloaded"], false);
+        assert_eq!(data["rhn_queue_full"], false);
+        assert!(data["xmlrpc"].is_boolean());
+        assert_eq!(data["version"], env!("CARGO_PKG_VERSION"));
+        let expected = match srv.kind { Kind::Sqlite => "sqlite", Kind::Postgres => "postgres" };
+        assert_eq!(data["database"], expected);
+    }
+}
+
+#[test]
+fn unknown_paths_and_methods_get_an_envelope() {
+    let srv = TestServer::start(Kind::Sqlite).expect("sqlite");
+    for target in [
+        "/api/ipl/nope.json",
+        "/api/",
+        "/",
+        "/api/ipl/check.json/extra",
+    ] {
+        let response = srv.get(target);
+        assert_eq!(response.status, 404, "{target}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/json"),
+            "{target}"
+        );
+        let value = response.json();
+        assert_envelope(&value);
+        assert_eq!(value["success"], false);
+    }
+    let response = http::request(srv.addr, "PUT", "/api/ipl/check.json", &[], b"");
+    assert_eq!(response.status, 405);
+    assert_envelope(&response.json());
+}
+
+#[test]
+fn answers_never_carry_a_top_level_registered_key() {
+    let srv = TestServer::start(Kind::Sqlite).expect("sqlite");
+    let r = srv.add_reseller("alice", &[1]);
+    for (endpoint, params) in [
+        ("register", "ip=203.0.113.150&type=1"),
+        ("register", "ip=203.0.113.150&type=1"),
+        ("register", "ip=10.0.0.1&type=1"),
+        ("list", ""),
+        ("server", "ip=203.0.113.150"),
+        ("remove", "ip=203.0.113.150"),
+    ] {
+        let value = r.json(endpoint, params);
+        assert!(value.get("registered").is_none(), "{endpoint}: {value}");
+    }
+}
+
+#[test]
+fn oversized_form_bodies_are_refused() {
+    let srv = TestServer::start(Kind::Sqlite).expect("sqlite");
+    let body = vec![b'a'; 70_000];
+    let response = http::request(
+        srv.addr,
+        "POST",
+        "/api/ipl/check.json",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &body,
+    );
+    assert_eq!(response.status, 200);
+    let value = response.json();
+    assert_envelope(&value);
+    assert!(
+        value["message"].as_str().unwrap().contains("too large"),
+        "{value}"
+    );
+}

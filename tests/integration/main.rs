@@ -1,0 +1,17 @@
+//! Integration tests: every call goes through the real HTTP stack to a real database.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod authentication;
+mod availability_check;
+mod cli;
+mod envelope;
+mod isolation;
+mod list;
+mod migrations;
+mod race;
+mod register;
+mod remove;
+mod server_update_convert;
