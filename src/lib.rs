@@ -13,3 +13,4 @@ pub mod domain;
 pub mod error;
 pub mod server;
 pub mod state;
+pub mod xmlrpc;

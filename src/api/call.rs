@@ -8,8 +8,8 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use futures_util::StreamExt;
 
+use super::body::{declared_length, read_limited};
 use super::error::ApiError;
 use crate::config::parse_bool;
 use crate::domain::ip::LicenseIp;
@@ -136,19 +136,12 @@ impl FromRequest for Call {
             .map(|s| s.config.max_body_bytes)
             .unwrap_or(65_536);
         let form = is_form(req);
-        let mut payload = payload.take();
+        let declared = declared_length(req);
+        let payload = payload.take();
         Box::pin(async move {
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| ApiError::refused("Could not read the request body"))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::refused(format!(
-                        "Request body too large (limit {limit} bytes)"
-                    )));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_limited(declared, payload, limit)
+                .await
+                .map_err(|e| ApiError::refused(e.message()))?;
             let body: &[u8] = if form { &body } else { &[] };
             Ok(Call::from_parts(&query, body, peer))
         })

@@ -1,32 +1,45 @@
-//! Streaming a reseller's licenses page by page (list.json, v2 licenses), so that a
-//! reseller with 100,000+ licenses costs the server one page of memory, not the whole list.
+//! Streaming a reseller's licenses page by page (list.json, v2 licenses, XML-RPC reconcile),
+//! so that a reseller with 100,000+ licenses costs the server one page of memory, not the
+//! whole list.
 
 use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use futures_util::stream::{self, StreamExt};
 
-use super::envelope::{STREAM_HEAD, STREAM_TAIL};
 use super::error::{ApiError, ApiResult};
 use crate::db;
 use crate::db::models::License;
 use crate::domain::queries::{license_page, ListCursor};
 use crate::state::AppState;
 
-/// How a license becomes one JSON row of the list.
-pub type RowWriter = fn(&License, &mut Vec<u8>) -> serde_json::Result<()>;
+/// How a license becomes one row of the list.
+pub type RowWriter = fn(&License, &mut Vec<u8>) -> Result<(), String>;
+
+/// The shape of a streamed list: what opens it, separates rows, and closes it.
+pub struct ListFormat {
+    pub content_type: &'static str,
+    pub head: &'static str,
+    pub separator: &'static str,
+    pub tail: &'static str,
+    pub write_row: RowWriter,
+}
 
 /// Answers with every license of `reseller_id` in (ip, type) order. The first page is read
 /// before the answer starts, so that a database failure still gets a proper envelope;
 /// later pages are fetched as the client reads. A failure after the start can only cut the
-/// body short (the status line is gone): it is logged and the JSON stays unterminated, so a
-/// client never mistakes a partial list for a whole one.
-pub async fn stream_licenses(state: &AppState, reseller_id: i64, write: RowWriter) -> ApiResult {
+/// body short (the status line is gone): it is logged and the document stays unterminated,
+/// so a client never mistakes a partial list for a whole one.
+pub async fn stream_licenses(
+    state: &AppState,
+    reseller_id: i64,
+    format: &'static ListFormat,
+) -> ApiResult {
     let page_size = state.config.list_page_size;
     let first = fetch(state, reseller_id, None).await?;
-    let mut head = STREAM_HEAD.as_bytes().to_vec();
-    let next = encode_page(&first, true, page_size, write, &mut head)?;
+    let mut head = format.head.as_bytes().to_vec();
+    let next = encode_page(&first, true, page_size, format, &mut head)?;
     let Some(cursor) = next else {
-        return Ok(json_response().body(head));
+        return Ok(response(format).body(head));
     };
     let state = state.clone();
     let rest = stream::unfold(Some(cursor), move |cursor| {
@@ -36,7 +49,7 @@ pub async fn stream_licenses(state: &AppState, reseller_id: i64, write: RowWrite
             let chunk = match fetch(&state, reseller_id, Some(cursor)).await {
                 Ok(page) => {
                     let mut buf = Vec::new();
-                    encode_page(&page, false, page_size, write, &mut buf).map(|next| (buf, next))
+                    encode_page(&page, false, page_size, format, &mut buf).map(|next| (buf, next))
                 }
                 Err(e) => Err(e),
             };
@@ -54,12 +67,12 @@ pub async fn stream_licenses(state: &AppState, reseller_id: i64, write: RowWrite
     });
     let body =
         stream::once(async move { Ok::<_, actix_web::Error>(Bytes::from(head)) }).chain(rest);
-    Ok(json_response().streaming(body))
+    Ok(response(format).streaming(body))
 }
 
-fn json_response() -> actix_web::HttpResponseBuilder {
+fn response(format: &ListFormat) -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::Ok();
-    builder.content_type("application/json");
+    builder.content_type(format.content_type);
     builder
 }
 
@@ -75,21 +88,21 @@ async fn fetch(
     .await?)
 }
 
-/// Appends the page's rows (comma-separated, a leading comma unless `first`). Returns the
-/// cursor of the next page, or None after writing the closing `]}` of the last one.
+/// Appends the page's rows (separated; a leading separator unless `first`). Returns the
+/// cursor of the next page, or None after writing the tail of the last one.
 fn encode_page(
     page: &[License],
     first: bool,
     page_size: i64,
-    write: RowWriter,
+    format: &ListFormat,
     out: &mut Vec<u8>,
 ) -> Result<Option<ListCursor>, ApiError> {
     for (i, license) in page.iter().enumerate() {
         if i > 0 || !first {
-            out.push(b',');
+            out.extend_from_slice(format.separator.as_bytes());
         }
-        write(license, out)
-            .map_err(|e| ApiError(crate::error::DomainError::Internal(e.to_string())))?;
+        (format.write_row)(license, out)
+            .map_err(|e| ApiError(crate::error::DomainError::Internal(e)))?;
     }
     let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= page_size;
     match page.last() {
@@ -98,7 +111,7 @@ fn encode_page(
             type_id: last.type_id,
         })),
         _ => {
-            out.extend_from_slice(STREAM_TAIL.as_bytes());
+            out.extend_from_slice(format.tail.as_bytes());
             Ok(None)
         }
     }

@@ -1,14 +1,17 @@
 //! HTTP only: extract the call, authenticate, call the domain, shape the envelope.
 
 pub mod authn;
+pub mod body;
 pub mod call;
 pub mod envelope;
 pub mod error;
 pub mod list_stream;
+pub mod mutation;
 pub mod rest;
 pub mod status;
 pub mod v2;
 pub mod views;
+pub mod xmlrpc;
 
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpRequest, HttpResponse, Route};
@@ -37,6 +40,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/v2/ip-license/licenses",
                 web::to(v2::licenses),
             )),
+    )
+    .service(
+        web::resource("/clweb/xmlrpc")
+            .route(web::post().to(xmlrpc::endpoint))
+            .default_service(web::to(xmlrpc::wrong_method)),
     )
     .default_service(web::to(not_found));
 }

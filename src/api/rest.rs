@@ -8,12 +8,14 @@ use super::call::{parse_ip, Call};
 use super::envelope::success;
 use super::error::{ApiError, ApiResult};
 use super::list_stream::stream_licenses;
-use super::views::{write_list_row, RegisteredLicense, ServerRow};
+use super::mutation::run_as;
+use super::views::{RegisteredLicense, ServerRow, JSON_LIST};
 use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::ip::LicenseIp;
 use crate::domain::licenses::{self, Registration};
-use crate::domain::{queries, Actor};
+use crate::domain::{queries, Actor, Policy};
+use crate::error::DomainError;
 use crate::state::AppState;
 
 /// server.json answers for at most this many IPs per call.
@@ -27,27 +29,12 @@ async fn mutate<T, F>(
     f: F,
 ) -> Result<T, ApiError>
 where
-    F: FnOnce(
-            &mut db::DbConnection,
-            &Actor<'_>,
-            &crate::domain::Policy,
-        ) -> Result<T, crate::error::DomainError>
+    F: FnOnce(&mut db::DbConnection, &Actor<'_>, &Policy) -> Result<T, DomainError>
         + Send
         + 'static,
     T: Send + 'static,
 {
-    let policy = state.policy();
-    let now = state.clock.now().naive_utc();
-    let source = call.peer.clone();
-    Ok(db::run(&state.pool, move |c| {
-        let actor = Actor {
-            reseller: &reseller,
-            source: &source,
-            now,
-        };
-        f(c, &actor, &policy)
-    })
-    .await?)
+    Ok(run_as(state, &call.peer, reseller, f).await?)
 }
 
 #[derive(Serialize)]
@@ -103,7 +90,7 @@ pub async fn remove(state: web::Data<AppState>, call: Call) -> ApiResult {
 
 pub async fn list(state: web::Data<AppState>, call: Call) -> ApiResult {
     let reseller = authenticate(&state, &call).await?;
-    stream_licenses(&state, reseller.id, write_list_row).await
+    stream_licenses(&state, reseller.id, &JSON_LIST).await
 }
 
 pub async fn server(state: web::Data<AppState>, call: Call) -> ApiResult {

@@ -36,8 +36,7 @@ pub async fn status(state: web::Data<AppState>) -> ApiResult {
         db_clweb_online: online,
         db_rhn_connected: online,
         db_rhn_online: online,
-        // No XML-RPC endpoint yet (see the XML-RPC issue).
-        xmlrpc: false,
+        xmlrpc: online,
         ip_server_reg: online,
         rhn_overloaded: false,
         rhn_queue_full: false,

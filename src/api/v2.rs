@@ -8,7 +8,7 @@ use super::call::Call;
 use super::envelope::success;
 use super::error::ApiResult;
 use super::list_stream::stream_licenses;
-use super::views::write_server_row;
+use super::views::JSON_SERVER_LIST;
 use crate::db;
 use crate::domain::catalogue::enabled_types;
 use crate::state::AppState;
@@ -38,5 +38,5 @@ pub async fn types(state: web::Data<AppState>, call: Call) -> ApiResult {
 /// All the caller's licenses, as server.json rows.
 pub async fn licenses(state: web::Data<AppState>, call: Call) -> ApiResult {
     let reseller = authenticate(&state, &call).await?;
-    stream_licenses(&state, reseller.id, write_server_row).await
+    stream_licenses(&state, reseller.id, &JSON_SERVER_LIST).await
 }

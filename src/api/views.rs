@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::envelope::format_date;
+use super::envelope::{format_date, STREAM_HEAD, STREAM_TAIL};
+use super::list_stream::ListFormat;
 use crate::db::models::License;
 
 /// A row of list.json: `{"created", "ip", "registered", "type"}`.
@@ -73,11 +74,20 @@ impl<'a> From<&'a License> for ServerRow<'a> {
     }
 }
 
-/// Writers for `list_stream::stream_licenses`.
-pub fn write_list_row(l: &License, out: &mut Vec<u8>) -> serde_json::Result<()> {
-    serde_json::to_writer(out, &ListRow::from(l))
-}
+/// list.json: the envelope around `ListRow`s.
+pub static JSON_LIST: ListFormat = ListFormat {
+    content_type: "application/json",
+    head: STREAM_HEAD,
+    separator: ",",
+    tail: STREAM_TAIL,
+    write_row: |l, out| serde_json::to_writer(out, &ListRow::from(l)).map_err(|e| e.to_string()),
+};
 
-pub fn write_server_row(l: &License, out: &mut Vec<u8>) -> serde_json::Result<()> {
-    serde_json::to_writer(out, &ServerRow::from(l))
-}
+/// The v2 licenses list: the envelope around `ServerRow`s.
+pub static JSON_SERVER_LIST: ListFormat = ListFormat {
+    content_type: "application/json",
+    head: STREAM_HEAD,
+    separator: ",",
+    tail: STREAM_TAIL,
+    write_row: |l, out| serde_json::to_writer(out, &ServerRow::from(l)).map_err(|e| e.to_string()),
+};

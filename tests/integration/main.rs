@@ -15,3 +15,4 @@ mod race;
 mod register;
 mod remove;
 mod server_update_convert;
+mod xmlrpc;
