@@ -8,6 +8,7 @@ mod authentication;
 mod availability_check;
 mod cli;
 mod envelope;
+mod fuzz_regressions;
 mod isolation;
 mod list;
 mod migrations;
