@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
+use ipnet::IpNet;
+
 use crate::db::{DatabaseUrl, PoolOptions};
+use crate::domain::DEFAULT_TRIAL_DAYS;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ipls.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -20,6 +23,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Rows fetched per database round trip when streaming list.json.
     pub list_page_size: i64,
+    /// Lifetime of a trial license, in days.
+    pub trial_days: i64,
+    /// Proxies whose `X-Forwarded-For` is believed (server check-in).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Config {
@@ -50,6 +57,8 @@ impl Config {
             },
             max_body_bytes: number(&get, "IPLS_MAX_BODY_BYTES", 65_536, 1_024, 16 << 20)?,
             list_page_size: number(&get, "IPLS_LIST_PAGE_SIZE", 2_000, 1, 100_000)?,
+            trial_days: number(&get, "IPLS_TRIAL_DAYS", DEFAULT_TRIAL_DAYS, 1, 3_650)?,
+            trusted_proxies: cidr_list("IPLS_TRUSTED_PROXIES", get("IPLS_TRUSTED_PROXIES"))?,
         })
     }
 }
@@ -86,6 +95,22 @@ fn boolean(
             parse_bool(&text).ok_or_else(|| format!("{key}={text:?}: expected true or false"))
         }
     }
+}
+
+/// `CIDR[,CIDR...]`; a bare address is a /32 or /128.
+pub fn cidr_list(key: &str, text: Option<String>) -> Result<Vec<IpNet>, String> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<IpNet>()
+                .or_else(|_| t.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{key}: {t:?} is not an address or CIDR block"))
+        })
+        .collect()
 }
 
 /// The boolean spellings accepted in settings and in API parameters (contract: true/false/1/0).
@@ -129,6 +154,15 @@ mod tests {
         let err = config(&[("IPLS_ALLOW_PRIVATE_IPS", "maybe")]).unwrap_err();
         assert!(err.contains("IPLS_ALLOW_PRIVATE_IPS"), "{err}");
         assert!(config(&[("IPLS_TOKEN_WINDOW", "0")]).is_err());
+        let err = config(&[("IPLS_TRUSTED_PROXIES", "10.0.0.0/8,nonsense")]).unwrap_err();
+        assert!(err.contains("nonsense"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies() {
+        let c = config(&[("IPLS_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
+        let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
     }
 
     #[test]

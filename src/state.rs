@@ -28,6 +28,7 @@ impl AppState {
     pub fn policy(&self) -> Policy {
         Policy {
             allow_private_ips: self.config.allow_private_ips,
+            trial_days: self.config.trial_days,
         }
     }
 }

@@ -3,8 +3,10 @@
 pub mod authn;
 pub mod body;
 pub mod call;
+pub mod client_address;
 pub mod envelope;
 pub mod error;
+pub mod lifecycle;
 pub mod list_stream;
 pub mod mutation;
 pub mod rest;
@@ -32,6 +34,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(get_or_post("/ipl/update.json", web::to(rest::update)))
             .service(get_or_post("/ipl/convert.json", web::to(rest::convert)))
             .service(get_or_post("/status.json", web::to(status::status)))
+            .service(get_or_post(
+                "/server/checkin.json",
+                web::to(lifecycle::checkin),
+            ))
+            .service(get_or_post("/usage.json", web::to(lifecycle::usage)))
             .service(get_or_post(
                 "/v2/ip-license/licenses/types",
                 web::to(v2::types),

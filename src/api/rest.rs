@@ -46,8 +46,9 @@ struct AvailabilityData {
 pub async fn availability(state: web::Data<AppState>, call: Call) -> ApiResult {
     let reseller = authenticate(&state, &call).await?;
     let ip = call.ip()?;
+    let now = state.clock.now().naive_utc();
     let found = db::run(&state.pool, move |c| {
-        queries::availability(c, &reseller, &ip)
+        queries::availability(c, &reseller, &ip, now)
     })
     .await?;
     Ok(success(AvailabilityData {
@@ -59,7 +60,8 @@ pub async fn availability(state: web::Data<AppState>, call: Call) -> ApiResult {
 pub async fn check(state: web::Data<AppState>, call: Call) -> ApiResult {
     authenticate(&state, &call).await?;
     let ip = call.ip()?;
-    let types = db::run(&state.pool, move |c| queries::types_on_ip(c, &ip)).await?;
+    let now = state.clock.now().naive_utc();
+    let types = db::run(&state.pool, move |c| queries::types_on_ip(c, &ip, now)).await?;
     Ok(success(types))
 }
 

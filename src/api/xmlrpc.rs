@@ -129,7 +129,8 @@ async fn dispatch(state: &AppState, peer: &str, call: MethodCall) -> Result<Answ
             };
             authenticate(state, token).await?;
             let ip = ip_param(ip)?;
-            let types = db::run(&state.pool, move |c| queries::types_on_ip(c, &ip))
+            let now = state.clock.now().naive_utc();
+            let types = db::run(&state.pool, move |c| queries::types_on_ip(c, &ip, now))
                 .await
                 .map_err(internal)?;
             let legacy = types.iter().copied().filter(|t| *t == 1 || *t == 2);

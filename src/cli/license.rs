@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::{connect, domain_error, table};
 use crate::api::envelope::format_date;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::models::License;
 use crate::db::schema::{ip_licenses, resellers};
@@ -21,7 +22,8 @@ pub enum LicenseCommand {
     },
 }
 
-pub fn run(config: &Config, command: LicenseCommand) -> Result<(), String> {
+pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Result<(), String> {
+    let now = clock.now().naive_utc();
     let LicenseCommand::List { reseller, ip } = command;
     let mut conn = connect(config)?;
     let mut query = ip_licenses::table
@@ -40,6 +42,11 @@ pub fn run(config: &Config, command: LicenseCommand) -> Result<(), String> {
     let cells: Vec<Vec<String>> = rows
         .into_iter()
         .map(|(l, login)| {
+            let status = match l.trial_expires_at {
+                None => "paid".to_string(),
+                Some(_) if l.is_expired(now) => "trial, expired".to_string(),
+                Some(at) => format!("trial until {}", format_date(at)),
+            };
             vec![
                 l.ip,
                 l.type_id.to_string(),
@@ -52,11 +59,20 @@ pub fn run(config: &Config, command: LicenseCommand) -> Result<(), String> {
                 }
                 .to_string(),
                 l.els_allowed.to_string(),
+                status,
             ]
         })
         .collect();
     table::print(
-        &["IP", "TYPE", "RESELLER", "CREATED", "REGISTERED", "ELS"],
+        &[
+            "IP",
+            "TYPE",
+            "RESELLER",
+            "CREATED",
+            "REGISTERED",
+            "ELS",
+            "STATUS",
+        ],
         &cells,
     );
     println!("{} license(s)", cells.len());

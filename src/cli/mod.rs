@@ -3,6 +3,8 @@
 
 mod args;
 mod license;
+mod output;
+mod report;
 mod reseller;
 mod serve;
 mod table;
@@ -50,6 +52,27 @@ enum Command {
     /// Inspect licenses.
     #[command(subcommand)]
     License(license::LicenseCommand),
+    /// Reports: stale servers, usage for billing.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
+    /// The license history: who changed what, when, from where.
+    Audit {
+        #[arg(long)]
+        reseller: Option<String>,
+        #[arg(long)]
+        ip: Option<String>,
+        /// YYYY-MM-DD, YYYY-MM-DDTHH:MM (UTC), or a duration back from now (7d).
+        #[arg(long)]
+        since: Option<String>,
+        /// Show at most the newest N events.
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t = output::Format::Table)]
+        format: output::Format,
+    },
+    /// Monthly prices per type, for usage amounts.
+    #[command(subcommand)]
+    Price(report::PriceCommand),
 }
 
 /// Parses the command line and runs it. Returns the process's error line, if any.
@@ -76,7 +99,26 @@ pub fn run() -> Result<(), String> {
         Command::Token { login, hmac } => {
             reseller::print_token(&config, clock.as_ref(), &login, hmac)
         }
-        Command::License(command) => license::run(&config, command),
+        Command::License(command) => license::run(&config, clock.as_ref(), command),
+        Command::Report(command) => report::run(&config, clock.as_ref(), command),
+        Command::Audit {
+            reseller,
+            ip,
+            since,
+            limit,
+            format,
+        } => report::audit(
+            &config,
+            clock.as_ref(),
+            report::AuditArgs {
+                reseller,
+                ip,
+                since,
+                limit,
+                format,
+            },
+        ),
+        Command::Price(command) => report::price(&config, clock.as_ref(), command),
     }
 }
 

@@ -51,6 +51,14 @@ pub struct License {
     pub registered_at: Option<NaiveDateTime>,
     pub last_checkin: Option<NaiveDateTime>,
     pub server_info: Option<String>,
+    pub trial_expires_at: Option<NaiveDateTime>,
+}
+
+impl License {
+    /// An expired trial no longer counts as held (contract §5).
+    pub fn is_expired(&self, now: NaiveDateTime) -> bool {
+        self.trial_expires_at.is_some_and(|at| at <= now)
+    }
 }
 
 #[derive(Debug, Insertable)]
@@ -62,6 +70,7 @@ pub struct NewLicense<'a> {
     pub slot: &'a str,
     pub els_allowed: bool,
     pub created_at: NaiveDateTime,
+    pub trial_expires_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]

@@ -50,6 +50,15 @@ diesel::table! {
         registered_at -> Nullable<Timestamp>,
         last_checkin -> Nullable<Timestamp>,
         server_info -> Nullable<Text>,
+        trial_expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    prices (type_id) {
+        type_id -> Integer,
+        monthly_cents -> BigInt,
+        updated_at -> Timestamp,
     }
 }
 
@@ -89,4 +98,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ip_licenses,
     trial_uses,
     license_events,
+    prices,
 );

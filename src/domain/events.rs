@@ -1,6 +1,7 @@
-//! The append-only license history: every mutation writes one row per license touched,
-//! inside the mutation's own transaction.
+//! The append-only license history: every change to a license writes one row, inside the
+//! change's own transaction. The database refuses UPDATE and DELETE on it (triggers).
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::Actor;
@@ -15,6 +16,9 @@ pub enum Action {
     Remove,
     Convert,
     Update,
+    Checkin,
+    /// A trial that ran out was cleared to make room for a new registration.
+    Expire,
 }
 
 impl Action {
@@ -24,13 +28,36 @@ impl Action {
             Action::Remove => "remove",
             Action::Convert => "convert",
             Action::Update => "update",
+            Action::Checkin => "checkin",
+            Action::Expire => "expire",
+        }
+    }
+}
+
+/// `detail` of a register event for a trial license (usage reports leave trials unbilled).
+pub const TRIAL_DETAIL: &str = "trial";
+
+/// Whose license, when, and from where.
+#[derive(Debug, Clone, Copy)]
+pub struct EventContext<'a> {
+    pub at: NaiveDateTime,
+    pub reseller_id: i64,
+    pub source: &'a str,
+}
+
+impl<'a> From<&Actor<'a>> for EventContext<'a> {
+    fn from(actor: &Actor<'a>) -> Self {
+        Self {
+            at: actor.now,
+            reseller_id: actor.reseller.id,
+            source: actor.source,
         }
     }
 }
 
 pub fn record(
     conn: &mut DbConnection,
-    actor: &Actor<'_>,
+    context: EventContext<'_>,
     action: Action,
     ip: &str,
     type_id: i32,
@@ -38,23 +65,66 @@ pub fn record(
 ) -> Result<(), DomainError> {
     diesel::insert_into(license_events::table)
         .values(NewLicenseEvent {
-            at: actor.now,
-            reseller_id: Some(actor.reseller.id),
+            at: context.at,
+            reseller_id: Some(context.reseller_id),
             action: action.as_str(),
             ip,
             type_id: Some(type_id),
             detail,
-            source: Some(actor.source),
+            source: Some(context.source),
         })
         .execute(conn)?;
     Ok(())
 }
 
-/// Events about one IP, oldest first (tests, the operator's audit view).
-pub fn for_ip(conn: &mut DbConnection, ip: &str) -> Result<Vec<LicenseEvent>, DomainError> {
-    Ok(license_events::table
-        .filter(license_events::ip.eq(ip))
-        .order(license_events::id)
+/// Filters for the audit view; None means any.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub reseller_id: Option<i64>,
+    pub ip: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub limit: i64,
+}
+
+/// Events matching the filter, oldest first (the newest `limit` of them).
+pub fn audit(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+) -> Result<Vec<LicenseEvent>, DomainError> {
+    let mut query = license_events::table
         .select(LicenseEvent::as_select())
-        .load(conn)?)
+        .order(license_events::id.desc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(id) = filter.reseller_id {
+        query = query.filter(license_events::reseller_id.eq(id));
+    }
+    if let Some(ip) = &filter.ip {
+        query = query.filter(license_events::ip.eq(ip.clone()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(license_events::at.ge(since));
+    }
+    let mut events = query.load(conn)?;
+    events.reverse();
+    Ok(events)
+}
+
+/// Every event of the given resellers (all when None) before `until`, oldest first: the
+/// input of usage reports.
+pub fn history(
+    conn: &mut DbConnection,
+    reseller_id: Option<i64>,
+    until: NaiveDateTime,
+) -> Result<Vec<LicenseEvent>, DomainError> {
+    let mut query = license_events::table
+        .select(LicenseEvent::as_select())
+        .filter(license_events::at.lt(until))
+        .filter(license_events::action.eq_any(["register", "remove", "convert", "expire"]))
+        .order(license_events::id)
+        .into_boxed();
+    if let Some(id) = reseller_id {
+        query = query.filter(license_events::reseller_id.eq(id));
+    }
+    Ok(query.load(conn)?)
 }

@@ -6,12 +6,13 @@
 //! sees the winner's committed row. Writes by one reseller are serialised by a row lock on
 //! the reseller (`lock_reseller`), which is what keeps limit counts exact under concurrency.
 
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::catalogue::{find_type, grant, LicenseType};
-use super::events::{self, Action};
+use super::events::{self, Action, EventContext, TRIAL_DETAIL};
 use super::ip::LicenseIp;
-use super::{ensure_active, Actor, Policy};
+use super::{ensure_active, held_at, Actor, Policy};
 use crate::db::models::{License, NewLicense, NewTrialUse};
 use crate::db::schema::{ip_licenses, resellers, trial_uses};
 use crate::db::DbConnection;
@@ -57,14 +58,17 @@ fn licenses_on(conn: &mut DbConnection, ip: &str) -> Result<Vec<License>, Domain
         .load(conn)?)
 }
 
+/// Licenses of `type_id` the reseller holds at `now` (expired trials do not count).
 fn count_owned(
     conn: &mut DbConnection,
     reseller_id: i64,
     type_id: i32,
+    now: NaiveDateTime,
 ) -> Result<i64, DomainError> {
     Ok(ip_licenses::table
         .filter(ip_licenses::reseller_id.eq(reseller_id))
         .filter(ip_licenses::type_id.eq(type_id))
+        .filter(held_at(now))
         .count()
         .get_result(conn)?)
 }
@@ -102,7 +106,15 @@ pub fn register(
         ))
     })?;
     with_retries(conn, |c| {
-        register_once(c, actor, &license_type, limit, &ip, request.els_allowed)
+        register_once(
+            c,
+            actor,
+            &license_type,
+            limit,
+            &ip,
+            request.els_allowed,
+            policy.trial_days,
+        )
     })
 }
 
@@ -113,11 +125,13 @@ fn register_once(
     limit: Option<i32>,
     ip: &str,
     els_allowed: bool,
+    policy_trial_days: i64,
 ) -> Result<License, DomainError> {
     let me = actor.reseller.id;
     let type_id = license_type.id;
     lock_reseller(conn, me)?;
     let on_ip = licenses_on(conn, ip)?;
+    let on_ip = clear_expired(conn, on_ip, actor.now)?;
     if let Some(existing) = on_ip.iter().find(|l| l.type_id == type_id) {
         if existing.reseller_id == me {
             return Ok(existing.clone());
@@ -137,7 +151,7 @@ fn register_once(
         )?);
     }
     if let Some(limit) = limit {
-        let used = count_owned(conn, me, type_id)?;
+        let used = count_owned(conn, me, type_id, actor.now)?;
         if used >= i64::from(limit) {
             return Err(DomainError::refused(format!(
                 "License limit reached for type {type_id} ({}): {used}/{limit} used; \
@@ -149,6 +163,10 @@ fn register_once(
     if actor.reseller.trial {
         use_trial(conn, actor, &license_type.family, ip)?;
     }
+    let trial_expires_at = actor
+        .reseller
+        .trial
+        .then(|| actor.now + Duration::days(policy_trial_days));
     diesel::insert_into(ip_licenses::table)
         .values(NewLicense {
             reseller_id: me,
@@ -157,6 +175,7 @@ fn register_once(
             slot: &slot,
             els_allowed,
             created_at: actor.now,
+            trial_expires_at,
         })
         .execute(conn)?;
     let license = ip_licenses::table
@@ -164,8 +183,37 @@ fn register_once(
         .filter(ip_licenses::type_id.eq(type_id))
         .select(License::as_select())
         .first(conn)?;
-    events::record(conn, actor, Action::Register, ip, type_id, None)?;
+    let detail = actor.reseller.trial.then(|| TRIAL_DETAIL.to_string());
+    events::record(conn, actor.into(), Action::Register, ip, type_id, detail)?;
     Ok(license)
+}
+
+/// Deletes the expired trials among `on_ip` (each with an `expire` event for its owner)
+/// and returns the licenses still held.
+fn clear_expired(
+    conn: &mut DbConnection,
+    on_ip: Vec<License>,
+    now: NaiveDateTime,
+) -> Result<Vec<License>, DomainError> {
+    let (expired, held): (Vec<License>, Vec<License>) =
+        on_ip.into_iter().partition(|l| l.is_expired(now));
+    for license in expired {
+        diesel::delete(ip_licenses::table.find(license.id)).execute(conn)?;
+        let context = EventContext {
+            at: now,
+            reseller_id: license.reseller_id,
+            source: "ipls",
+        };
+        events::record(
+            conn,
+            context,
+            Action::Expire,
+            &license.ip,
+            license.type_id,
+            None,
+        )?;
+    }
+    Ok(held)
 }
 
 fn exclusive_family_refusal(
@@ -241,7 +289,7 @@ pub fn remove(
         let mine = owned_on(c, actor.reseller.id, &ip, type_id)?;
         for license in &mine {
             diesel::delete(ip_licenses::table.find(license.id)).execute(c)?;
-            events::record(c, actor, Action::Remove, &ip, license.type_id, None)?;
+            events::record(c, actor.into(), Action::Remove, &ip, license.type_id, None)?;
         }
         Ok(!mine.is_empty())
     })
@@ -281,7 +329,14 @@ pub fn update_els(
                 .set(ip_licenses::els_allowed.eq(els_allowed))
                 .execute(c)?;
             let detail = format!("els_allowed={els_allowed}");
-            events::record(c, actor, Action::Update, &ip, license.type_id, Some(detail))?;
+            events::record(
+                c,
+                actor.into(),
+                Action::Update,
+                &ip,
+                license.type_id,
+                Some(detail),
+            )?;
         }
         Ok(!mine.is_empty())
     })
@@ -316,7 +371,7 @@ pub fn convert(
             return Ok(true);
         }
         if let Some(limit) = limit {
-            if count_owned(c, actor.reseller.id, to)? >= i64::from(limit) {
+            if count_owned(c, actor.reseller.id, to, actor.now)? >= i64::from(limit) {
                 return Ok(false);
             }
         }
@@ -332,7 +387,7 @@ pub fn convert(
             .execute(c)?;
         events::record(
             c,
-            actor,
+            actor.into(),
             Action::Convert,
             &ip,
             to,

@@ -2,22 +2,42 @@
 //! its writes in one transaction.
 
 pub mod catalogue;
+pub mod checkin;
 pub mod events;
 pub mod ip;
 pub mod licenses;
+pub mod month;
+pub mod prices;
 pub mod queries;
+pub mod reports;
 pub mod resellers;
+pub mod usage;
 
 use chrono::NaiveDateTime;
+use diesel::{BoolExpressionMethods, ExpressionMethods};
 
 use crate::db::models::Reseller;
 use crate::error::DomainError;
 
+/// Default lifetime of a trial license, in days.
+pub const DEFAULT_TRIAL_DAYS: i64 = 30;
+
 /// Operator settings the rules depend on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// Let private, loopback and other non-public addresses be licensed (labs, tests).
     pub allow_private_ips: bool,
+    /// How long a trial license lasts before it stops counting as held.
+    pub trial_days: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            allow_private_ips: false,
+            trial_days: DEFAULT_TRIAL_DAYS,
+        }
+    }
 }
 
 /// Who is acting, from where, and when: recorded with every mutation.
@@ -38,4 +58,12 @@ pub fn ensure_active(reseller: &Reseller) -> Result<(), DomainError> {
             reseller.login
         ))),
     }
+}
+
+/// SQL filter: the license counts as held at `now` (not an expired trial).
+#[diesel::dsl::auto_type]
+pub fn held_at(now: NaiveDateTime) -> _ {
+    crate::db::schema::ip_licenses::trial_expires_at
+        .is_null()
+        .or(crate::db::schema::ip_licenses::trial_expires_at.gt(now))
 }

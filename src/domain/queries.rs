@@ -2,19 +2,26 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::catalogue::enabled_types;
+use super::held_at;
 use super::ip::LicenseIp;
 use crate::db::models::{License, Reseller};
 use crate::db::schema::{ip_licenses, trial_uses};
 use crate::db::DbConnection;
 use crate::error::DomainError;
 
-/// Every type registered on `ip` by any reseller, ascending.
-pub fn types_on_ip(conn: &mut DbConnection, ip: &LicenseIp) -> Result<Vec<i32>, DomainError> {
+/// Every type held on `ip` by any reseller at `now`, ascending.
+pub fn types_on_ip(
+    conn: &mut DbConnection,
+    ip: &LicenseIp,
+    now: NaiveDateTime,
+) -> Result<Vec<i32>, DomainError> {
     Ok(ip_licenses::table
         .filter(ip_licenses::ip.eq(ip.to_string()))
+        .filter(held_at(now))
         .select(ip_licenses::type_id)
         .order(ip_licenses::type_id)
         .load(conn)?)
@@ -31,10 +38,12 @@ pub fn availability(
     conn: &mut DbConnection,
     reseller: &Reseller,
     ip: &LicenseIp,
+    now: NaiveDateTime,
 ) -> Result<Availability, DomainError> {
     let ip_text = ip.to_string();
     let on_ip: Vec<(i64, i32, String)> = ip_licenses::table
         .filter(ip_licenses::ip.eq(&ip_text))
+        .filter(held_at(now))
         .select((
             ip_licenses::reseller_id,
             ip_licenses::type_id,
@@ -54,7 +63,7 @@ pub fn availability(
         });
     }
     let taken_slots: BTreeSet<&str> = on_ip.iter().map(|(_, _, slot)| slot.as_str()).collect();
-    let used = counts_by_type(conn, reseller.id)?;
+    let used = counts_by_type(conn, reseller.id, now)?;
     let trial_families: BTreeSet<String> = if reseller.trial {
         trial_uses::table
             .filter(trial_uses::ip.eq(&ip_text))
@@ -88,9 +97,11 @@ pub fn availability(
 fn counts_by_type(
     conn: &mut DbConnection,
     reseller_id: i64,
+    now: NaiveDateTime,
 ) -> Result<HashMap<i32, i64>, DomainError> {
     let rows: Vec<(i32, i64)> = ip_licenses::table
         .filter(ip_licenses::reseller_id.eq(reseller_id))
+        .filter(held_at(now))
         .group_by(ip_licenses::type_id)
         .select((ip_licenses::type_id, diesel::dsl::count_star()))
         .load(conn)?;

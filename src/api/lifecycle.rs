@@ -1,0 +1,85 @@
+//! Beyond CLN (contract §6): server check-in and the caller's usage report.
+
+use actix_web::{web, HttpRequest};
+use serde::Serialize;
+
+use super::authn::authenticate;
+use super::call::Call;
+use super::client_address;
+use super::envelope::success;
+use super::error::{ApiError, ApiResult};
+use crate::db;
+use crate::domain::checkin::check_in;
+use crate::domain::ip::LicenseIp;
+use crate::domain::month::Month;
+use crate::domain::prices::format_cents;
+use crate::domain::usage;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+struct CheckinData {
+    ip: String,
+    types: Vec<i32>,
+}
+
+/// `GET|POST /api/server/checkin.json[?server_info=TEXT]`, no token: the server is known
+/// by the address it connects from.
+pub async fn checkin(state: web::Data<AppState>, req: HttpRequest, call: Call) -> ApiResult {
+    let address = client_address::of_request(&req, &state.config.trusted_proxies)
+        .ok_or_else(|| ApiError::refused("Cannot tell the caller's address"))?;
+    let ip = LicenseIp::from_addr(address);
+    let info = call.get("server_info").map(str::to_string);
+    let now = state.clock.now().naive_utc();
+    let types = db::run(&state.pool, move |c| check_in(c, &ip, info.as_deref(), now)).await?;
+    Ok(success(CheckinData {
+        ip: ip.to_string(),
+        types,
+    }))
+}
+
+#[derive(Serialize)]
+struct UsageRow {
+    #[serde(rename = "type")]
+    type_id: i32,
+    license_days: i64,
+    peak: i64,
+    /// Prorated amount as a decimal string, null when the type has no price.
+    amount: Option<String>,
+}
+
+#[derive(Serialize)]
+struct UsageData {
+    month: String,
+    usage: Vec<UsageRow>,
+}
+
+/// `/api/usage.json?month=YYYY-MM` (default: the current month), for the caller.
+pub async fn usage(state: web::Data<AppState>, call: Call) -> ApiResult {
+    let reseller = authenticate(&state, &call).await?;
+    let today = state.clock.now().date_naive();
+    let month = match call.non_empty("month") {
+        None => Month::containing(today),
+        Some(text) => Month::parse(text).ok_or_else(|| {
+            ApiError::refused(format!(
+                "Invalid month: {:?} (expected YYYY-MM)",
+                text.chars().take(16).collect::<String>()
+            ))
+        })?,
+    };
+    let lines = db::run(&state.pool, move |c| {
+        usage::report(c, Some(reseller.id), &month, today)
+    })
+    .await?;
+    Ok(success(UsageData {
+        month: month.to_string(),
+        usage: lines
+            .into_iter()
+            .map(|line| UsageRow {
+                type_id: line.usage.type_id,
+                license_days: line.usage.license_days,
+                peak: line.usage.peak,
+                amount: line.amount_cents.map(format_cents),
+            })
+            .collect(),
+    }))
+}

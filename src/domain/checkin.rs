@@ -1,0 +1,61 @@
+//! Server check-in (ours, contract §6): a server proves it is alive from its own address.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::events::{self, Action, EventContext};
+use super::held_at;
+use super::ip::LicenseIp;
+use crate::db::models::License;
+use crate::db::schema::ip_licenses;
+use crate::db::DbConnection;
+use crate::error::DomainError;
+
+/// Longest `server_info` stored.
+pub const MAX_SERVER_INFO: usize = 1024;
+
+/// Marks every license held on `ip` registered, records `last_checkin` and `server_info`,
+/// and returns the licensed types (ascending).
+pub fn check_in(
+    conn: &mut DbConnection,
+    ip: &LicenseIp,
+    server_info: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Vec<i32>, DomainError> {
+    if server_info.is_some_and(|s| s.chars().count() > MAX_SERVER_INFO) {
+        return Err(DomainError::refused(format!(
+            "server_info is longer than {MAX_SERVER_INFO} characters"
+        )));
+    }
+    let ip_text = ip.to_string();
+    conn.transaction(|c| {
+        let held: Vec<License> = ip_licenses::table
+            .filter(ip_licenses::ip.eq(&ip_text))
+            .filter(held_at(now))
+            .order(ip_licenses::type_id)
+            .select(License::as_select())
+            .load(c)?;
+        if held.is_empty() {
+            return Err(DomainError::refused(format!("IP {ip_text} has no license")));
+        }
+        for license in &held {
+            let info = server_info
+                .map(str::to_string)
+                .or(license.server_info.clone());
+            diesel::update(ip_licenses::table.find(license.id))
+                .set((
+                    ip_licenses::registered_at.eq(license.registered_at.or(Some(now))),
+                    ip_licenses::last_checkin.eq(Some(now)),
+                    ip_licenses::server_info.eq(info),
+                ))
+                .execute(c)?;
+            let context = EventContext {
+                at: now,
+                reseller_id: license.reseller_id,
+                source: &ip_text,
+            };
+            events::record(c, context, Action::Checkin, &ip_text, license.type_id, None)?;
+        }
+        Ok(held.iter().map(|l| l.type_id).collect())
+    })
+}

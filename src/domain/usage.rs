@@ -1,0 +1,279 @@
+//! License-days per reseller and type for a month, replayed from the event history.
+//!
+//! Counting rules (UTC days):
+//! - a license counts on every day it was held at some moment: registered on the 20th of a
+//!   30-day month and never removed, it counts 11 days; removed on the 25th, 6 days;
+//! - one license (reseller, IP, type) counts a day once, however often it is removed and
+//!   registered again that day;
+//! - convert moves the license to the new type from the day of the conversion on; the old
+//!   type counts up to the day before;
+//! - trial licenses are free and not counted;
+//! - in the current month, days after today are not counted.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, Duration, NaiveDate};
+
+use super::events::TRIAL_DETAIL;
+use super::month::Month;
+use crate::db::models::LicenseEvent;
+
+/// One reseller's use of one type in the month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub reseller_id: i64,
+    pub type_id: i32,
+    pub license_days: i64,
+    /// Most licenses of the type held on any one day.
+    pub peak: i64,
+}
+
+/// Days of the month as bits (bit 0 = the 1st).
+type DayBits = u32;
+
+#[derive(Default)]
+struct Tally {
+    /// (reseller, type) → IP → the days that license was held.
+    days: BTreeMap<(i64, i32), HashMap<String, DayBits>>,
+}
+
+impl Tally {
+    fn add(
+        &mut self,
+        key: (i64, i32),
+        ip: &str,
+        first: NaiveDate,
+        last: NaiveDate,
+        month: &Month,
+        today: NaiveDate,
+    ) {
+        let start = first.max(month.first_day());
+        let end = last.min(month.last_day()).min(today);
+        if start > end {
+            return;
+        }
+        let bits = day_bits(start.day(), end.day());
+        *self
+            .days
+            .entry(key)
+            .or_default()
+            .entry(ip.to_string())
+            .or_default() |= bits;
+    }
+}
+
+fn day_bits(from: u32, to: u32) -> DayBits {
+    (from..=to).fold(0, |bits, day| bits | (1 << (day - 1)))
+}
+
+struct Open {
+    since: NaiveDate,
+    trial: bool,
+}
+
+/// Computes usage for `month` from `events` (oldest first, all before the month's end).
+pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<Usage> {
+    let mut open: HashMap<(i64, String, i32), Open> = HashMap::new();
+    let mut tally = Tally::default();
+    let close =
+        |tally: &mut Tally, reseller: i64, ip: &str, type_id: i32, held: Open, last: NaiveDate| {
+            if !held.trial {
+                tally.add((reseller, type_id), ip, held.since, last, month, today);
+            }
+        };
+    for event in events {
+        let (Some(reseller), Some(type_id)) = (event.reseller_id, event.type_id) else {
+            continue;
+        };
+        let day = event.at.date();
+        let key = (reseller, event.ip.clone(), type_id);
+        match event.action.as_str() {
+            "register" => {
+                let trial = event.detail.as_deref() == Some(TRIAL_DETAIL);
+                open.entry(key).or_insert(Open { since: day, trial });
+            }
+            "remove" | "expire" => {
+                if let Some(held) = open.remove(&key) {
+                    close(&mut tally, reseller, &event.ip, type_id, held, day);
+                }
+            }
+            "convert" => {
+                let from = event
+                    .detail
+                    .as_deref()
+                    .and_then(|d| d.strip_prefix("from="))
+                    .and_then(|n| n.parse::<i32>().ok());
+                let Some(from) = from else { continue };
+                let previous = open.remove(&(reseller, event.ip.clone(), from));
+                let trial = previous.as_ref().is_some_and(|p| p.trial);
+                if let Some(held) = previous {
+                    close(
+                        &mut tally,
+                        reseller,
+                        &event.ip,
+                        from,
+                        held,
+                        day - Duration::days(1),
+                    );
+                }
+                open.insert(key, Open { since: day, trial });
+            }
+            _ => {}
+        }
+    }
+    for ((reseller, ip, type_id), held) in open {
+        close(&mut tally, reseller, &ip, type_id, held, month.last_day());
+    }
+    tally
+        .days
+        .into_iter()
+        .map(|((reseller_id, type_id), by_ip)| {
+            let license_days = by_ip.values().map(|b| i64::from(b.count_ones())).sum();
+            let peak = (0..31)
+                .map(|day| by_ip.values().filter(|b| *b & (1 << day) != 0).count() as i64)
+                .max()
+                .unwrap_or(0);
+            Usage {
+                reseller_id,
+                type_id,
+                license_days,
+                peak,
+            }
+        })
+        .filter(|u| u.license_days > 0)
+        .collect()
+}
+
+/// The prorated amount in cents: the monthly price times license-days over the month's
+/// days, rounded half up.
+pub fn amount_cents(monthly_cents: i64, license_days: i64, month: &Month) -> i64 {
+    let days = i64::from(month.days());
+    (monthly_cents * license_days * 2 + days) / (2 * days)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn ev(
+        id: i64,
+        when: &str,
+        action: &str,
+        ip: &str,
+        type_id: i32,
+        detail: Option<&str>,
+    ) -> LicenseEvent {
+        LicenseEvent {
+            id,
+            at: at(when),
+            reseller_id: Some(1),
+            action: action.into(),
+            ip: ip.into(),
+            type_id: Some(type_id),
+            detail: detail.map(String::from),
+            source: None,
+        }
+    }
+
+    fn usage(events: &[LicenseEvent], month: &str, today: &str) -> Vec<(i32, i64, i64)> {
+        let month = Month::parse(month).unwrap();
+        let today = NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap();
+        compute(events, &month, today)
+            .into_iter()
+            .map(|u| (u.type_id, u.license_days, u.peak))
+            .collect()
+    }
+
+    #[test]
+    fn added_on_the_20th_of_a_30_day_month_counts_11_days() {
+        let events = [ev(1, "2026-11-20 15:00", "register", "a", 1, None)];
+        assert_eq!(usage(&events, "2026-11", "2027-01-01"), [(1, 11, 1)]);
+        // The month before: nothing; the month after: every day.
+        assert_eq!(usage(&events, "2026-10", "2027-01-01"), []);
+        assert_eq!(usage(&events, "2026-12", "2027-01-01"), [(1, 31, 1)]);
+        // The current month counts up to today only.
+        assert_eq!(usage(&events, "2026-11", "2026-11-22"), [(1, 3, 1)]);
+    }
+
+    #[test]
+    fn removal_stops_the_count_and_same_day_re_add_counts_once() {
+        let events = [
+            ev(1, "2026-11-20 10:00", "register", "a", 1, None),
+            ev(2, "2026-11-25 09:00", "remove", "a", 1, None),
+            ev(3, "2026-11-25 18:00", "register", "a", 1, None),
+            ev(4, "2026-11-26 08:00", "remove", "a", 1, None),
+        ];
+        assert_eq!(usage(&events, "2026-11", "2027-01-01"), [(1, 7, 1)]);
+    }
+
+    #[test]
+    fn convert_moves_the_remaining_days() {
+        let events = [
+            ev(1, "2026-11-01 00:00", "register", "a", 41, None),
+            ev(2, "2026-11-11 12:00", "convert", "a", 42, Some("from=41")),
+        ];
+        assert_eq!(
+            usage(&events, "2026-11", "2027-01-01"),
+            [(41, 10, 1), (42, 20, 1)]
+        );
+    }
+
+    #[test]
+    fn spans_month_ends_and_leap_february() {
+        let events = [
+            ev(1, "2028-01-30 00:00", "register", "a", 1, None),
+            ev(2, "2028-02-10 00:00", "register", "b", 1, None),
+            ev(3, "2028-03-02 00:00", "remove", "a", 1, None),
+        ];
+        assert_eq!(usage(&events, "2028-01", "2029-01-01"), [(1, 2, 1)]);
+        assert_eq!(usage(&events, "2028-02", "2029-01-01"), [(1, 29 + 20, 2)]);
+        assert_eq!(usage(&events, "2028-03", "2029-01-01"), [(1, 2 + 31, 2)]);
+    }
+
+    #[test]
+    fn trials_are_not_billed() {
+        let events = [ev(1, "2026-11-01 00:00", "register", "a", 1, Some("trial"))];
+        assert_eq!(usage(&events, "2026-11", "2027-01-01"), []);
+    }
+
+    #[test]
+    fn amounts_are_prorated() {
+        let nov = Month::parse("2026-11").unwrap();
+        assert_eq!(amount_cents(3000, 30, &nov), 3000);
+        assert_eq!(amount_cents(3000, 11, &nov), 1100);
+        assert_eq!(amount_cents(1000, 1, &nov), 33);
+    }
+}
+
+/// A usage row with its amount, when the operator has priced the type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageLine {
+    pub usage: Usage,
+    pub amount_cents: Option<i64>,
+}
+
+/// Usage for `month` of one reseller (or all), priced: the report behind both
+/// `/api/usage.json` and `ipls report usage`.
+pub fn report(
+    conn: &mut crate::db::DbConnection,
+    reseller_id: Option<i64>,
+    month: &Month,
+    today: NaiveDate,
+) -> Result<Vec<UsageLine>, crate::error::DomainError> {
+    let events = super::events::history(conn, reseller_id, month.end())?;
+    let prices = super::prices::all(conn)?;
+    Ok(compute(&events, month, today)
+        .into_iter()
+        .map(|usage| UsageLine {
+            amount_cents: prices
+                .get(&usage.type_id)
+                .map(|cents| amount_cents(*cents, usage.license_days, month)),
+            usage,
+        })
+        .collect())
+}
