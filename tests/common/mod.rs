@@ -66,6 +66,8 @@ pub struct Options {
     pub allow_private_ips: bool,
     pub workers: usize,
     pub list_page_size: i64,
+    /// IPLS_TRUSTED_PROXIES, e.g. "127.0.0.1".
+    pub trusted_proxies: &'static str,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
             allow_private_ips: false,
             workers: 2,
             list_page_size: 2_000,
+            trusted_proxies: "",
         }
     }
 }
@@ -89,6 +92,9 @@ impl TestServer {
         config.database_url = db.url.clone();
         config.allow_private_ips = options.allow_private_ips;
         config.list_page_size = options.list_page_size;
+        config.trusted_proxies =
+            ipls::config::cidr_list("trusted", Some(options.trusted_proxies.to_string()))
+                .expect("CIDRs");
         config.pool.max_size = 8;
         let pool = ipls::bootstrap::open_database(&config).expect("open test database");
         let clock = ManualClock::new(start_time());
@@ -195,12 +201,15 @@ impl Reseller {
     }
 
     /// GET `/api/ipl/{endpoint}.json?{params}&token=...` with the raw `|` in the token.
+    /// An endpoint starting with `/` is a full path (`/api/usage.json`).
     pub fn call(&self, endpoint: &str, params: &str) -> Response {
         let sep = if params.is_empty() { "" } else { "&" };
-        let target = format!(
-            "/api/ipl/{endpoint}.json?{params}{sep}token={}",
-            self.token()
-        );
+        let path = if endpoint.starts_with('/') {
+            endpoint.to_string()
+        } else {
+            format!("/api/ipl/{endpoint}.json")
+        };
+        let target = format!("{path}?{params}{sep}token={}", self.token());
         http::request(self.addr, "GET", &target, &[], b"")
     }
 

@@ -10,6 +10,7 @@ mod cli;
 mod envelope;
 mod fuzz_regressions;
 mod isolation;
+mod lifecycle;
 mod list;
 mod migrations;
 mod race;
