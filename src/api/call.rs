@@ -10,6 +10,7 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::body::{declared_length, read_limited};
+use super::client_address;
 use super::error::ApiError;
 use crate::config::parse_bool;
 use crate::domain::ip::LicenseIp;
@@ -127,14 +128,13 @@ impl FromRequest for Call {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let query = req.query_string().to_string();
-        let peer = req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_string());
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.config.max_body_bytes)
-            .unwrap_or(65_536);
+        let state = req.app_data::<web::Data<AppState>>();
+        let trusted = state
+            .map(|s| s.config.trusted_proxies.as_slice())
+            .unwrap_or(&[]);
+        // Behind a trusted proxy, the events record the client, not the proxy.
+        let peer = client_address::source_of(req, trusted);
+        let limit = state.map(|s| s.config.max_body_bytes).unwrap_or(65_536);
         let form = is_form(req);
         let declared = declared_length(req);
         let payload = payload.take();

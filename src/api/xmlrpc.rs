@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::authn::authenticate_token;
 use super::body::{declared_length, read_limited};
+use super::client_address;
 use super::error::ApiError;
 use super::list_stream::{stream_licenses, ListFormat};
 use super::mutation::run_as;
@@ -30,10 +31,7 @@ pub async fn endpoint(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let peer = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string());
+    let peer = client_address::source_of(&req, &state.config.trusted_proxies);
     let payload: Payload = payload.into_inner();
     let body = match read_limited(declared_length(&req), payload, state.config.max_body_bytes).await
     {

@@ -122,6 +122,28 @@ fn forwarded_for_only_from_trusted_proxies(kind: Kind) {
         "{value}"
     );
     assert_eq!(r.ok("server", "ip=203.0.113.77")[0]["registered"], true);
+    // Behind the proxy, the audit trail records the client's address, not the proxy's.
+    let response = http::request(
+        srv.addr,
+        "GET",
+        &format!("/api/ipl/remove.json?ip=203.0.113.77&token={}", r.token()),
+        &[("X-Forwarded-For", "198.51.100.20")],
+        b"",
+    );
+    assert_eq!(response.json()["data"], true);
+    let events = ipls::domain::events::audit(
+        &mut srv.conn(),
+        &ipls::domain::events::AuditFilter {
+            limit: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (events[0].action.as_str(), events[0].source.as_deref()),
+        ("remove", Some("198.51.100.20"))
+    );
+    r.ok("register", "ip=203.0.113.77&type=1");
     // The client-supplied first hop is not believed.
     let value = checkin(
         &srv,
