@@ -1,6 +1,7 @@
 //! Settings from the environment (documented in `.env.sample` and docs/operations.md),
 //! overridable from the command line.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -27,6 +28,10 @@ pub struct Config {
     pub trial_days: i64,
     /// Proxies whose `X-Forwarded-For` is believed (server check-in).
     pub trusted_proxies: Vec<IpNet>,
+    /// Failed authentications allowed at once, per address and per login...
+    pub auth_failure_burst: NonZeroU32,
+    /// ...and regained per minute.
+    pub auth_failures_per_minute: NonZeroU32,
 }
 
 impl Config {
@@ -59,8 +64,27 @@ impl Config {
             list_page_size: number(&get, "IPLS_LIST_PAGE_SIZE", 2_000, 1, 100_000)?,
             trial_days: number(&get, "IPLS_TRIAL_DAYS", DEFAULT_TRIAL_DAYS, 1, 3_650)?,
             trusted_proxies: cidr_list("IPLS_TRUSTED_PROXIES", get("IPLS_TRUSTED_PROXIES"))?,
+            auth_failure_burst: number(
+                &get,
+                "IPLS_AUTH_FAILURE_BURST",
+                nz(20),
+                nz(1),
+                nz(100_000),
+            )?,
+            auth_failures_per_minute: number(
+                &get,
+                "IPLS_AUTH_FAILURES_PER_MINUTE",
+                nz(10),
+                nz(1),
+                nz(100_000),
+            )?,
         })
     }
+}
+
+/// A non-zero constant (the values passed are literals above zero).
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
 fn number<T>(

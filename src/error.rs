@@ -14,6 +14,9 @@ pub enum DomainError {
     /// A uniqueness race was lost; the caller retries and then sees the winner's row.
     #[error("concurrent change, retry")]
     Conflict,
+    /// Too many failed authentications from this address or for this login: HTTP 429.
+    #[error("too many failed authentication attempts; retry in {0} seconds")]
+    Throttled(u64),
     /// The database cannot be reached: HTTP 503.
     #[error("database unavailable: {0}")]
     Unavailable(String),

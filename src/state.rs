@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::api::throttle::AuthThrottle;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Backend, Pool};
@@ -13,15 +14,19 @@ pub struct AppState {
     pub backend: Backend,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
+    pub throttle: Arc<AuthThrottle>,
 }
 
 impl AppState {
     pub fn new(pool: Pool, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let throttle =
+            AuthThrottle::new(config.auth_failures_per_minute, config.auth_failure_burst);
         Self {
             pool,
             backend: config.database_url.backend,
             config: Arc::new(config),
             clock,
+            throttle: Arc::new(throttle),
         }
     }
 

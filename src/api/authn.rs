@@ -1,8 +1,14 @@
-//! Turning a call's `token` into the authenticated reseller (contract §1).
+//! Turning a call's `token` into the authenticated reseller (contract §1), with
+//! failed-authentication throttling and the per-reseller source allowlist.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 
 use super::call::Call;
 use super::error::ApiError;
 use crate::auth;
+use crate::config::cidr_list;
 use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::resellers;
@@ -18,12 +24,32 @@ const DECOY_SECRET: &str = "ipls-decoy-secret-for-unknown-logins";
 /// Verifies the call's token. Every failure is the same `Authorization failed`.
 pub async fn authenticate(state: &AppState, call: &Call) -> Result<Reseller, ApiError> {
     let token_text = call.get("token").unwrap_or_default();
-    authenticate_token(state, token_text).await
+    authenticate_token(state, token_text, call.peer.parse().ok()).await
 }
 
-pub async fn authenticate_token(state: &AppState, token_text: &str) -> Result<Reseller, ApiError> {
+pub async fn authenticate_token(
+    state: &AppState,
+    token_text: &str,
+    client: Option<IpAddr>,
+) -> Result<Reseller, ApiError> {
+    let token = auth::parse(token_text);
+    let login = token.as_ref().map(|t| t.login);
+    if let Some(wait) = state.throttle.retry_after(client, login) {
+        return Err(ApiError(DomainError::Throttled(wait.as_secs().max(1))));
+    }
+    match verify(state, token).await {
+        Ok(reseller) => admit(reseller, client),
+        Err(ApiError(DomainError::Unauthorized)) => {
+            state.throttle.record_failure(client, login);
+            Err(ApiError(DomainError::Unauthorized))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+async fn verify(state: &AppState, token: Option<auth::Token<'_>>) -> Result<Reseller, ApiError> {
     let unauthorized = || ApiError(DomainError::Unauthorized);
-    let token = auth::parse(token_text).ok_or_else(unauthorized)?;
+    let token = token.ok_or_else(unauthorized)?;
     let now = state.clock.now().timestamp();
     if !auth::within_window(token.ts, now, state.config.token_window) {
         return Err(unauthorized());
@@ -38,13 +64,30 @@ pub async fn authenticate_token(state: &AppState, token_text: &str) -> Result<Re
         }
     };
     match found {
-        Some(reseller) if verified => {
-            if reseller.api_enabled {
-                Ok(reseller)
-            } else {
-                Err(ApiError::refused(NO_API_ACCESS))
-            }
-        }
+        Some(reseller) if verified => Ok(reseller),
         _ => Err(unauthorized()),
     }
+}
+
+/// After the token verified: the source allowlist, then API access.
+fn admit(reseller: Reseller, client: Option<IpAddr>) -> Result<Reseller, ApiError> {
+    if let Some(list) = reseller
+        .allow_from
+        .as_deref()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let allowed: Vec<IpNet> =
+            cidr_list("allow_from", Some(list.to_string())).unwrap_or_default();
+        if !client.is_some_and(|addr| allowed.iter().any(|net| net.contains(&addr))) {
+            let from = client.map_or_else(|| "an unknown address".to_string(), |a| a.to_string());
+            return Err(ApiError::refused(format!(
+                "Calls for account {} are not allowed from {from}",
+                reseller.login
+            )));
+        }
+    }
+    if !reseller.api_enabled {
+        return Err(ApiError::refused(NO_API_ACCESS));
+    }
+    Ok(reseller)
 }

@@ -11,6 +11,7 @@ pub mod list_stream;
 pub mod mutation;
 pub mod rest;
 pub mod status;
+pub mod throttle;
 pub mod v2;
 pub mod views;
 pub mod xmlrpc;

@@ -84,7 +84,7 @@ async fn dispatch(state: &AppState, peer: &str, call: MethodCall) -> Result<Answ
     match (call.method.as_str(), p.len()) {
         ("registration.license", 3) => {
             let (token, ip, type_id) = (string(p, 0)?, string(p, 1)?, license_type(p, 2)?);
-            let reseller = authenticate(state, token).await?;
+            let reseller = authenticate(state, peer, token).await?;
             let request = Registration {
                 ip: ip_param(ip)?,
                 type_id,
@@ -106,7 +106,7 @@ async fn dispatch(state: &AppState, peer: &str, call: MethodCall) -> Result<Answ
                 3 => Some(license_type(p, 2)?).filter(|t| *t != 0),
                 _ => None,
             };
-            let reseller = authenticate(state, token).await?;
+            let reseller = authenticate(state, peer, token).await?;
             let ip = ip_param(ip)?;
             let removed = mutate(state, peer, reseller, move |c, actor, _| {
                 licenses::remove(c, actor, &ip, type_id)
@@ -125,7 +125,7 @@ async fn dispatch(state: &AppState, peer: &str, call: MethodCall) -> Result<Answ
                 Some(Value::Bool(b)) => Some(*b),
                 Some(_) => return Err(Fault::invalid("check_all must be a boolean")),
             };
-            authenticate(state, token).await?;
+            authenticate(state, peer, token).await?;
             let ip = ip_param(ip)?;
             let now = state.clock.now().naive_utc();
             let types = db::run(&state.pool, move |c| queries::types_on_ip(c, &ip, now))
@@ -142,7 +142,7 @@ async fn dispatch(state: &AppState, peer: &str, call: MethodCall) -> Result<Answ
             }))
         }
         ("registration.reconcile", 1) => {
-            let reseller = authenticate(state, string(p, 0)?).await?;
+            let reseller = authenticate(state, peer, string(p, 0)?).await?;
             stream_licenses(state, reseller.id, &RECONCILE)
                 .await
                 .map(Answer::Response)
@@ -225,14 +225,17 @@ fn ip_param(text: &str) -> Result<LicenseIp, Fault> {
     })
 }
 
-async fn authenticate(state: &AppState, token: &str) -> Result<Reseller, Fault> {
-    authenticate_token(state, token)
+async fn authenticate(state: &AppState, peer: &str, token: &str) -> Result<Reseller, Fault> {
+    authenticate_token(state, token, peer.parse().ok())
         .await
         .map_err(|ApiError(e)| match e {
             DomainError::Unauthorized => {
                 Fault::new(FaultCode::NotAuthorized, "Authorization failed")
             }
             DomainError::Refused(message) => Fault::new(FaultCode::NotAuthorized, message),
+            throttled @ DomainError::Throttled(_) => {
+                Fault::new(FaultCode::NotAuthorized, throttled.to_string())
+            }
             other => internal(other),
         })
 }

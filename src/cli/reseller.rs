@@ -6,7 +6,7 @@ use super::args::{grants, limit, on_off, type_list, TypeList};
 use super::{connect, domain_error, table};
 use crate::auth::{self, HashForm};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{cidr_list, Config};
 use crate::domain::catalogue::all_types;
 use crate::domain::resellers::{self, AccountChanges, NewAccount};
 
@@ -58,6 +58,9 @@ pub enum ResellerCommand {
         /// Trial account: on or off.
         #[arg(long, value_parser = on_off)]
         trial: Option<bool>,
+        /// Accept API calls only from these addresses/CIDRs, comma-separated ("" = anywhere).
+        #[arg(long)]
+        allow_from: Option<String>,
     },
 }
 
@@ -150,7 +153,9 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             legacy_sha1,
             api,
             trial,
+            allow_from,
         } => {
+            let allow_from = allow_from.map(|text| normalise_cidrs(&text)).transpose()?;
             let reseller = resellers::get(conn, &login).map_err(domain_error)?;
             let current = resellers::grants_of(conn, reseller.id).map_err(domain_error)?;
             let new_grants = if types.is_some() || !limits.is_empty() {
@@ -167,6 +172,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 legacy_sha1,
                 api_enabled: api,
                 trial,
+                allow_from,
                 ..Default::default()
             };
             resellers::update(conn, &login, &changes).map_err(domain_error)?;
@@ -190,6 +196,10 @@ fn show(conn: &mut crate::db::DbConnection, login: &str) -> Result<(), String> {
     println!("trial:        {}", yes_no(r.trial));
     println!("legacy sha1:  {}", yes_no(r.legacy_sha1));
     println!(
+        "allow from:   {}",
+        r.allow_from.as_deref().unwrap_or("anywhere")
+    );
+    println!(
         "created:      {} UTC",
         r.created_at.format("%Y-%m-%d %H:%M:%S")
     );
@@ -210,6 +220,16 @@ fn show(conn: &mut crate::db::DbConnection, login: &str) -> Result<(), String> {
         }
     );
     Ok(())
+}
+
+/// Validates `CIDR,...` and returns its canonical text; empty means "anywhere" (None).
+fn normalise_cidrs(text: &str) -> Result<Option<String>, String> {
+    let blocks = cidr_list("--allow-from", Some(text.to_string()))?;
+    if blocks.is_empty() {
+        return Ok(None);
+    }
+    let shown: Vec<String> = blocks.iter().map(ToString::to_string).collect();
+    Ok(Some(shown.join(",")))
 }
 
 fn state_word(blocked: Option<&str>, api_enabled: bool) -> String {

@@ -17,6 +17,8 @@ pub struct Reseller {
     pub trial: bool,
     pub blocked_reason: Option<String>,
     pub created_at: NaiveDateTime,
+    /// Comma-separated CIDR blocks the reseller may call from; None = anywhere.
+    pub allow_from: Option<String>,
 }
 
 #[derive(Debug, Insertable)]

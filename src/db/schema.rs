@@ -27,6 +27,7 @@ diesel::table! {
         trial -> Bool,
         blocked_reason -> Nullable<Text>,
         created_at -> Timestamp,
+        allow_from -> Nullable<Text>,
     }
 }
 

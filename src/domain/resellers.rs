@@ -145,6 +145,8 @@ pub struct AccountChanges {
     /// Some(None) unblocks, Some(Some(reason)) blocks.
     pub blocked_reason: Option<Option<String>>,
     pub secret: Option<String>,
+    /// Some(None) allows calls from anywhere; Some(Some("CIDR,...")) only from those blocks.
+    pub allow_from: Option<Option<String>>,
 }
 
 pub fn update(
@@ -173,6 +175,11 @@ pub fn update(
         if let Some(reason) = &changes.blocked_reason {
             diesel::update(target)
                 .set(resellers::blocked_reason.eq(reason))
+                .execute(c)?;
+        }
+        if let Some(allow_from) = &changes.allow_from {
+            diesel::update(target)
+                .set(resellers::allow_from.eq(allow_from))
                 .execute(c)?;
         }
         if let Some(secret) = &changes.secret {

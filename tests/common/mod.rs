@@ -68,6 +68,8 @@ pub struct Options {
     pub list_page_size: i64,
     /// IPLS_TRUSTED_PROXIES, e.g. "127.0.0.1".
     pub trusted_proxies: &'static str,
+    /// IPLS_AUTH_FAILURE_BURST.
+    pub auth_failure_burst: u32,
 }
 
 impl Default for Options {
@@ -77,6 +79,7 @@ impl Default for Options {
             workers: 2,
             list_page_size: 2_000,
             trusted_proxies: "",
+            auth_failure_burst: 20,
         }
     }
 }
@@ -96,6 +99,8 @@ impl TestServer {
             ipls::config::cidr_list("trusted", Some(options.trusted_proxies.to_string()))
                 .expect("CIDRs");
         config.pool.max_size = 8;
+        config.auth_failure_burst =
+            std::num::NonZeroU32::new(options.auth_failure_burst).expect("burst > 0");
         let pool = ipls::bootstrap::open_database(&config).expect("open test database");
         let clock = ManualClock::new(start_time());
         let state = AppState::new(pool, config, Arc::new(clock.clone()));

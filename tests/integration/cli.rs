@@ -92,6 +92,30 @@ fn reseller_lifecycle(kind: Kind) {
         "{set}"
     );
 
+    let allowed = stdout(&ipls(
+        &db,
+        &[
+            "reseller",
+            "set",
+            "acme",
+            "--allow-from",
+            "198.51.100.0/24, 203.0.113.7",
+        ],
+    ));
+    assert!(
+        allowed.contains("allow from:   198.51.100.0/24,203.0.113.7/32"),
+        "{allowed}"
+    );
+    let anywhere = stdout(&ipls(&db, &["reseller", "set", "acme", "--allow-from", ""]));
+    assert!(anywhere.contains("allow from:   anywhere"), "{anywhere}");
+    fails_cleanly(
+        &ipls(
+            &db,
+            &["reseller", "set", "acme", "--allow-from", "10.0.0.0/33"],
+        ),
+        "--allow-from",
+    );
+
     let rotated = stdout(&ipls(&db, &["reseller", "rotate-secret", "acme"]));
     assert!(!rotated.contains(&secret));
 

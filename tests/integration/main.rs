@@ -9,6 +9,7 @@ mod availability_check;
 mod cli;
 mod envelope;
 mod fuzz_regressions;
+mod hardening;
 mod isolation;
 mod lifecycle;
 mod list;
