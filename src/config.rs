@@ -2,6 +2,7 @@
 //! overridable from the command line.
 
 use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -32,6 +33,24 @@ pub struct Config {
     pub auth_failure_burst: NonZeroU32,
     /// ...and regained per minute.
     pub auth_failures_per_minute: NonZeroU32,
+    pub limits: ServerLimits,
+    /// HTTPS certificate chain and key (PEM); None serves plain HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// What one client may take from the server.
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+    /// Time to send the request head; a slow client is cut off after it.
+    pub request_timeout: Duration,
+    /// An idle keep-alive connection is closed after this.
+    pub keep_alive: Duration,
+    /// Open connections per worker; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// Longest query string read.
+    pub max_query_bytes: usize,
+    /// On SIGTERM/SIGINT, in-flight requests get this long to finish.
+    pub shutdown_timeout: Duration,
 }
 
 impl Config {
@@ -78,7 +97,45 @@ impl Config {
                 nz(1),
                 nz(100_000),
             )?,
+            limits: ServerLimits {
+                request_timeout: Duration::from_millis(number(
+                    &get,
+                    "IPLS_REQUEST_TIMEOUT_MS",
+                    5_000,
+                    100,
+                    600_000,
+                )?),
+                keep_alive: Duration::from_secs(number(
+                    &get,
+                    "IPLS_KEEP_ALIVE_SECS",
+                    15,
+                    0,
+                    3_600,
+                )?),
+                max_connections: number(&get, "IPLS_MAX_CONNECTIONS", 1_024, 1, 1_000_000)?,
+                max_query_bytes: number(&get, "IPLS_MAX_QUERY_BYTES", 16_384, 1_024, 1 << 20)?,
+                shutdown_timeout: Duration::from_secs(number(
+                    &get,
+                    "IPLS_SHUTDOWN_TIMEOUT_SECS",
+                    10,
+                    0,
+                    3_600,
+                )?),
+            },
+            tls: tls_paths(get("IPLS_TLS_CERT"), get("IPLS_TLS_KEY"))?,
         })
+    }
+}
+
+/// Both or neither: a certificate without its key (or the reverse) is a mistake.
+pub fn tls_paths(
+    cert: Option<String>,
+    key: Option<String>,
+) -> Result<Option<(PathBuf, PathBuf)>, String> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some((PathBuf::from(cert), PathBuf::from(key)))),
+        (None, None) => Ok(None),
+        _ => Err("TLS needs both a certificate and a key (--tls-cert and --tls-key)".into()),
     }
 }
 

@@ -13,4 +13,5 @@ pub mod domain;
 pub mod error;
 pub mod server;
 pub mod state;
+pub mod tls;
 pub mod xmlrpc;

@@ -1,19 +1,28 @@
 //! Building and starting the HTTP server: shared by `ipls serve` and the tests.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServiceRequest};
+use actix_web::http::KeepAlive;
 use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 
 use crate::api;
 use crate::state::AppState;
+use crate::tls;
 
 /// Access log line: client, request line with the token redacted, status, size, time.
 const ACCESS_LOG_FORMAT: &str = r#"%a "%{request}xi" %s %b %Dms "%{User-Agent}i""#;
 
-/// Starts serving on an already bound listener (port 0 in tests).
-pub fn start(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+/// Starts serving on an already bound listener (port 0 in tests), over HTTPS when the
+/// configuration names a certificate. Limits and timeouts come from `config.limits`.
+pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<Server, String> {
+    let limits = state.config.limits.clone();
+    let tls = match &state.config.tls {
+        Some((cert, key)) => Some(tls::server_config(cert, key)?),
+        None => None,
+    };
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -25,9 +34,17 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> std::io:
             .configure(api::configure)
     })
     .workers(workers)
-    .listen(listener)?
-    .run();
-    Ok(server)
+    .client_request_timeout(limits.request_timeout)
+    .client_disconnect_timeout(Duration::from_secs(1))
+    .keep_alive(KeepAlive::Timeout(limits.keep_alive))
+    .max_connections(limits.max_connections)
+    .shutdown_timeout(limits.shutdown_timeout.as_secs());
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config),
+        None => server.listen(listener),
+    }
+    .map_err(|e| format!("cannot listen: {e}"))?;
+    Ok(server.run())
 }
 
 fn redacted_request_line(req: &ServiceRequest) -> String {

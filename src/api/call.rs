@@ -135,10 +135,19 @@ impl FromRequest for Call {
         // Behind a trusted proxy, the events record the client, not the proxy.
         let peer = client_address::source_of(req, trusted);
         let limit = state.map(|s| s.config.max_body_bytes).unwrap_or(65_536);
+        let max_query = state
+            .map(|s| s.config.limits.max_query_bytes)
+            .unwrap_or(16_384);
+        let query_too_long = query.len() > max_query;
         let form = is_form(req);
         let declared = declared_length(req);
         let payload = payload.take();
         Box::pin(async move {
+            if query_too_long {
+                return Err(ApiError::refused(format!(
+                    "Query string too long (limit {max_query} bytes)"
+                )));
+            }
             let body = read_limited(declared, payload, limit)
                 .await
                 .map_err(|e| ApiError::refused(e.message()))?;

@@ -10,7 +10,7 @@ use super::domain_error;
 use crate::auth::{self, HashForm};
 use crate::bootstrap::open_database;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{tls_paths, Config};
 use crate::db;
 use crate::domain::catalogue::all_types;
 use crate::domain::resellers::{self, Grants, NewAccount};
@@ -28,6 +28,12 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key; or IPLS_TLS_CERT).
+    #[arg(long)]
+    tls_cert: Option<String>,
+    /// The PEM private key of --tls-cert (or IPLS_TLS_KEY).
+    #[arg(long)]
+    tls_key: Option<String>,
 }
 
 /// The demo account lives in fixtures/ so that the README's walkthrough can name it.
@@ -44,14 +50,26 @@ pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result
     if let Some(bind) = args.bind {
         config.bind = bind;
     }
+    if args.tls_cert.is_some() || args.tls_key.is_some() {
+        config.tls = tls_paths(args.tls_cert, args.tls_key)?;
+    }
+    // Read the certificate now, so that a bad one is one clear line before anything else.
+    if let Some((cert, key)) = &config.tls {
+        crate::tls::server_config(cert, key)?;
+    }
     let pool = open_database(&config)?;
     let listener = TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     log::info!(
-        "ipls {} listening on http://{local} ({} database {:?})",
+        "ipls {} listening on {scheme}://{local} ({} database {:?})",
         env!("CARGO_PKG_VERSION"),
         config.database_url.backend.name(),
         config.database_url
@@ -64,8 +82,7 @@ pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let state = AppState::new(pool, config, clock);
     actix_web::rt::System::new().block_on(async move {
-        let server = server::start(state, listener, workers)
-            .map_err(|e| format!("cannot start the server: {e}"))?;
+        let server = server::start(state, listener, workers)?;
         server.await.map_err(|e| format!("server stopped: {e}"))
     })
 }
@@ -122,8 +139,13 @@ fn demo(config: &Config, clock: &dyn Clock, local: SocketAddr) -> Result<(), Str
         "Try it (the token is valid for {} seconds):",
         config.token_window
     );
-    println!("  curl 'http://{base}/api/ipl/register.json?ip=203.0.113.10&type=1&token={token}'");
-    println!("  curl 'http://{base}/api/ipl/list.json?token={token}'");
+    let (scheme, insecure) = if config.tls.is_some() {
+        ("https", "-k ")
+    } else {
+        ("http", "")
+    };
+    println!("  curl {insecure}'{scheme}://{base}/api/ipl/register.json?ip=203.0.113.10&type=1&token={token}'");
+    println!("  curl {insecure}'{scheme}://{base}/api/ipl/list.json?token={token}'");
     println!("A fresh token any time: ipls token {}", demo.login);
     Ok(())
 }

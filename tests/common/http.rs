@@ -38,10 +38,23 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
-    let mut stream = TcpStream::connect(addr).expect("connect to the test server");
+    let stream = TcpStream::connect(addr).expect("connect to the test server");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("set timeout");
+    request_over(stream, &addr.to_string(), method, target, headers, body)
+}
+
+/// The same exchange over any stream (plain TCP, or TLS in the TLS test).
+pub fn request_over<S: Read + Write>(
+    mut stream: S,
+    host: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let addr = host;
     let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -58,7 +71,7 @@ pub fn request(
     read_response(stream)
 }
 
-fn read_response(stream: TcpStream) -> Response {
+pub fn read_response<S: Read>(stream: S) -> Response {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).expect("status line");

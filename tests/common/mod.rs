@@ -70,6 +70,9 @@ pub struct Options {
     pub trusted_proxies: &'static str,
     /// IPLS_AUTH_FAILURE_BURST.
     pub auth_failure_burst: u32,
+    /// Certificate and key (PEM paths) to serve HTTPS.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    pub limits: Option<ipls::config::ServerLimits>,
 }
 
 impl Default for Options {
@@ -80,6 +83,8 @@ impl Default for Options {
             list_page_size: 2_000,
             trusted_proxies: "",
             auth_failure_burst: 20,
+            tls: None,
+            limits: None,
         }
     }
 }
@@ -99,6 +104,10 @@ impl TestServer {
             ipls::config::cidr_list("trusted", Some(options.trusted_proxies.to_string()))
                 .expect("CIDRs");
         config.pool.max_size = 8;
+        config.tls = options.tls.clone();
+        if let Some(limits) = &options.limits {
+            config.limits = limits.clone();
+        }
         config.auth_failure_burst =
             std::num::NonZeroU32::new(options.auth_failure_burst).expect("burst > 0");
         let pool = ipls::bootstrap::open_database(&config).expect("open test database");

@@ -18,4 +18,6 @@ mod race;
 mod register;
 mod remove;
 mod server_update_convert;
+mod shutdown;
+mod transport;
 mod xmlrpc;

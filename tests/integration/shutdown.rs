@@ -1,0 +1,131 @@
+//! Graceful shutdown: SIGTERM lets an in-flight request finish, then the process exits 0.
+//! The request is held in flight deterministically by a row lock the test owns (Postgres).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use ipls::auth::{self, HashForm};
+use ipls::domain::resellers::{create, Grants, NewAccount};
+
+use crate::common::{http, Kind, TestDatabase};
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[test]
+fn sigterm_finishes_in_flight_requests_and_exits_zero() {
+    let Some(db) = TestDatabase::create(Kind::Postgres) else {
+        return;
+    };
+    ipls::db::migrate::run_pending(&db.url).expect("migrate");
+    let grants = Grants {
+        limits: [(1, None)].into_iter().collect(),
+    };
+    let secret = "shutdown-secret-0123456789";
+    let now = chrono::Utc::now().naive_utc();
+    let account = NewAccount {
+        login: "acme",
+        secret,
+        trial: false,
+        grants: &grants,
+        now,
+    };
+    create(&mut ipls::db::establish(&db.url).unwrap(), &account).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ipls"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        .env("DATABASE_URL", db.url_text())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ipls");
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr: SocketAddr = log
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find_map(|l| {
+            l.split("listening on http://")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next().map(String::from))
+        })
+        .expect("listening line")
+        .parse()
+        .unwrap();
+    std::thread::spawn(move || log.for_each(drop));
+
+    // Hold acme's row lock: the register below waits on it inside the server.
+    let mut holder = PgConnection::establish(&db.url.target).unwrap();
+    holder
+        .batch_execute("BEGIN; SELECT id FROM resellers WHERE login = 'acme' FOR UPDATE")
+        .unwrap();
+    let token = auth::mint(
+        "acme",
+        secret,
+        chrono::Utc::now().timestamp(),
+        HashForm::LegacySha1,
+    );
+    let in_flight = std::thread::spawn(move || {
+        http::request(
+            addr,
+            "GET",
+            &format!("/api/ipl/register.json?ip=203.0.113.7&type=1&token={token}"),
+            &[],
+            b"",
+        )
+    });
+    // Wait (polling, bounded) until the server's statement is blocked on the lock.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut observer = PgConnection::establish(&db.url.target).unwrap();
+    loop {
+        let waiting: Count = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        .get_result(&mut observer)
+        .unwrap();
+        if waiting.n > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    holder.batch_execute("COMMIT").unwrap();
+
+    let response = in_flight.join().unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["success"], true, "{}", response.text());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ipls did not exit within 15 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(exit.code(), Some(0), "{exit:?}");
+    let count: i64 = ipls::db::schema::ip_licenses::table
+        .count()
+        .get_result(&mut ipls::db::establish(&db.url).unwrap())
+        .unwrap();
+    assert_eq!(count, 1, "the in-flight registration was committed");
+}
