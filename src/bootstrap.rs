@@ -1,14 +1,34 @@
 //! Opening a database for use: migrations first (on one concrete connection, under the
-//! Postgres advisory lock), then the pool.
+//! Postgres advisory lock), then the master key (sealing any secret still in clear and
+//! checking the key opens the rest), then the pool.
 
 use crate::config::Config;
-use crate::db::{self, migrate, Pool};
+use crate::db::{self, migrate, DbConnection, Pool};
+use crate::domain::resellers::seal_plaintext;
+use crate::error::DomainError;
+use crate::secrets::{self, SecretBox};
 
-/// Applies pending migrations and builds the pool. Logs what it applied.
-pub fn open_database(config: &Config) -> Result<Pool, String> {
+/// Migrates, loads the master key and seals plaintext secrets, on one connection.
+pub fn prepare(config: &Config) -> Result<(DbConnection, SecretBox), String> {
     let applied = migrate::run_pending(&config.database_url)?;
     for version in &applied {
         log::info!("applied migration {version}");
     }
-    Ok(db::build_pool(&config.database_url, &config.pool))
+    let secrets = secrets::load(config)?;
+    let mut conn = db::establish(&config.database_url)
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let sealed = seal_plaintext(&mut conn, &secrets).map_err(|e| match e {
+        DomainError::Refused(message) => message,
+        other => other.to_string(),
+    })?;
+    if sealed > 0 {
+        log::warn!("sealed {sealed} reseller secret(s) that were stored in clear");
+    }
+    Ok((conn, secrets))
+}
+
+/// `prepare`, then the pool for serving.
+pub fn open_database(config: &Config) -> Result<(Pool, SecretBox), String> {
+    let (_, secrets) = prepare(config)?;
+    Ok((db::build_pool(&config.database_url, &config.pool), secrets))
 }

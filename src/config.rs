@@ -36,6 +36,20 @@ pub struct Config {
     pub limits: ServerLimits,
     /// HTTPS certificate chain and key (PEM); None serves plain HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// `IPLS_MASTER_KEY`: the master key for reseller secrets, hex.
+    pub master_key: Option<Redacted>,
+    /// `IPLS_MASTER_KEY_FILE`: a file holding the master key (created 0600 if missing).
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// A setting that must never be printed (Debug shows `***`).
+#[derive(Clone)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// What one client may take from the server.
@@ -123,6 +137,8 @@ impl Config {
                 )?),
             },
             tls: tls_paths(get("IPLS_TLS_CERT"), get("IPLS_TLS_KEY"))?,
+            master_key: get("IPLS_MASTER_KEY").map(Redacted),
+            master_key_file: get("IPLS_MASTER_KEY_FILE").map(PathBuf::from),
         })
     }
 }

@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Backend, Pool};
 use crate::domain::Policy;
+use crate::secrets::SecretBox;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,10 +16,11 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<AuthThrottle>,
+    pub secrets: Arc<SecretBox>,
 }
 
 impl AppState {
-    pub fn new(pool: Pool, config: Config, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(pool: Pool, secrets: SecretBox, config: Config, clock: Arc<dyn Clock>) -> Self {
         let throttle =
             AuthThrottle::new(config.auth_failures_per_minute, config.auth_failure_burst);
         Self {
@@ -27,6 +29,7 @@ impl AppState {
             config: Arc::new(config),
             clock,
             throttle: Arc::new(throttle),
+            secrets: Arc::new(secrets),
         }
     }
 

@@ -57,7 +57,10 @@ async fn verify(state: &AppState, token: Option<auth::Token<'_>>) -> Result<Rese
     let login = token.login.to_string();
     let found = db::run(&state.pool, move |c| resellers::find_by_login(c, &login)).await?;
     let verified = match &found {
-        Some(reseller) => auth::verify(&token, &reseller.secret, reseller.legacy_sha1),
+        Some(reseller) => {
+            let secret = resellers::clear_secret(reseller, &state.secrets)?;
+            auth::verify(&token, &secret, reseller.legacy_sha1)
+        }
         None => {
             let _ = auth::verify(&token, DECOY_SECRET, true);
             false

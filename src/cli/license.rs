@@ -25,7 +25,7 @@ pub enum LicenseCommand {
 pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Result<(), String> {
     let now = clock.now().naive_utc();
     let LicenseCommand::List { reseller, ip } = command;
-    let mut conn = connect(config)?;
+    let (mut conn, _) = connect(config)?;
     let mut query = ip_licenses::table
         .inner_join(resellers::table)
         .select((License::as_select(), resellers::login))

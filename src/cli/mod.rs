@@ -4,6 +4,7 @@
 mod args;
 mod license;
 mod output;
+mod rekey;
 mod report;
 mod reseller;
 mod serve;
@@ -17,6 +18,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::db::{self, migrate, DbConnection};
 use crate::error::DomainError;
+use crate::secrets::SecretBox;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,6 +72,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = output::Format::Table)]
         format: output::Format,
     },
+    /// Re-seal every reseller secret under a new master key (generated unless given).
+    Rekey {
+        /// The new key, 64 hex characters.
+        #[arg(long)]
+        new_key: Option<String>,
+    },
     /// Monthly prices per type, for usage amounts.
     #[command(subcommand)]
     Price(report::PriceCommand),
@@ -119,13 +127,13 @@ pub fn run() -> Result<(), String> {
             },
         ),
         Command::Price(command) => report::price(&config, clock.as_ref(), command),
+        Command::Rekey { new_key } => rekey::run(&config, new_key),
     }
 }
 
-/// Migrates, then opens one connection for an operator command.
-fn connect(config: &Config) -> Result<DbConnection, String> {
-    migrate::run_pending(&config.database_url)?;
-    db::establish(&config.database_url).map_err(|e| format!("cannot connect to the database: {e}"))
+/// Migrates, loads the master key, then opens one connection for an operator command.
+fn connect(config: &Config) -> Result<(DbConnection, SecretBox), String> {
+    crate::bootstrap::prepare(config)
 }
 
 fn domain_error(e: DomainError) -> String {

@@ -62,7 +62,7 @@ fn logins(conn: &mut DbConnection) -> Result<std::collections::HashMap<i64, Stri
 }
 
 pub fn run(config: &Config, clock: &dyn Clock, command: ReportCommand) -> Result<(), String> {
-    let mut conn = connect(config)?;
+    let (mut conn, _) = connect(config)?;
     let now = clock.now().naive_utc();
     match command {
         ReportCommand::Stale {
@@ -172,7 +172,7 @@ pub struct AuditArgs {
 }
 
 pub fn audit(config: &Config, clock: &dyn Clock, args: AuditArgs) -> Result<(), String> {
-    let mut conn = connect(config)?;
+    let (mut conn, _) = connect(config)?;
     let now = clock.now().naive_utc();
     let ip = args
         .ip
@@ -217,7 +217,7 @@ pub fn audit(config: &Config, clock: &dyn Clock, args: AuditArgs) -> Result<(), 
 }
 
 pub fn price(config: &Config, clock: &dyn Clock, command: PriceCommand) -> Result<(), String> {
-    let mut conn = connect(config)?;
+    let (mut conn, _) = connect(config)?;
     match command {
         PriceCommand::Set { type_id, amount } => {
             let cents = parse_cents(&amount)

@@ -65,7 +65,7 @@ pub enum ResellerCommand {
 }
 
 pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Result<(), String> {
-    let mut conn = connect(config)?;
+    let (mut conn, secrets) = connect(config)?;
     let conn = &mut conn;
     match command {
         ResellerCommand::Add {
@@ -95,7 +95,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 grants: &grants,
                 now: clock.now().naive_utc(),
             };
-            resellers::create(conn, &account).map_err(domain_error)?;
+            resellers::create(conn, &account, &secrets).map_err(domain_error)?;
             println!("created reseller {login}");
             println!("secret: {secret}");
             println!("(shown once: give it to the reseller as the API secret key)");
@@ -126,7 +126,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 secret: Some(secret.clone()),
                 ..Default::default()
             };
-            resellers::update(conn, &login, &changes).map_err(domain_error)?;
+            resellers::update(conn, &login, &changes, &secrets).map_err(domain_error)?;
             println!("new secret for {login}: {secret}");
             println!("(shown once; tokens made with the old secret stop working now)");
         }
@@ -135,7 +135,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 blocked_reason: Some(Some(reason)),
                 ..Default::default()
             };
-            resellers::update(conn, &login, &changes).map_err(domain_error)?;
+            resellers::update(conn, &login, &changes, &secrets).map_err(domain_error)?;
             println!("blocked {login}");
         }
         ResellerCommand::Unblock { login } => {
@@ -143,7 +143,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 blocked_reason: Some(None),
                 ..Default::default()
             };
-            resellers::update(conn, &login, &changes).map_err(domain_error)?;
+            resellers::update(conn, &login, &changes, &secrets).map_err(domain_error)?;
             println!("unblocked {login}");
         }
         ResellerCommand::Set {
@@ -175,7 +175,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 allow_from,
                 ..Default::default()
             };
-            resellers::update(conn, &login, &changes).map_err(domain_error)?;
+            resellers::update(conn, &login, &changes, &secrets).map_err(domain_error)?;
             show(conn, &login)?;
         }
     }
@@ -251,8 +251,9 @@ pub fn print_token(
     login: &str,
     hmac: bool,
 ) -> Result<(), String> {
-    let mut conn = connect(config)?;
+    let (mut conn, secrets) = connect(config)?;
     let reseller = resellers::get(&mut conn, login).map_err(domain_error)?;
+    let secret = resellers::clear_secret(&reseller, &secrets).map_err(domain_error)?;
     let form = if hmac {
         HashForm::HmacSha256
     } else {
@@ -260,12 +261,7 @@ pub fn print_token(
     };
     println!(
         "{}",
-        auth::mint(
-            &reseller.login,
-            &reseller.secret,
-            clock.now().timestamp(),
-            form
-        )
+        auth::mint(&reseller.login, &secret, clock.now().timestamp(), form)
     );
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::config::{tls_paths, Config};
 use crate::db;
 use crate::domain::catalogue::all_types;
 use crate::domain::resellers::{self, Grants, NewAccount};
+use crate::secrets::SecretBox;
 use crate::server;
 use crate::state::AppState;
 
@@ -57,7 +58,7 @@ pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result
     if let Some((cert, key)) = &config.tls {
         crate::tls::server_config(cert, key)?;
     }
-    let pool = open_database(&config)?;
+    let (pool, secrets) = open_database(&config)?;
     let listener = TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let local = listener
@@ -75,12 +76,12 @@ pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result
         config.database_url
     );
     if args.demo {
-        demo(&config, clock.as_ref(), local)?;
+        demo(&config, clock.as_ref(), local, &secrets)?;
     }
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let state = AppState::new(pool, config, clock);
+    let state = AppState::new(pool, secrets, config, clock);
     actix_web::rt::System::new().block_on(async move {
         let server = server::start(state, listener, workers)?;
         server.await.map_err(|e| format!("server stopped: {e}"))
@@ -88,7 +89,12 @@ pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result
 }
 
 /// Creates the demo reseller on an empty database and prints curl lines with a fresh token.
-fn demo(config: &Config, clock: &dyn Clock, local: SocketAddr) -> Result<(), String> {
+fn demo(
+    config: &Config,
+    clock: &dyn Clock,
+    local: SocketAddr,
+    secrets: &SecretBox,
+) -> Result<(), String> {
     let account: DemoAccount = serde_json::from_str(DEMO_FIXTURE)
         .map_err(|e| format!("fixtures/demo-reseller.json is not valid: {e}"))?;
     let mut conn = db::establish(&config.database_url)
@@ -110,6 +116,7 @@ fn demo(config: &Config, clock: &dyn Clock, local: SocketAddr) -> Result<(), Str
                     grants: &grants,
                     now: clock.now().naive_utc(),
                 },
+                secrets,
             )
             .map_err(domain_error)?;
             println!(
@@ -128,9 +135,10 @@ fn demo(config: &Config, clock: &dyn Clock, local: SocketAddr) -> Result<(), Str
         ip => ip,
     };
     let base = SocketAddr::new(host, local.port());
+    let secret = resellers::clear_secret(&demo, secrets).map_err(domain_error)?;
     let token = auth::mint(
         &demo.login,
-        &demo.secret,
+        &secret,
         clock.now().timestamp(),
         HashForm::LegacySha1,
     )

@@ -9,6 +9,7 @@ use crate::db::models::{NewReseller, Reseller, ResellerType};
 use crate::db::schema::{reseller_types, resellers};
 use crate::db::DbConnection;
 use crate::error::DomainError;
+use crate::secrets::{is_sealed, SecretBox};
 
 pub fn find_by_login(
     conn: &mut DbConnection,
@@ -44,6 +45,88 @@ pub fn validate_login(login: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Secrets are what resellers paste into billing panels: long enough to resist guessing,
+/// and never in the sealed form's syntax.
+pub fn validate_secret(secret: &str) -> Result<(), DomainError> {
+    if secret.len() < 16 {
+        return Err(DomainError::refused(
+            "a secret needs at least 16 characters",
+        ));
+    }
+    if is_sealed(secret) || secret.len() > 256 {
+        return Err(DomainError::refused(
+            "a secret may not start with \"v1:\" or exceed 256 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A reseller's secret in clear, for verifying or minting tokens.
+pub fn clear_secret(reseller: &Reseller, secrets: &SecretBox) -> Result<String, DomainError> {
+    secrets
+        .open(&reseller.login, &reseller.secret)
+        .ok_or_else(|| {
+            DomainError::Internal(format!(
+                "the secret of {} does not open with the master key",
+                reseller.login
+            ))
+        })
+}
+
+/// Start-up: seals every secret still stored in clear (databases from before encryption),
+/// then checks that every sealed secret opens with this key, so that a wrong key stops the
+/// start instead of failing every call. Returns how many were sealed.
+pub fn seal_plaintext(conn: &mut DbConnection, secrets: &SecretBox) -> Result<usize, DomainError> {
+    conn.transaction(|c| {
+        let mut sealed = 0;
+        for reseller in list(c)? {
+            if is_sealed(&reseller.secret) {
+                clear_secret(&reseller, secrets).map_err(|_| {
+                    DomainError::refused(format!(
+                        "the master key does not open the stored secrets (account {}): \
+                         wrong IPLS_MASTER_KEY or key file?",
+                        reseller.login
+                    ))
+                })?;
+                continue;
+            }
+            let value = secrets
+                .seal(&reseller.login, &reseller.secret)
+                .map_err(DomainError::Internal)?;
+            diesel::update(resellers::table.find(reseller.id))
+                .set(resellers::secret.eq(value))
+                .execute(c)?;
+            sealed += 1;
+        }
+        Ok(sealed)
+    })
+}
+
+/// `ipls rekey`: re-seals every secret under `new`, in one transaction. Returns the count.
+pub fn reseal_all(
+    conn: &mut DbConnection,
+    old: &SecretBox,
+    new: &SecretBox,
+) -> Result<usize, DomainError> {
+    conn.transaction(|c| {
+        let all = list(c)?;
+        for reseller in &all {
+            let clear = if is_sealed(&reseller.secret) {
+                clear_secret(reseller, old)?
+            } else {
+                reseller.secret.clone()
+            };
+            let value = new
+                .seal(&reseller.login, &clear)
+                .map_err(DomainError::Internal)?;
+            diesel::update(resellers::table.find(reseller.id))
+                .set(resellers::secret.eq(value))
+                .execute(c)?;
+        }
+        Ok(all.len())
+    })
+}
+
 /// A new secret: 24 random bytes from the OS, as 48 hex characters.
 pub fn generate_secret() -> Result<String, DomainError> {
     let mut bytes = [0u8; 24];
@@ -66,13 +149,16 @@ pub struct NewAccount<'a> {
     pub now: chrono::NaiveDateTime,
 }
 
-pub fn create(conn: &mut DbConnection, account: &NewAccount<'_>) -> Result<Reseller, DomainError> {
+pub fn create(
+    conn: &mut DbConnection,
+    account: &NewAccount<'_>,
+    secrets: &SecretBox,
+) -> Result<Reseller, DomainError> {
     validate_login(account.login)?;
-    if account.secret.len() < 16 {
-        return Err(DomainError::refused(
-            "a secret needs at least 16 characters",
-        ));
-    }
+    validate_secret(account.secret)?;
+    let sealed = secrets
+        .seal(account.login, account.secret)
+        .map_err(DomainError::Internal)?;
     conn.transaction(|c| {
         if find_by_login(c, account.login)?.is_some() {
             return Err(DomainError::refused(format!(
@@ -83,7 +169,7 @@ pub fn create(conn: &mut DbConnection, account: &NewAccount<'_>) -> Result<Resel
         diesel::insert_into(resellers::table)
             .values(NewReseller {
                 login: account.login,
-                secret: account.secret,
+                secret: &sealed,
                 api_enabled: true,
                 legacy_sha1: true,
                 trial: account.trial,
@@ -153,6 +239,7 @@ pub fn update(
     conn: &mut DbConnection,
     login: &str,
     changes: &AccountChanges,
+    secrets: &SecretBox,
 ) -> Result<Reseller, DomainError> {
     conn.transaction(|c| {
         let reseller = get(c, login)?;
@@ -183,8 +270,10 @@ pub fn update(
                 .execute(c)?;
         }
         if let Some(secret) = &changes.secret {
+            validate_secret(secret)?;
+            let sealed = secrets.seal(login, secret).map_err(DomainError::Internal)?;
             diesel::update(target)
-                .set(resellers::secret.eq(secret))
+                .set(resellers::secret.eq(sealed))
                 .execute(c)?;
         }
         if let Some(grants) = &changes.grants {

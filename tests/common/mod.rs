@@ -46,6 +46,16 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The master key of test servers and of CLI runs on Postgres (IPLS_MASTER_KEY).
+pub const TEST_MASTER_KEY: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// A sealer with the test master key, for seeding and changing accounts directly.
+pub fn test_secrets() -> ipls::secrets::SecretBox {
+    let key = ipls::secrets::parse_key(TEST_MASTER_KEY).expect("test key");
+    ipls::secrets::SecretBox::new(&key, ipls::secrets::KeySource::Environment)
+}
+
 /// A fixed, round start time: dates in answers are predictable.
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
@@ -110,9 +120,10 @@ impl TestServer {
         }
         config.auth_failure_burst =
             std::num::NonZeroU32::new(options.auth_failure_burst).expect("burst > 0");
-        let pool = ipls::bootstrap::open_database(&config).expect("open test database");
+        config.master_key = Some(ipls::config::Redacted(TEST_MASTER_KEY.to_string()));
+        let (pool, secrets) = ipls::bootstrap::open_database(&config).expect("open test database");
         let clock = ManualClock::new(start_time());
-        let state = AppState::new(pool, config, Arc::new(clock.clone()));
+        let state = AppState::new(pool, secrets, config, Arc::new(clock.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = mpsc::channel();
@@ -170,6 +181,7 @@ impl TestServer {
                 grants: &grants,
                 now: self.now().naive_utc(),
             },
+            &test_secrets(),
         )
         .expect("create reseller");
         Reseller {

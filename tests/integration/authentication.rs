@@ -3,7 +3,7 @@
 use ipls::auth::HashForm;
 use ipls::domain::resellers::{self, AccountChanges};
 
-use crate::common::{assert_envelope, http, TestServer};
+use crate::common::{assert_envelope, http, test_secrets, TestServer};
 use crate::on_both_backends;
 
 const AUTH_FAILED: &str = "Authorization failed";
@@ -17,7 +17,7 @@ fn check_with_token(srv: &TestServer, token: &str) -> serde_json::Value {
 }
 
 fn set(srv: &TestServer, login: &str, changes: AccountChanges) {
-    resellers::update(&mut srv.conn(), login, &changes).expect("update reseller");
+    resellers::update(&mut srv.conn(), login, &changes, &test_secrets()).expect("update reseller");
 }
 
 on_both_backends! {

@@ -7,10 +7,13 @@ use ipls::auth;
 
 use crate::common::{http, Kind, TestDatabase};
 
+/// Runs the CLI on `db` with the test master key (the key file default has its own test).
 fn ipls(db: &TestDatabase, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ipls"))
         .args(args)
         .env("DATABASE_URL", db.url_text())
+        .env("IPLS_MASTER_KEY", crate::common::TEST_MASTER_KEY)
+        .env_remove("IPLS_MASTER_KEY_FILE")
         .env_remove("RUST_LOG")
         .output()
         .expect("run ipls")
@@ -239,7 +242,7 @@ fn reports_and_audit(kind: Kind) {
         grants: &grants,
         now: jan(1),
     };
-    let acme = create(&mut conn, &account).expect("reseller");
+    let acme = create(&mut conn, &account, &crate::common::test_secrets()).expect("reseller");
     let at = |now| Actor {
         reseller: &acme,
         source: "198.51.100.7",

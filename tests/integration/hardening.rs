@@ -3,7 +3,7 @@
 
 use ipls::domain::resellers::{self, AccountChanges};
 
-use crate::common::{http, Kind, Options, Reseller, Response, TestServer};
+use crate::common::{http, test_secrets, Kind, Options, Reseller, Response, TestServer};
 
 fn from(srv: &TestServer, address: &str, target: &str) -> Response {
     http::request(
@@ -132,7 +132,7 @@ fn source_allowlist(kind: Kind) {
             allow_from: Some(allow.map(String::from)),
             ..Default::default()
         };
-        resellers::update(&mut srv.conn(), "alice", &changes).unwrap();
+        resellers::update(&mut srv.conn(), "alice", &changes, &test_secrets()).unwrap();
     };
     set(Some("198.51.100.0/24,2001:db8::/32"));
     assert_eq!(

@@ -17,6 +17,7 @@ mod migrations;
 mod race;
 mod register;
 mod remove;
+mod secrets_at_rest;
 mod server_update_convert;
 mod shutdown;
 mod transport;

@@ -12,7 +12,7 @@ use diesel::sql_types::BigInt;
 use ipls::auth::{self, HashForm};
 use ipls::domain::resellers::{create, Grants, NewAccount};
 
-use crate::common::{http, Kind, TestDatabase};
+use crate::common::{http, test_secrets, Kind, TestDatabase, TEST_MASTER_KEY};
 
 #[derive(QueryableByName)]
 struct Count {
@@ -38,11 +38,17 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
         grants: &grants,
         now,
     };
-    create(&mut ipls::db::establish(&db.url).unwrap(), &account).unwrap();
+    create(
+        &mut ipls::db::establish(&db.url).unwrap(),
+        &account,
+        &test_secrets(),
+    )
+    .unwrap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_ipls"))
         .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
         .env("DATABASE_URL", db.url_text())
+        .env("IPLS_MASTER_KEY", TEST_MASTER_KEY)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
