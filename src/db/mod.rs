@@ -55,6 +55,15 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
     }
 }
 
+/// A pooled connection that remembers a lost server. diesel only reports a broken
+/// transaction, so after a failure that means "the server is gone" (`run` sees
+/// `DomainError::Unavailable`) the connection is marked, and the pool drops it instead of
+/// handing a dead socket to the next request after the database comes back.
+pub struct PooledConnection {
+    conn: DbConnection,
+    lost: bool,
+}
+
 /// r2d2 manager that opens the backend chosen by `DatabaseUrl`.
 #[derive(Debug)]
 pub struct ConnectionManager {
@@ -62,19 +71,21 @@ pub struct ConnectionManager {
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PooledConnection;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
-        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<PooledConnection, Self::Error> {
+        establish(&self.url)
+            .map(|conn| PooledConnection { conn, lost: false })
+            .map_err(diesel::r2d2::Error::ConnectionError)
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    fn is_valid(&self, pooled: &mut PooledConnection) -> Result<(), Self::Error> {
+        pooled.conn.ping().map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+    fn has_broken(&self, pooled: &mut PooledConnection) -> bool {
+        pooled.lost || std::thread::panicking() || pooled.conn.is_broken()
     }
 }
 
@@ -113,10 +124,14 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool
+        let mut pooled = pool
             .get()
             .map_err(|e| DomainError::Unavailable(e.to_string()))?;
-        f(&mut conn)
+        let result = f(&mut pooled.conn);
+        if matches!(result, Err(DomainError::Unavailable(_))) {
+            pooled.lost = true;
+        }
+        result
     })
     .await
     .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))?

@@ -2,8 +2,10 @@
 //! (SQLite always, Postgres when reachable), with an injected clock.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod database;
 pub mod http;
+pub mod process;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{mpsc, Arc};

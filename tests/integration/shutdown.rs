@@ -1,9 +1,7 @@
 //! Graceful shutdown: SIGTERM lets an in-flight request finish, then the process exits 0.
 //! The request is held in flight deterministically by a row lock the test owns (Postgres).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -12,7 +10,8 @@ use diesel::sql_types::BigInt;
 use ipls::auth::{self, HashForm};
 use ipls::domain::resellers::{create, Grants, NewAccount};
 
-use crate::common::{http, test_secrets, Kind, TestDatabase, TEST_MASTER_KEY};
+use crate::common::process::ServeProcess;
+use crate::common::{http, test_secrets, Kind, TestDatabase};
 
 #[derive(QueryableByName)]
 struct Count {
@@ -45,28 +44,8 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     )
     .unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ipls"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
-        .env("DATABASE_URL", db.url_text())
-        .env("IPLS_MASTER_KEY", TEST_MASTER_KEY)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ipls");
-    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr: SocketAddr = log
-        .by_ref()
-        .map(|l| l.unwrap())
-        .find_map(|l| {
-            l.split("listening on http://")
-                .nth(1)
-                .and_then(|rest| rest.split(' ').next().map(String::from))
-        })
-        .expect("listening line")
-        .parse()
-        .unwrap();
-    std::thread::spawn(move || log.for_each(drop));
+    let mut server = ServeProcess::start(&db.url_text(), &[]);
+    let addr = server.addr;
 
     // Hold acme's row lock: the register below waits on it inside the server.
     let mut holder = PgConnection::establish(&db.url.target).unwrap();
@@ -108,7 +87,7 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     }
 
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -119,7 +98,7 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     assert_eq!(response.json()["success"], true, "{}", response.text());
     let deadline = Instant::now() + Duration::from_secs(15);
     let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
+        if let Some(exit) = server.child.try_wait().unwrap() {
             break exit;
         }
         assert!(

@@ -1,0 +1,53 @@
+//! Running `ipls serve` as a real process and finding the port it bound.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+use super::TEST_MASTER_KEY;
+
+pub struct ServeProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ServeProcess {
+    /// Starts `ipls serve` on a free loopback port against `database_url`, with extra
+    /// environment.
+    pub fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ipls"));
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+            .env("DATABASE_URL", database_url)
+            .env("IPLS_MASTER_KEY", TEST_MASTER_KEY)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start ipls serve");
+        let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let addr = log
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                l.split("listening on http://")
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next().map(String::from))
+            })
+            .expect("ipls printed its listening address")
+            .parse()
+            .expect("socket address");
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || log.for_each(drop));
+        Self { child, addr }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
