@@ -181,4 +181,58 @@ mod tests {
         assert!(!within_window(1301, 1000, 300));
         assert!(!within_window(i64::MIN, i64::MAX, 300));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn form() -> impl Strategy<Value = HashForm> {
+            prop_oneof![Just(HashForm::LegacySha1), Just(HashForm::HmacSha256)]
+        }
+
+        proptest! {
+            #[test]
+            fn only_the_right_secret_verifies(
+                login in "[a-z0-9._@-]{1,32}",
+                secret in "[ -~]{16,64}",
+                other in "[ -~]{16,64}",
+                ts in 0i64..=999_999_999_999,
+                form in form(),
+            ) {
+                let token = mint(&login, &secret, ts, form);
+                let parsed = parse(&token).expect("minted tokens parse");
+                prop_assert_eq!(parsed.login, login.as_str());
+                prop_assert_eq!(parsed.ts, ts);
+                prop_assert!(verify(&parsed, &secret, true));
+                prop_assert_eq!(verify(&parsed, &other, true), other == secret);
+            }
+
+            #[test]
+            fn any_changed_hash_digit_fails(
+                secret in "[a-z0-9]{16,40}",
+                ts in 0i64..=999_999_999_999,
+                form in form(),
+                position in 0usize..64,
+            ) {
+                let token = mint("acme", &secret, ts, form);
+                let (head, hash) = token.rsplit_once('|').expect("three parts");
+                let position = position % hash.len();
+                let mut digits: Vec<char> = hash.chars().collect();
+                digits[position] = if digits[position] == '0' { '1' } else { '0' };
+                let forged = format!("{head}|{}", digits.into_iter().collect::<String>());
+                prop_assert!(!verify(&parse(&forged).expect("still well-formed"), &secret, true));
+            }
+
+            #[test]
+            fn window_is_exactly_the_distance(ts in any::<i64>(), now in any::<i64>(), window in 0i64..100_000) {
+                let expected = i128::from(now).abs_diff(i128::from(ts)) <= window as u128;
+                prop_assert_eq!(within_window(ts, now, window), expected);
+            }
+
+            #[test]
+            fn parsing_never_panics(text in "\\PC{0,200}") {
+                let _ = parse(&text);
+            }
+        }
+    }
 }

@@ -158,4 +158,35 @@ mod tests {
             assert_eq!(reason(public), None, "{public}");
         }
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn address() -> impl Strategy<Value = IpAddr> {
+            prop_oneof![
+                any::<[u8; 4]>().prop_map(|o| IpAddr::V4(Ipv4Addr::from(o))),
+                any::<[u8; 16]>().prop_map(|o| IpAddr::V6(Ipv6Addr::from(o))),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn canonical_text_parses_back_to_itself(addr in address()) {
+                let ip = LicenseIp::from_addr(addr);
+                let canonical = ip.to_string();
+                let again = LicenseIp::parse(&canonical).expect("canonical text parses");
+                prop_assert_eq!(again, ip);
+                prop_assert_eq!(again.to_string(), canonical);
+            }
+
+            #[test]
+            fn whatever_parses_is_a_fixed_point(text in "[0-9a-fA-F:.]{1,45}") {
+                if let Some(ip) = LicenseIp::parse(&text) {
+                    let canonical = ip.to_string();
+                    prop_assert_eq!(LicenseIp::parse(&canonical).map(|i| i.to_string()), Some(canonical));
+                }
+            }
+        }
+    }
 }
