@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod observe;
 pub mod secrets;
 pub mod server;
 pub mod state;

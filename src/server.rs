@@ -3,17 +3,15 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::dev::{Server, ServiceRequest};
+use actix_web::dev::Server;
 use actix_web::http::KeepAlive;
-use actix_web::middleware::Logger;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::api;
+use crate::observe::access::observe;
 use crate::state::AppState;
 use crate::tls;
-
-/// Access log line: client, request line with the token redacted, status, size, time.
-const ACCESS_LOG_FORMAT: &str = r#"%a "%{request}xi" %s %b %Dms "%{User-Agent}i""#;
 
 /// Starts serving on an already bound listener (port 0 in tests), over HTTPS when the
 /// configuration names a certificate. Limits and timeouts come from `config.limits`.
@@ -27,10 +25,7 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .wrap(
-                Logger::new(ACCESS_LOG_FORMAT)
-                    .custom_request_replace("request", redacted_request_line),
-            )
+            .wrap(from_fn(observe))
             .configure(api::configure)
     })
     .workers(workers)
@@ -45,15 +40,6 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
     }
     .map_err(|e| format!("cannot listen: {e}"))?;
     Ok(server.run())
-}
-
-fn redacted_request_line(req: &ServiceRequest) -> String {
-    format!(
-        "{} {} {:?}",
-        req.method(),
-        redact_token(&req.uri().to_string()),
-        req.version()
-    )
 }
 
 /// Replaces the value of every `token=` parameter with `***`, so secrets-derived tokens

@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Backend, Pool};
 use crate::domain::Policy;
+use crate::observe::metrics::Metrics;
 use crate::secrets::SecretBox;
 
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<AuthThrottle>,
     pub secrets: Arc<SecretBox>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             clock,
             throttle: Arc::new(throttle),
             secrets: Arc::new(secrets),
+            metrics: Arc::new(Metrics::default()),
         }
     }
 

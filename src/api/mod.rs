@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::to(v2::licenses),
             )),
     )
+    .service(web::resource("/metrics").route(web::get().to(status::metrics)))
     .service(
         web::resource("/clweb/xmlrpc")
             .route(web::post().to(xmlrpc::endpoint))

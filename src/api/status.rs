@@ -54,3 +54,14 @@ pub async fn status(state: web::Data<AppState>) -> ApiResult {
         )
     })
 }
+
+/// `GET /metrics`: Prometheus text format (no token; counts only, nothing about resellers).
+pub async fn metrics(state: web::Data<AppState>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(
+            state
+                .metrics
+                .render(&state.pool, state.config.pool.max_size),
+        )
+}

@@ -15,6 +15,8 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 pub use url::{redact_password, Backend, DatabaseUrl};
 
 use crate::error::DomainError;
+use crate::observe::metrics::DB_ERRORS;
+use std::sync::atomic::Ordering;
 
 /// The one connection type every domain function takes.
 #[derive(diesel::MultiConnection)]
@@ -123,7 +125,7 @@ where
     T: Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
+    let result = actix_web::web::block(move || {
         let mut pooled = pool
             .get()
             .map_err(|e| DomainError::Unavailable(e.to_string()))?;
@@ -134,5 +136,13 @@ where
         result
     })
     .await
-    .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))?
+    .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))
+    .and_then(|result| result);
+    if matches!(
+        result,
+        Err(DomainError::Unavailable(_) | DomainError::Internal(_))
+    ) {
+        DB_ERRORS.fetch_add(1, Ordering::Relaxed);
+    }
+    result
 }

@@ -85,3 +85,33 @@ fn oversized_form_bodies_are_refused() {
         "{value}"
     );
 }
+
+#[test]
+fn metrics_count_requests_by_endpoint_and_status() {
+    let srv = TestServer::start(Kind::Sqlite).expect("sqlite");
+    let r = srv.add_reseller("alice", &[1]);
+    r.ok("check", "ip=203.0.113.1");
+    r.ok("check", "ip=203.0.113.2");
+    srv.get("/api/nope");
+    let response = srv.get("/metrics");
+    assert_eq!(response.status, 200);
+    assert!(response
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = response.text();
+    for line in [
+        "ipls_requests_total{endpoint=\"/api/ipl/check.json\",status=\"200\"} 2",
+        "ipls_requests_total{endpoint=\"unmatched\",status=\"404\"} 1",
+        "ipls_request_duration_seconds_count{endpoint=\"/api/ipl/check.json\"} 2",
+        "ipls_request_duration_seconds_bucket{endpoint=\"/api/ipl/check.json\",le=\"+Inf\"} 2",
+        "ipls_db_pool_max_connections 8",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+    assert!(text.contains("ipls_db_errors_total "), "{text}");
+    assert!(!text.contains("alice"), "no reseller data in metrics");
+}

@@ -1,0 +1,54 @@
+//! The middleware behind both the access log and the request metrics: one structured
+//! (logfmt) line per request, with every `token=` value redacted.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::server::redact_token;
+use crate::state::AppState;
+
+/// The route pattern names the endpoint (bounded label set); unknown paths share one label.
+fn endpoint(req: &ServiceRequest) -> String {
+    req.match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string())
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let endpoint = endpoint(&req);
+    let method = req.method().to_string();
+    let target = redact_token(&req.uri().to_string());
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(120)
+        .collect::<String>();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let response = next.call(req).await?;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    if let Some(state) = state {
+        state.metrics.record(&endpoint, status, elapsed);
+    }
+    log::info!(
+        target: "ipls::access",
+        "method={method} target={target:?} endpoint={endpoint:?} status={status} ms={:.3} peer={peer} agent={agent:?}",
+        elapsed.as_secs_f64() * 1000.0
+    );
+    Ok(response)
+}
