@@ -34,6 +34,8 @@ pub struct Config {
     /// ...and regained per minute.
     pub auth_failures_per_minute: NonZeroU32,
     pub limits: ServerLimits,
+    /// How long a verified account may be reused without reading the database (0 = never).
+    pub auth_cache_secs: i64,
     /// HTTPS certificate chain and key (PEM); None serves plain HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// `IPLS_MASTER_KEY`: the master key for reseller secrets, hex.
@@ -136,6 +138,7 @@ impl Config {
                     3_600,
                 )?),
             },
+            auth_cache_secs: number(&get, "IPLS_AUTH_CACHE_SECS", 2, 0, 60)?,
             tls: tls_paths(get("IPLS_TLS_CERT"), get("IPLS_TLS_KEY"))?,
             master_key: get("IPLS_MASTER_KEY").map(Redacted),
             master_key_file: get("IPLS_MASTER_KEY_FILE").map(PathBuf::from),

@@ -46,6 +46,12 @@ impl From<DieselError> for DomainError {
             {
                 DomainError::Unavailable(info.message().to_string())
             }
+            // SQLite gave up waiting for the write lock (busy timeout): overload, retry later.
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("database is locked") =>
+            {
+                DomainError::Unavailable(info.message().to_string())
+            }
             _ => DomainError::Internal(e.to_string()),
         }
     }

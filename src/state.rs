@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::api::auth_cache::AuthCache;
 use crate::api::throttle::AuthThrottle;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -19,10 +20,12 @@ pub struct AppState {
     pub throttle: Arc<AuthThrottle>,
     pub secrets: Arc<SecretBox>,
     pub metrics: Arc<Metrics>,
+    pub auth_cache: Arc<AuthCache>,
 }
 
 impl AppState {
     pub fn new(pool: Pool, secrets: SecretBox, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let auth_cache = AuthCache::new(chrono::Duration::seconds(config.auth_cache_secs));
         let throttle =
             AuthThrottle::new(config.auth_failures_per_minute, config.auth_failure_burst);
         Self {
@@ -33,6 +36,7 @@ impl AppState {
             throttle: Arc::new(throttle),
             secrets: Arc::new(secrets),
             metrics: Arc::new(Metrics::default()),
+            auth_cache: Arc::new(auth_cache),
         }
     }
 

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::auth_cache::CachedAccount;
 use super::call::Call;
 use super::error::ApiError;
 use crate::auth;
@@ -54,22 +55,55 @@ async fn verify(state: &AppState, token: Option<auth::Token<'_>>) -> Result<Rese
     if !auth::within_window(token.ts, now, state.config.token_window) {
         return Err(unauthorized());
     }
-    let login = token.login.to_string();
-    let found = db::run(&state.pool, move |c| resellers::find_by_login(c, &login)).await?;
-    let verified = match &found {
-        Some(reseller) => {
-            let secret = resellers::clear_secret(reseller, &state.secrets)?;
-            auth::verify(&token, &secret, reseller.legacy_sha1)
-        }
+    let verifies = |found: &Option<CachedAccount>| match found {
+        Some(account) => auth::verify(&token, &account.secret, account.reseller.legacy_sha1),
         None => {
             let _ = auth::verify(&token, DECOY_SECRET, true);
             false
         }
     };
+    let (mut found, cached) = lookup(state, token.login, true).await?;
+    let mut verified = verifies(&found);
+    // A cached account that does not verify may have a new secret: read it again, so a
+    // rotation takes effect at once for the new secret (the old one lasts at most the TTL).
+    if !verified && cached {
+        found = lookup(state, token.login, false).await?.0;
+        verified = verifies(&found);
+    }
     match found {
-        Some(reseller) if verified => Ok(reseller),
+        Some(account) if verified => Ok(account.reseller),
         _ => Err(unauthorized()),
     }
+}
+
+/// The account and its clear secret, and whether it came from the cache: from the cache
+/// when allowed and fresh, else from the database (decrypted on the blocking pool).
+async fn lookup(
+    state: &AppState,
+    login: &str,
+    use_cache: bool,
+) -> Result<(Option<CachedAccount>, bool), ApiError> {
+    let now = state.clock.now();
+    if let Some(hit) = use_cache
+        .then(|| state.auth_cache.get(login, now))
+        .flatten()
+    {
+        return Ok((Some(hit), true));
+    }
+    let login = login.to_string();
+    let secrets = state.secrets.clone();
+    let found = db::run(&state.pool, move |c| {
+        let Some(reseller) = resellers::find_by_login(c, &login)? else {
+            return Ok(None);
+        };
+        let secret = resellers::clear_secret(&reseller, &secrets)?;
+        Ok(Some(CachedAccount { reseller, secret }))
+    })
+    .await?;
+    if let Some(account) = &found {
+        state.auth_cache.put(account.clone(), now);
+    }
+    Ok((found, false))
 }
 
 /// After the token verified: the source allowlist, then API access.

@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -60,7 +60,16 @@ pub const STREAM_TAIL: &str = "]}";
 /// CLN's date format: minutes precision with a numeric offset, e.g. `2026-11-28T21:05+0000`.
 /// Stored times are UTC, so the offset is always +0000.
 pub fn format_date(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%dT%H:%M+0000").to_string()
+    // Written field by field: chrono's strftime re-parses its pattern on every call, which
+    // shows in list.json at 100,000 rows.
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}+0000",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
 }
 
 #[cfg(test)]

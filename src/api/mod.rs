@@ -1,5 +1,6 @@
 //! HTTP only: extract the call, authenticate, call the domain, shape the envelope.
 
+pub mod auth_cache;
 pub mod authn;
 pub mod body;
 pub mod call;

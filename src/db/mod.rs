@@ -5,6 +5,7 @@ pub mod migrate;
 pub mod models;
 pub mod schema;
 mod url;
+mod write;
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
 pub use url::{redact_password, Backend, DatabaseUrl};
+pub use write::write_transaction;
 
 use crate::error::DomainError;
 use crate::observe::metrics::DB_ERRORS;

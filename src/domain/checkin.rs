@@ -8,7 +8,7 @@ use super::held_at;
 use super::ip::LicenseIp;
 use crate::db::models::License;
 use crate::db::schema::ip_licenses;
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::DomainError;
 
 /// Longest `server_info` stored.
@@ -28,7 +28,7 @@ pub fn check_in(
         )));
     }
     let ip_text = ip.to_string();
-    conn.transaction(|c| {
+    write_transaction(conn, |c| {
         let held: Vec<License> = ip_licenses::table
             .filter(ip_licenses::ip.eq(&ip_text))
             .filter(held_at(now))

@@ -15,7 +15,7 @@ use super::ip::LicenseIp;
 use super::{ensure_active, held_at, Actor, Policy};
 use crate::db::models::{License, NewLicense, NewTrialUse};
 use crate::db::schema::{ip_licenses, resellers, trial_uses};
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::DomainError;
 
 /// A lost uniqueness race is retried this many times; the second attempt already sees
@@ -28,7 +28,7 @@ fn with_retries<T>(
 ) -> Result<T, DomainError> {
     let mut attempt = 1;
     loop {
-        match conn.transaction(&mut body) {
+        match write_transaction(conn, &mut body) {
             Err(DomainError::Conflict) if attempt < ATTEMPTS => attempt += 1,
             Err(DomainError::Conflict) => {
                 return Err(DomainError::refused(
@@ -40,9 +40,9 @@ fn with_retries<T>(
     }
 }
 
-/// Takes the reseller's row lock for the rest of the transaction. On Postgres this
-/// serialises one reseller's writes (limit counts stay exact); on SQLite the first write
-/// of a transaction takes the database's write lock, so no read can go stale before it.
+/// Takes the reseller's row lock for the rest of the transaction, so that its writes are
+/// serialised while a limit is counted (on SQLite `write_transaction` already holds the
+/// database's write lock). Unlimited types skip it: the unique indexes settle races.
 fn lock_reseller(conn: &mut DbConnection, reseller_id: i64) -> Result<(), DomainError> {
     diesel::update(resellers::table.find(reseller_id))
         .set(resellers::id.eq(reseller_id))
@@ -129,7 +129,9 @@ fn register_once(
 ) -> Result<License, DomainError> {
     let me = actor.reseller.id;
     let type_id = license_type.id;
-    lock_reseller(conn, me)?;
+    if limit.is_some() {
+        lock_reseller(conn, me)?;
+    }
     let on_ip = licenses_on(conn, ip)?;
     let on_ip = clear_expired(conn, on_ip, actor.now)?;
     if let Some(existing) = on_ip.iter().find(|l| l.type_id == type_id) {
@@ -363,7 +365,9 @@ pub fn convert(
         return Ok(false);
     };
     with_retries(conn, |c| {
-        lock_reseller(c, actor.reseller.id)?;
+        if limit.is_some() {
+            lock_reseller(c, actor.reseller.id)?;
+        }
         let Some(license) = owned_on(c, actor.reseller.id, &ip, Some(from))?.pop() else {
             return Ok(false);
         };

@@ -63,7 +63,18 @@ pub fn availability(
         });
     }
     let taken_slots: BTreeSet<&str> = on_ip.iter().map(|(_, _, slot)| slot.as_str()).collect();
-    let used = counts_by_type(conn, reseller.id, now)?;
+    let enabled = enabled_types(conn, reseller.id)?;
+    // Counting a large reseller's licenses is the expensive part: only limited types need it.
+    let limited: Vec<i32> = enabled
+        .iter()
+        .filter(|e| e.limit.is_some())
+        .map(|e| e.license_type.id)
+        .collect();
+    let used = if limited.is_empty() {
+        HashMap::new()
+    } else {
+        counts_by_type(conn, reseller.id, &limited, now)?
+    };
     let trial_families: BTreeSet<String> = if reseller.trial {
         trial_uses::table
             .filter(trial_uses::ip.eq(&ip_text))
@@ -74,7 +85,7 @@ pub fn availability(
     } else {
         BTreeSet::new()
     };
-    let available = enabled_types(conn, reseller.id)?
+    let available = enabled
         .into_iter()
         .filter(|enabled| {
             let t = &enabled.license_type;
@@ -97,10 +108,12 @@ pub fn availability(
 fn counts_by_type(
     conn: &mut DbConnection,
     reseller_id: i64,
+    types: &[i32],
     now: NaiveDateTime,
 ) -> Result<HashMap<i32, i64>, DomainError> {
     let rows: Vec<(i32, i64)> = ip_licenses::table
         .filter(ip_licenses::reseller_id.eq(reseller_id))
+        .filter(ip_licenses::type_id.eq_any(types))
         .filter(held_at(now))
         .group_by(ip_licenses::type_id)
         .select((ip_licenses::type_id, diesel::dsl::count_star()))

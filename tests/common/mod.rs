@@ -85,6 +85,8 @@ pub struct Options {
     /// Certificate and key (PEM paths) to serve HTTPS.
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     pub limits: Option<ipls::config::ServerLimits>,
+    /// IPLS_AUTH_CACHE_SECS; 0 (the tests' default) so that account changes apply at once.
+    pub auth_cache_secs: i64,
 }
 
 impl Default for Options {
@@ -97,6 +99,7 @@ impl Default for Options {
             auth_failure_burst: 20,
             tls: None,
             limits: None,
+            auth_cache_secs: 0,
         }
     }
 }
@@ -117,6 +120,7 @@ impl TestServer {
                 .expect("CIDRs");
         config.pool.max_size = 8;
         config.tls = options.tls.clone();
+        config.auth_cache_secs = options.auth_cache_secs;
         if let Some(limits) = &options.limits {
             config.limits = limits.clone();
         }

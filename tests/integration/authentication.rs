@@ -160,3 +160,63 @@ on_both_backends! {
         assert_eq!(r.ok("remove", "ip=203.0.113.5"), true);
     }
 }
+
+/// The credentials cache: a blocked account is honoured within the TTL, a rotated secret
+/// works at once and the old one lasts at most the TTL.
+#[test]
+fn cached_accounts_expire_within_the_bound() {
+    let options = crate::common::Options {
+        auth_cache_secs: 2,
+        ..Default::default()
+    };
+    let srv = TestServer::start_with(crate::common::Kind::Sqlite, options).expect("sqlite");
+    let r = srv.add_reseller("alice", &[1]);
+    assert_eq!(r.ok("check", "ip=203.0.113.5"), serde_json::json!([]));
+    set(
+        &srv,
+        "alice",
+        AccountChanges {
+            blocked_reason: Some(Some("unpaid".into())),
+            ..Default::default()
+        },
+    );
+    // Within the TTL the cached (active) account may still act...
+    r.ok("register", "ip=203.0.113.5&type=1");
+    // ...and never after it.
+    srv.clock.advance(chrono::Duration::seconds(2));
+    assert!(r
+        .refused("register", "ip=203.0.113.6&type=1")
+        .contains("blocked"));
+
+    set(
+        &srv,
+        "alice",
+        AccountChanges {
+            blocked_reason: Some(None),
+            ..Default::default()
+        },
+    );
+    srv.clock.advance(chrono::Duration::seconds(2));
+    r.ok("check", "ip=203.0.113.5");
+    set(
+        &srv,
+        "alice",
+        AccountChanges {
+            secret: Some("rotated-secret-0123456789".into()),
+            ..Default::default()
+        },
+    );
+    let mut rotated = r.clone();
+    rotated.secret = "rotated-secret-0123456789".into();
+    assert_eq!(
+        rotated.ok("check", "ip=203.0.113.5"),
+        serde_json::json!([1]),
+        "the new secret works at once"
+    );
+    srv.clock.advance(chrono::Duration::seconds(2));
+    assert_eq!(
+        check_with_token(&srv, &r.token())["message"],
+        AUTH_FAILED,
+        "the old one is gone after the TTL"
+    );
+}

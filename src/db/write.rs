@@ -1,0 +1,33 @@
+//! Write transactions that behave the same under concurrency on both backends.
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+
+use super::DbConnection;
+use crate::error::DomainError;
+
+/// Runs `f` in a transaction meant to write.
+///
+/// SQLite: `BEGIN IMMEDIATE` takes the database's write lock before the first read. A
+/// deferred transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT when
+/// another writer committed in between, and the busy timeout does not retry that; waiting
+/// for the lock up front does. `f` must not open a transaction of its own.
+/// Postgres: an ordinary transaction (row locks and unique indexes do the rest).
+pub fn write_transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
+) -> Result<T, DomainError> {
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return conn.transaction(f);
+    }
+    conn.batch_execute("BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    if let Err(e) = conn.batch_execute(end) {
+        let _ = conn.batch_execute("ROLLBACK");
+        if result.is_ok() {
+            return Err(e.into());
+        }
+    }
+    result
+}
