@@ -96,7 +96,7 @@ impl Config {
                 )?),
             },
             max_body_bytes: number(&get, "IPLS_MAX_BODY_BYTES", 65_536, 1_024, 16 << 20)?,
-            list_page_size: number(&get, "IPLS_LIST_PAGE_SIZE", 2_000, 1, 100_000)?,
+            list_page_size: number(&get, "IPLS_LIST_PAGE_SIZE", 10_000, 1, 100_000)?,
             trial_days: number(&get, "IPLS_TRIAL_DAYS", DEFAULT_TRIAL_DAYS, 1, 3_650)?,
             trusted_proxies: cidr_list("IPLS_TRUSTED_PROXIES", get("IPLS_TRUSTED_PROXIES"))?,
             auth_failure_burst: number(
