@@ -355,3 +355,68 @@ fn reports_and_audit_sqlite() {
 fn reports_and_audit_postgres() {
     reports_and_audit(Kind::Postgres);
 }
+
+/// One structured access-log line per request, with the token redacted.
+#[test]
+fn access_log_lines_redact_tokens() {
+    let db = TestDatabase::create(Kind::Sqlite).expect("sqlite");
+    let out = stdout(&ipls(&db, &["reseller", "add", "acme", "--types", "1"]));
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .unwrap()
+        .to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ipls"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
+        .env("DATABASE_URL", db.url_text())
+        .env("IPLS_MASTER_KEY", crate::common::TEST_MASTER_KEY)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ipls serve");
+    let mut log = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    let addr: std::net::SocketAddr = log
+        .by_ref()
+        .find_map(|l| {
+            l.split("listening on http://")
+                .nth(1)
+                .and_then(|r| r.split(' ').next().map(String::from))
+        })
+        .unwrap()
+        .parse()
+        .unwrap();
+    let token = auth::mint(
+        "acme",
+        &secret,
+        chrono::Utc::now().timestamp(),
+        auth::HashForm::LegacySha1,
+    );
+    let response = http::request(
+        addr,
+        "GET",
+        &format!("/api/ipl/check.json?ip=203.0.113.1&token={token}"),
+        &[],
+        b"",
+    );
+    assert_eq!(response.json()["success"], true);
+    let line = log
+        .find(|l| l.contains("ipls::access"))
+        .expect("an access line");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.contains(r#"target="/api/ipl/check.json?ip=203.0.113.1&token=***""#),
+        "{line}"
+    );
+    assert!(
+        line.contains(r#"endpoint="/api/ipl/check.json""#) && line.contains("status=200"),
+        "{line}"
+    );
+    assert!(
+        !line.contains(&token) && !line.contains(token.rsplit('|').next().unwrap()),
+        "{line}"
+    );
+}
