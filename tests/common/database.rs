@@ -8,6 +8,21 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use ipls::db::DatabaseUrl;
 
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Runs `SELECT count(*) AS n ...` and returns n.
+pub fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .expect("count query")
+        .n
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Sqlite,

@@ -3,12 +3,16 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
 
 use super::TEST_MASTER_KEY;
 
 pub struct ServeProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The server's log lines after the listening line.
+    log: Receiver<String>,
 }
 
 impl ServeProcess {
@@ -39,9 +43,31 @@ impl ServeProcess {
             .expect("ipls printed its listening address")
             .parse()
             .expect("socket address");
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || log.for_each(drop));
-        Self { child, addr }
+        // Keep draining the log so the server never blocks on a full pipe; the test may read it.
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in log.map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        Self {
+            child,
+            addr,
+            log: receiver,
+        }
+    }
+
+    /// The next log line containing `needle` (waits at most 10 s).
+    pub fn log_line(&self, needle: &str) -> String {
+        loop {
+            let line = self
+                .log
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
     }
 }
 

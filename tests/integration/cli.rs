@@ -5,6 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use ipls::auth;
 
+use crate::common::process::ServeProcess;
 use crate::common::{http, Kind, TestDatabase};
 
 /// Runs the CLI on `db` with the test master key (the key file default has its own test).
@@ -366,47 +367,19 @@ fn access_log_lines_redact_tokens() {
         .find_map(|l| l.strip_prefix("secret: "))
         .unwrap()
         .to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ipls"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "1"])
-        .env("DATABASE_URL", db.url_text())
-        .env("IPLS_MASTER_KEY", crate::common::TEST_MASTER_KEY)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ipls serve");
-    let mut log = BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
-    let addr: std::net::SocketAddr = log
-        .by_ref()
-        .find_map(|l| {
-            l.split("listening on http://")
-                .nth(1)
-                .and_then(|r| r.split(' ').next().map(String::from))
-        })
-        .unwrap()
-        .parse()
-        .unwrap();
+    let server = ServeProcess::start(&db.url_text(), &[]);
     let token = auth::mint(
         "acme",
         &secret,
         chrono::Utc::now().timestamp(),
         auth::HashForm::LegacySha1,
     );
-    let response = http::request(
-        addr,
-        "GET",
-        &format!("/api/ipl/check.json?ip=203.0.113.1&token={token}"),
-        &[],
-        b"",
+    let target = format!("/api/ipl/check.json?ip=203.0.113.1&token={token}");
+    assert_eq!(
+        http::request(server.addr, "GET", &target, &[], b"").json()["success"],
+        true
     );
-    assert_eq!(response.json()["success"], true);
-    let line = log
-        .find(|l| l.contains("ipls::access"))
-        .expect("an access line");
-    let _ = child.kill();
-    let _ = child.wait();
+    let line = server.log_line("ipls::access");
     assert!(
         line.contains(r#"target="/api/ipl/check.json?ip=203.0.113.1&token=***""#),
         "{line}"

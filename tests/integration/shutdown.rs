@@ -6,18 +6,11 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use ipls::auth::{self, HashForm};
 use ipls::domain::resellers::{create, Grants, NewAccount};
 
 use crate::common::process::ServeProcess;
-use crate::common::{http, test_secrets, Kind, TestDatabase};
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
+use crate::common::{database, http, test_secrets, Kind, TestDatabase};
 
 #[test]
 fn sigterm_finishes_in_flight_requests_and_exits_zero() {
@@ -71,12 +64,11 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut observer = PgConnection::establish(&db.url.target).unwrap();
     loop {
-        let waiting: Count = diesel::sql_query(
+        let waiting = database::count(
+            &mut observer,
             "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        )
-        .get_result(&mut observer)
-        .unwrap();
-        if waiting.n > 0 {
+        );
+        if waiting > 0 {
             break;
         }
         assert!(
