@@ -50,7 +50,7 @@ pub fn respond<T: Serialize>(
     }
 }
 
-pub const INTERNAL_ERROR_BODY: &str =
+const INTERNAL_ERROR_BODY: &str =
     r#"{"success":false,"message":"Unexpected server error","type":null,"data":null}"#;
 
 /// The opening of a streamed success envelope; the rows and `]}` follow.

@@ -27,15 +27,6 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-impl DbConnection {
-    pub fn backend(&self) -> Backend {
-        match self {
-            DbConnection::Postgresql(_) => Backend::Postgres,
-            DbConnection::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-}
-
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
 /// SQLite waits this long for another writer before giving up with "database is locked".

@@ -31,10 +31,6 @@ impl LicenseIp {
         }
     }
 
-    pub fn addr(&self) -> IpAddr {
-        self.0
-    }
-
     /// Why this address cannot be a server's public address, if it cannot.
     pub fn non_public_reason(&self) -> Option<&'static str> {
         match self.0 {

@@ -151,6 +151,34 @@ pub fn amount_cents(monthly_cents: i64, license_days: i64, month: &Month) -> i64
     (monthly_cents * license_days * 2 + days) / (2 * days)
 }
 
+/// A usage row with its amount, when the operator has priced the type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageLine {
+    pub usage: Usage,
+    pub amount_cents: Option<i64>,
+}
+
+/// Usage for `month` of one reseller (or all), priced: the report behind both
+/// `/api/usage.json` and `ipls report usage`.
+pub fn report(
+    conn: &mut crate::db::DbConnection,
+    reseller_id: Option<i64>,
+    month: &Month,
+    today: NaiveDate,
+) -> Result<Vec<UsageLine>, crate::error::DomainError> {
+    let events = super::events::history(conn, reseller_id, month.end())?;
+    let prices = super::prices::all(conn)?;
+    Ok(compute(&events, month, today)
+        .into_iter()
+        .map(|usage| UsageLine {
+            amount_cents: prices
+                .get(&usage.type_id)
+                .map(|cents| amount_cents(*cents, usage.license_days, month)),
+            usage,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,32 +276,4 @@ mod tests {
         assert_eq!(amount_cents(3000, 11, &nov), 1100);
         assert_eq!(amount_cents(1000, 1, &nov), 33);
     }
-}
-
-/// A usage row with its amount, when the operator has priced the type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageLine {
-    pub usage: Usage,
-    pub amount_cents: Option<i64>,
-}
-
-/// Usage for `month` of one reseller (or all), priced: the report behind both
-/// `/api/usage.json` and `ipls report usage`.
-pub fn report(
-    conn: &mut crate::db::DbConnection,
-    reseller_id: Option<i64>,
-    month: &Month,
-    today: NaiveDate,
-) -> Result<Vec<UsageLine>, crate::error::DomainError> {
-    let events = super::events::history(conn, reseller_id, month.end())?;
-    let prices = super::prices::all(conn)?;
-    Ok(compute(&events, month, today)
-        .into_iter()
-        .map(|usage| UsageLine {
-            amount_cents: prices
-                .get(&usage.type_id)
-                .map(|cents| amount_cents(*cents, usage.license_days, month)),
-            usage,
-        })
-        .collect())
 }

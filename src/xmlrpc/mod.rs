@@ -4,7 +4,7 @@
 mod parse;
 mod write;
 
-pub use parse::{parse_request, MAX_DEPTH};
+pub use parse::parse_request;
 pub use write::{response, write_fault, write_value, RESPONSE_HEAD, RESPONSE_TAIL};
 
 /// An XML-RPC value as received or sent.

@@ -11,7 +11,7 @@ use super::{Fault, MethodCall, Value};
 
 /// Deepest element nesting accepted. A CLN call needs 6 (methodCall/params/param/value/
 /// array/data/value...); 32 leaves room for nested structs and stops depth bombs.
-pub const MAX_DEPTH: usize = 32;
+const MAX_DEPTH: usize = 32;
 /// Most elements accepted in one call (the body size limit bounds this too).
 const MAX_ELEMENTS: usize = 10_000;
 

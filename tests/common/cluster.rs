@@ -3,7 +3,7 @@
 //! machine's PostgreSQL as the `postgres` user when the test runs as root.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 pub struct Cluster {
@@ -112,10 +112,6 @@ impl Cluster {
 
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
     }
 }
 
