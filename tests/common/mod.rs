@@ -70,8 +70,7 @@ pub struct TestServer {
     pub clock: ManualClock,
     pub db: TestDatabase,
     pub kind: Kind,
-    handle: Option<actix_web::dev::ServerHandle>,
-    thread: Option<JoinHandle<()>>,
+    _running: Running,
 }
 
 pub struct Options {
@@ -130,27 +129,13 @@ impl TestServer {
         let (pool, secrets) = ipls::bootstrap::open_database(&config).expect("open test database");
         let clock = ManualClock::new(start_time());
         let state = AppState::new(pool, secrets, config, Arc::new(clock.clone()));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let addr = listener.local_addr().expect("local addr");
-        let (tx, rx) = mpsc::channel();
-        let workers = options.workers;
-        let thread = std::thread::spawn(move || {
-            let system = actix_web::rt::System::new();
-            system.block_on(async move {
-                let server = ipls::server::start(state, listener, workers).expect("start server");
-                tx.send(server.handle())
-                    .expect("hand over the server handle");
-                let _ = server.await;
-            });
-        });
-        let handle = rx.recv().expect("server started");
+        let running = Running::start(state, options.workers);
         Some(Self {
-            addr,
+            addr: running.addr,
             clock,
             db,
             kind,
-            handle: Some(handle),
-            thread: Some(thread),
+            _running: running,
         })
     }
 
@@ -203,7 +188,38 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
+/// An ipls HTTP server on a loopback port, in a thread with its own actix system; stopped
+/// when dropped.
+pub struct Running {
+    pub addr: SocketAddr,
+    handle: Option<actix_web::dev::ServerHandle>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn start(state: AppState, workers: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let server = ipls::server::start(state, listener, workers).expect("start server");
+                tx.send(server.handle())
+                    .expect("hand over the server handle");
+                let _ = server.await;
+            });
+        });
+        let handle = rx.recv().expect("server started");
+        Self {
+            addr,
+            handle: Some(handle),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Running {
     fn drop(&mut self) {
         if let Some(handle) = self.handle.take() {
             actix_web::rt::System::new().block_on(handle.stop(false));

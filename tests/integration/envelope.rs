@@ -115,3 +115,70 @@ fn metrics_count_requests_by_endpoint_and_status() {
     assert!(text.contains("ipls_db_errors_total "), "{text}");
     assert!(!text.contains("alice"), "no reseller data in metrics");
 }
+
+/// With its database unreachable, ipls answers fast with a 503 envelope, and status.json
+/// says the database is offline.
+#[test]
+fn unreachable_database_is_a_503_envelope() {
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = ipls::config::Config::from_lookup(|_| None).unwrap();
+    config.database_url =
+        ipls::db::DatabaseUrl::parse(&format!("postgres://postgres@127.0.0.1:{closed_port}/none"))
+            .unwrap();
+    config.pool.checkout_timeout = std::time::Duration::from_millis(300);
+    let pool = ipls::db::build_pool(&config.database_url, &config.pool);
+    let clock = ipls::clock::ManualClock::new(crate::common::start_time());
+    let state = ipls::state::AppState::new(
+        pool,
+        crate::common::test_secrets(),
+        config,
+        std::sync::Arc::new(clock),
+    );
+    let running = crate::common::Running::start(state, 1);
+
+    let response = http::request(running.addr, "GET", "/api/status.json", &[], b"");
+    assert_eq!(response.status, 503);
+    let value = response.json();
+    assert_envelope(&value);
+    assert_eq!(value["success"], false);
+    assert_eq!(value["data"]["db_clweb_online"], false);
+    assert_eq!(value["data"]["database"], "postgres");
+
+    let started = std::time::Instant::now();
+    let response = http::request(
+        running.addr,
+        "GET",
+        "/api/ipl/check.json?ip=203.0.113.1&token=a|1|b",
+        &[],
+        b"",
+    );
+    assert_eq!(
+        response.status, 200,
+        "a malformed token is refused before any database work"
+    );
+    let token = ipls::auth::mint(
+        "acme",
+        "acme-secret-0123456789",
+        crate::common::start_time().timestamp(),
+        ipls::auth::HashForm::LegacySha1,
+    );
+    let response = http::request(
+        running.addr,
+        "GET",
+        &format!("/api/ipl/check.json?ip=203.0.113.1&token={token}"),
+        &[],
+        b"",
+    );
+    assert_eq!(response.status, 503, "{}", response.text());
+    let value = response.json();
+    assert_envelope(&value);
+    assert_eq!(value["message"], "Database unavailable, please retry later");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "failed fast"
+    );
+}
