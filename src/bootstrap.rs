@@ -8,12 +8,32 @@ use crate::domain::resellers::seal_plaintext;
 use crate::error::DomainError;
 use crate::secrets::{self, SecretBox};
 
-/// Migrates, loads the master key and seals plaintext secrets, on one connection.
-pub fn prepare(config: &Config) -> Result<(DbConnection, SecretBox), String> {
+/// Migrates (refusing a schema newer than this binary), then `open`: for `ipls serve`.
+pub fn migrate_and_open(config: &Config) -> Result<(DbConnection, SecretBox), String> {
+    migrate::refuse_newer(&migrate::schema_state(&config.database_url)?)?;
     let applied = migrate::run_pending(&config.database_url)?;
     for version in &applied {
         log::info!("applied migration {version}");
     }
+    open(config)
+}
+
+/// For operator commands, which never change the schema: refuses a database whose schema
+/// is behind or ahead of this binary, then `open`.
+pub fn prepare(config: &Config) -> Result<(DbConnection, SecretBox), String> {
+    let state = migrate::schema_state(&config.database_url)?;
+    migrate::refuse_newer(&state)?;
+    if let migrate::SchemaState::Behind(pending) = state {
+        return Err(format!(
+            "the database schema is behind this ipls binary ({pending} migration(s) pending): \
+             run `ipls migrate` (or start `ipls serve`) first"
+        ));
+    }
+    open(config)
+}
+
+/// Loads the master key and seals plaintext secrets, on one connection.
+fn open(config: &Config) -> Result<(DbConnection, SecretBox), String> {
     let secrets = secrets::load(config)?;
     let mut conn = db::establish(&config.database_url)
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
@@ -27,8 +47,8 @@ pub fn prepare(config: &Config) -> Result<(DbConnection, SecretBox), String> {
     Ok((conn, secrets))
 }
 
-/// `prepare`, then the pool for serving.
+/// `migrate_and_open`, then the pool for serving.
 pub fn open_database(config: &Config) -> Result<(Pool, SecretBox), String> {
-    let (_, secrets) = prepare(config)?;
+    let (_, secrets) = migrate_and_open(config)?;
     Ok((db::build_pool(&config.database_url, &config.pool), secrets))
 }

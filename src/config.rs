@@ -36,6 +36,8 @@ pub struct Config {
     pub limits: ServerLimits,
     /// How long a verified account may be reused without reading the database (0 = never).
     pub auth_cache_secs: i64,
+    /// Server check-ins accepted per source per minute (and at once), per instance.
+    pub checkin_per_minute: u32,
     /// HTTPS certificate chain and key (PEM); None serves plain HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// `IPLS_MASTER_KEY`: the master key for reseller secrets, hex.
@@ -94,6 +96,14 @@ impl Config {
                     50,
                     60_000,
                 )?),
+                statement_timeout_ms: number(
+                    &get,
+                    "IPLS_PG_STATEMENT_TIMEOUT_MS",
+                    10_000,
+                    0,
+                    3_600_000,
+                )?,
+                lock_timeout_ms: number(&get, "IPLS_PG_LOCK_TIMEOUT_MS", 2_000, 0, 3_600_000)?,
             },
             max_body_bytes: number(&get, "IPLS_MAX_BODY_BYTES", 65_536, 1_024, 16 << 20)?,
             list_page_size: number(&get, "IPLS_LIST_PAGE_SIZE", 10_000, 1, 100_000)?,
@@ -139,6 +149,7 @@ impl Config {
                 )?),
             },
             auth_cache_secs: number(&get, "IPLS_AUTH_CACHE_SECS", 2, 0, 60)?,
+            checkin_per_minute: number(&get, "IPLS_CHECKIN_PER_MINUTE", 6, 1, 100_000)?,
             tls: tls_paths(get("IPLS_TLS_CERT"), get("IPLS_TLS_KEY"))?,
             master_key: get("IPLS_MASTER_KEY").map(Redacted),
             master_key_file: get("IPLS_MASTER_KEY_FILE").map(PathBuf::from),
@@ -208,6 +219,7 @@ pub fn cidr_list(key: &str, text: Option<String>) -> Result<Vec<IpNet>, String> 
         .map(|t| {
             t.parse::<IpNet>()
                 .or_else(|_| t.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map(|net| crate::auth::source::canonical_net(net.trunc()))
                 .map_err(|_| format!("{key}: {t:?} is not an address or CIDR block"))
         })
         .collect()

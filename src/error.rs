@@ -17,9 +17,16 @@ pub enum DomainError {
     /// Too many failed authentications from this address or for this login: HTTP 429.
     #[error("too many failed authentication attempts; retry in {0} seconds")]
     Throttled(u64),
+    /// Too many server check-ins from this source: HTTP 429.
+    #[error("too many check-ins from this address; retry in {0} seconds")]
+    TooManyCheckins(u64),
     /// The database cannot be reached: HTTP 503.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database answers but gave up on this call (lock or statement timeout, SQLite's
+    /// busy timeout): HTTP 503; the connection itself is fine.
+    #[error("database busy: {0}")]
+    Busy(String),
     /// Anything else: HTTP 500, details only in the log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -46,15 +53,24 @@ impl From<DieselError> for DomainError {
             {
                 DomainError::Unavailable(info.message().to_string())
             }
-            // SQLite gave up waiting for the write lock (busy timeout): overload, retry later.
-            DieselError::DatabaseError(_, info)
-                if info.message().contains("database is locked") =>
-            {
-                DomainError::Unavailable(info.message().to_string())
+            // SQLite gave up waiting for the write lock (busy timeout), or Postgres cancelled
+            // the statement at lock_timeout / statement_timeout: overload, retry later.
+            DieselError::DatabaseError(_, info) if is_busy(info.message()) => {
+                DomainError::Busy(info.message().to_string())
             }
             _ => DomainError::Internal(e.to_string()),
         }
     }
+}
+
+fn is_busy(message: &str) -> bool {
+    const SIGNS: [&str; 4] = [
+        "database is locked",
+        "canceling statement due to lock timeout",
+        "canceling statement due to statement timeout",
+        "could not obtain lock",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
 }
 
 /// libpq reports a dropped server as an "unknown" error with one of these texts.

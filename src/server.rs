@@ -43,7 +43,8 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
 }
 
 /// Replaces the value of every `token=` parameter with `***`, so secrets-derived tokens
-/// (valid for minutes) never reach the log.
+/// (valid for minutes) never reach the log. The key is compared as the server decodes it,
+/// so a percent-encoded spelling (`%74oken=`) is redacted too.
 pub fn redact_token(uri: &str) -> String {
     let Some((path, query)) = uri.split_once('?') else {
         return uri.to_string();
@@ -51,11 +52,22 @@ pub fn redact_token(uri: &str) -> String {
     let query: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("token") => format!("{key}=***"),
+            Some((key, _)) if decoded_key(key).eq_ignore_ascii_case("token") => {
+                format!("{key}=***")
+            }
             _ => pair.to_string(),
         })
         .collect();
     format!("{path}?{}", query.join("&"))
+}
+
+/// A query key as the parameter parser reads it (percent-decoding, `+` as space).
+fn decoded_key(key: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(key)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().next())
+        .map(|(k, _)| k)
+        .unwrap_or_else(|| key.to_string())
 }
 
 #[cfg(test)]
@@ -73,5 +85,13 @@ mod tests {
             "/api/x?&TOKEN=***&ip=1"
         );
         assert_eq!(redact_token("/api/status.json"), "/api/status.json");
+        assert_eq!(
+            redact_token("/api/x?%74oken=demo|1|abc&ip=1"),
+            "/api/x?%74oken=***&ip=1"
+        );
+        assert_eq!(
+            redact_token("/api/x?to%6Ben=a&t%6f%6B%65%6E=b"),
+            "/api/x?to%6Ben=***&t%6f%6B%65%6E=***"
+        );
     }
 }

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::api::auth_cache::AuthCache;
-use crate::api::throttle::AuthThrottle;
+use crate::auth::budget::Budgets;
+use crate::auth::cache::AuthCache;
+use crate::auth::known_sources::KnownSources;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Backend, Pool};
@@ -17,7 +18,9 @@ pub struct AppState {
     pub backend: Backend,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
-    pub throttle: Arc<AuthThrottle>,
+    pub budgets: Arc<Budgets>,
+    pub known_sources: Arc<KnownSources>,
+    pub checkin_limit: Arc<crate::api::checkin_limit::CheckinLimit>,
     pub secrets: Arc<SecretBox>,
     pub metrics: Arc<Metrics>,
     pub auth_cache: Arc<AuthCache>,
@@ -26,14 +29,21 @@ pub struct AppState {
 impl AppState {
     pub fn new(pool: Pool, secrets: SecretBox, config: Config, clock: Arc<dyn Clock>) -> Self {
         let auth_cache = AuthCache::new(chrono::Duration::seconds(config.auth_cache_secs));
-        let throttle =
-            AuthThrottle::new(config.auth_failures_per_minute, config.auth_failure_burst);
+        let backend = config.database_url.backend;
+        let budgets = Budgets::new(
+            backend,
+            config.auth_failure_burst.get(),
+            config.auth_failures_per_minute.get(),
+        );
+        let checkin_limit = crate::api::checkin_limit::CheckinLimit::new(config.checkin_per_minute);
         Self {
             pool,
-            backend: config.database_url.backend,
+            backend,
             config: Arc::new(config),
             clock,
-            throttle: Arc::new(throttle),
+            budgets: Arc::new(budgets),
+            known_sources: Arc::new(KnownSources::default()),
+            checkin_limit: Arc::new(checkin_limit),
             secrets: Arc::new(secrets),
             metrics: Arc::new(Metrics::default()),
             auth_cache: Arc::new(auth_cache),

@@ -3,6 +3,7 @@
 //! (order, empty components, unknown keys, raw or encoded `|`), strictly where values are read.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -12,23 +13,32 @@ use actix_web::{web, FromRequest, HttpRequest};
 use super::body::{declared_length, read_limited};
 use super::client_address;
 use super::error::ApiError;
+use crate::auth::CarriesToken;
 use crate::config::parse_bool;
 use crate::domain::ip::LicenseIp;
+use crate::error::DomainError;
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct Call {
     params: Vec<(String, String)>,
-    /// The connecting address (events record it).
+    /// The caller's canonical address (behind a trusted proxy, the client's).
+    pub source: Option<IpAddr>,
+    /// The same as text for the audit trail ("unknown" without an address).
     pub peer: String,
 }
 
 impl Call {
-    pub fn from_parts(query: &str, body: &[u8], peer: String) -> Self {
+    pub fn from_parts(query: &str, body: &[u8], source: Option<IpAddr>) -> Self {
         // form_urlencoded skips empty components (`?&token=`) and decodes `%7C` and `+`.
         let mut params: Vec<(String, String)> = form_urlencoded_pairs(query.as_bytes());
         params.extend(form_urlencoded_pairs(body));
-        Self { params, peer }
+        let peer = source.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+        Self {
+            params,
+            source,
+            peer,
+        }
     }
 
     /// The first value of `key`, as sent.
@@ -133,7 +143,7 @@ impl FromRequest for Call {
             .map(|s| s.config.trusted_proxies.as_slice())
             .unwrap_or(&[]);
         // Behind a trusted proxy, the events record the client, not the proxy.
-        let peer = client_address::source_of(req, trusted);
+        let source = client_address::of_request(req, trusted);
         let limit = state.map(|s| s.config.max_body_bytes).unwrap_or(65_536);
         let max_query = state
             .map(|s| s.config.limits.max_query_bytes)
@@ -152,8 +162,26 @@ impl FromRequest for Call {
                 .await
                 .map_err(|e| ApiError::refused(e.message()))?;
             let body: &[u8] = if form { &body } else { &[] };
-            Ok(Call::from_parts(&query, body, peer))
+            Ok(Call::from_parts(&query, body, source))
         })
+    }
+}
+
+impl CarriesToken for Call {
+    fn token(&self) -> &str {
+        self.get("token").unwrap_or_default()
+    }
+
+    fn source(&self) -> Option<IpAddr> {
+        self.source
+    }
+
+    fn refusal(error: DomainError) -> actix_web::Error {
+        ApiError(error).into()
+    }
+
+    fn unreadable(error: ApiError) -> actix_web::Error {
+        error.into()
     }
 }
 
@@ -162,7 +190,7 @@ mod tests {
     use super::*;
 
     fn call(query: &str) -> Call {
-        Call::from_parts(query, b"", "127.0.0.1".into())
+        Call::from_parts(query, b"", "127.0.0.1".parse().ok())
     }
 
     #[test]
@@ -180,7 +208,7 @@ mod tests {
 
     #[test]
     fn body_fields_join_the_query() {
-        let c = Call::from_parts("token=t", b"ip=1.2.3.4&type=1", "p".into());
+        let c = Call::from_parts("token=t", b"ip=1.2.3.4&type=1", None);
         assert_eq!(c.get("ip"), Some("1.2.3.4"));
         assert_eq!(c.license_type("type").unwrap(), 1);
     }

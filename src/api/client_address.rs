@@ -1,13 +1,17 @@
 //! The address a request really comes from: the peer, or, when the peer is a trusted proxy,
 //! the nearest untrusted address in `X-Forwarded-For`. From anyone else the header is
-//! ignored, so a client cannot claim another server's address.
+//! ignored, so a client cannot claim another server's address. Every address comes out in
+//! canonical form (an IPv4-mapped IPv6 peer of a `[::]` listener is its IPv4 address).
 
 use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 
+use crate::auth::source::canonical;
+
 pub fn resolve(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer);
     let is_trusted = |addr: &IpAddr| trusted.iter().any(|net| net.contains(addr));
     if !is_trusted(&peer) {
         return peer;
@@ -16,7 +20,7 @@ pub fn resolve(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpAdd
     let hops = forwarded_for.iter().rev().flat_map(|h| h.rsplit(','));
     let mut client = peer;
     for hop in hops {
-        match hop.trim().parse::<IpAddr>() {
+        match hop.trim().parse::<IpAddr>().map(canonical) {
             Ok(addr) => {
                 client = addr;
                 if !is_trusted(&addr) {
@@ -88,5 +92,18 @@ mod tests {
         );
         assert_eq!(resolve(peer, &[], &trusted), peer);
         assert_eq!(resolve(peer, &["garbage"], &trusted), peer);
+    }
+
+    #[test]
+    fn mapped_peers_and_hops_are_ipv4() {
+        let trusted: Vec<IpNet> = vec!["127.0.0.1/32".parse().unwrap()];
+        assert_eq!(
+            resolve(ip("::ffff:127.0.0.1"), &["::ffff:198.51.100.1"], &trusted),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            resolve(ip("::ffff:203.0.113.9"), &[], &[]),
+            ip("203.0.113.9")
+        );
     }
 }

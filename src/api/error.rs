@@ -25,14 +25,16 @@ impl ResponseError for ApiError {
             DomainError::Refused(_) | DomainError::Unauthorized | DomainError::Conflict => {
                 StatusCode::OK
             }
-            DomainError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            DomainError::Throttled(_) | DomainError::TooManyCheckins(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            DomainError::Unavailable(_) | DomainError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let DomainError::Throttled(seconds) = &self.0 {
+        if let DomainError::Throttled(seconds) | DomainError::TooManyCheckins(seconds) = &self.0 {
             let mut response = envelope::failure(self.status_code(), &self.0.to_string());
             if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string())
             {
@@ -46,10 +48,14 @@ impl ResponseError for ApiError {
             DomainError::Refused(message) => message.as_str(),
             DomainError::Unauthorized => AUTH_FAILED,
             DomainError::Conflict => "The license changed concurrently; please retry",
-            DomainError::Throttled(_) => "Too many failed authentication attempts",
+            DomainError::Throttled(_) | DomainError::TooManyCheckins(_) => "Too many requests",
             DomainError::Unavailable(detail) => {
                 log::warn!("database unavailable: {detail}");
                 "Database unavailable, please retry later"
+            }
+            DomainError::Busy(detail) => {
+                log::warn!("database busy: {detail}");
+                "Database busy, please retry later"
             }
             DomainError::Internal(detail) => {
                 log::error!("internal error: {detail}");

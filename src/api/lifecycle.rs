@@ -1,19 +1,19 @@
 //! Beyond CLN (contract §6): server check-in and the caller's usage report.
 
-use actix_web::{web, HttpRequest};
+use actix_web::web;
 use serde::Serialize;
 
-use super::authn::authenticate;
 use super::call::Call;
-use super::client_address;
 use super::envelope::success;
 use super::error::{ApiError, ApiResult};
+use crate::auth::Authenticated;
 use crate::db;
 use crate::domain::checkin::check_in;
 use crate::domain::ip::LicenseIp;
 use crate::domain::month::Month;
 use crate::domain::prices::format_cents;
 use crate::domain::usage;
+use crate::error::DomainError;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -24,12 +24,18 @@ struct CheckinData {
 
 /// `GET|POST /api/server/checkin.json[?server_info=TEXT]`, no token: the server is known
 /// by the address it connects from.
-pub async fn checkin(state: web::Data<AppState>, req: HttpRequest, call: Call) -> ApiResult {
-    let address = client_address::of_request(&req, &state.config.trusted_proxies)
+/// Rate-limited per source (`IPLS_CHECKIN_PER_MINUTE`).
+pub async fn checkin(state: web::Data<AppState>, call: Call) -> ApiResult {
+    let address = call
+        .source
         .ok_or_else(|| ApiError::refused("Cannot tell the caller's address"))?;
+    let now = state.clock.now().naive_utc();
+    state
+        .checkin_limit
+        .admit(address, now)
+        .map_err(|wait| ApiError(DomainError::TooManyCheckins(wait)))?;
     let ip = LicenseIp::from_addr(address);
     let info = call.get("server_info").map(str::to_string);
-    let now = state.clock.now().naive_utc();
     let types = db::run(&state.pool, move |c| check_in(c, &ip, info.as_deref(), now)).await?;
     Ok(success(CheckinData {
         ip: ip.to_string(),
@@ -54,8 +60,8 @@ struct UsageData {
 }
 
 /// `/api/usage.json?month=YYYY-MM` (default: the current month), for the caller.
-pub async fn usage(state: web::Data<AppState>, call: Call) -> ApiResult {
-    let reseller = authenticate(&state, &call).await?;
+pub async fn usage(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let Authenticated { reseller, call } = auth;
     let today = state.clock.now().date_naive();
     let month = match call.non_empty("month") {
         None => Month::containing(today),

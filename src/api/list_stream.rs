@@ -82,8 +82,9 @@ async fn fetch(
     after: Option<ListCursor>,
 ) -> Result<Vec<License>, ApiError> {
     let page_size = state.config.list_page_size;
+    let now = state.clock.now().naive_utc();
     Ok(db::run(&state.pool, move |c| {
-        license_page(c, reseller_id, after.as_ref(), page_size)
+        license_page(c, reseller_id, after.as_ref(), page_size, now)
     })
     .await?)
 }

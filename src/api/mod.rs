@@ -1,9 +1,8 @@
 //! HTTP only: extract the call, authenticate, call the domain, shape the envelope.
 
-pub mod auth_cache;
-pub mod authn;
 pub mod body;
 pub mod call;
+pub mod checkin_limit;
 pub mod client_address;
 pub mod envelope;
 pub mod error;
@@ -12,10 +11,10 @@ pub mod list_stream;
 pub mod mutation;
 pub mod rest;
 pub mod status;
-pub mod throttle;
 pub mod v2;
 pub mod views;
 pub mod xmlrpc;
+pub mod xmlrpc_call;
 
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpRequest, HttpResponse, Route};
@@ -51,6 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )),
     )
     .service(web::resource("/metrics").route(web::get().to(status::metrics)))
+    .service(web::resource("/livez").route(web::get().to(status::livez)))
+    .service(web::resource("/readyz").route(web::get().to(status::readyz)))
     .service(
         web::resource("/clweb/xmlrpc")
             .route(web::post().to(xmlrpc::endpoint))

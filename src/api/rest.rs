@@ -3,13 +3,13 @@
 use actix_web::web;
 use serde::Serialize;
 
-use super::authn::authenticate;
 use super::call::{parse_ip, Call};
 use super::envelope::success;
 use super::error::{ApiError, ApiResult};
 use super::list_stream::stream_licenses;
 use super::mutation::run_as;
 use super::views::{RegisteredLicense, ServerRow, JSON_LIST};
+use crate::auth::Authenticated;
 use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::ip::LicenseIp;
@@ -43,8 +43,8 @@ struct AvailabilityData {
     owned: Vec<i32>,
 }
 
-pub async fn availability(state: web::Data<AppState>, call: Call) -> ApiResult {
-    let reseller = authenticate(&state, &call).await?;
+pub async fn availability(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let Authenticated { reseller, call } = auth;
     let ip = call.ip()?;
     let now = state.clock.now().naive_utc();
     let found = db::run(&state.pool, move |c| {
@@ -57,16 +57,16 @@ pub async fn availability(state: web::Data<AppState>, call: Call) -> ApiResult {
     }))
 }
 
-pub async fn check(state: web::Data<AppState>, call: Call) -> ApiResult {
-    authenticate(&state, &call).await?;
+pub async fn check(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let call = auth.call;
     let ip = call.ip()?;
     let now = state.clock.now().naive_utc();
     let types = db::run(&state.pool, move |c| queries::types_on_ip(c, &ip, now)).await?;
     Ok(success(types))
 }
 
-pub async fn register(state: web::Data<AppState>, call: Call) -> ApiResult {
-    let reseller = authenticate(&state, &call).await?;
+pub async fn register(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let Authenticated { reseller, call } = auth;
     let request = Registration {
         ip: call.ip()?,
         type_id: call.license_type("type")?,
@@ -79,8 +79,8 @@ pub async fn register(state: web::Data<AppState>, call: Call) -> ApiResult {
     Ok(success(RegisteredLicense::from(&license)))
 }
 
-pub async fn remove(state: web::Data<AppState>, call: Call) -> ApiResult {
-    let reseller = authenticate(&state, &call).await?;
+pub async fn remove(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let Authenticated { reseller, call } = auth;
     let ip = call.ip()?;
     let type_id = call.optional_type("type")?;
     let removed = mutate(&state, &call, reseller, move |c, actor, _| {
@@ -90,16 +90,17 @@ pub async fn remove(state: web::Data<AppState>, call: Call) -> ApiResult {
     Ok(success(removed))
 }
 
-pub async fn list(state: web::Data<AppState>, call: Call) -> ApiResult {
-    let reseller = authenticate(&state, &call).await?;
+pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let reseller = auth.reseller;
     stream_licenses(&state, reseller.id, &JSON_LIST).await
 }
 
-pub async fn server(state: web::Data<AppState>, call: Call) -> ApiResult {
-    let reseller = authenticate(&state, &call).await?;
+pub async fn server(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let Authenticated { reseller, call } = auth;
     let ips = server_ips(&call)?;
+    let now = state.clock.now().naive_utc();
     let rows = db::run(&state.pool, move |c| {
-        queries::licenses_on_ips(c, reseller.id, &ips)
+        queries::licenses_on_ips(c, reseller.id, &ips, now)
     })
     .await?;
     Ok(success(
@@ -129,8 +130,8 @@ fn server_ips(call: &Call) -> Result<Vec<LicenseIp>, ApiError> {
     parts.into_iter().map(parse_ip).collect()
 }
 
-pub async fn update(state: web::Data<AppState>, call: Call) -> ApiResult {
-    let reseller = authenticate(&state, &call).await?;
+pub async fn update(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let Authenticated { reseller, call } = auth;
     let ip = call.ip()?;
     let type_id = call.optional_type("type")?;
     let els_allowed = call
@@ -143,8 +144,8 @@ pub async fn update(state: web::Data<AppState>, call: Call) -> ApiResult {
     Ok(success(changed))
 }
 
-pub async fn convert(state: web::Data<AppState>, call: Call) -> ApiResult {
-    let reseller = authenticate(&state, &call).await?;
+pub async fn convert(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let Authenticated { reseller, call } = auth;
     let ip = call.ip()?;
     let from = call.license_type("type")?;
     let to = call.license_type("type_to")?;

@@ -2,12 +2,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::web;
-use diesel::RunQueryDsl;
 use serde::Serialize;
 
 use super::envelope::respond;
 use super::error::ApiResult;
-use crate::db;
+use crate::db::{self, Health};
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -24,13 +23,10 @@ struct Status {
     database: &'static str,
 }
 
+/// Offline only when the database does not answer: a pool that is merely busy (every
+/// connection in use) waits its turn and is reported online.
 pub async fn status(state: web::Data<AppState>) -> ApiResult {
-    let online = db::run(&state.pool, |c| {
-        diesel::sql_query("SELECT 1").execute(c)?;
-        Ok(())
-    })
-    .await
-    .is_ok();
+    let online = db::health(&state.pool).await != Health::Offline;
     let data = Status {
         db_clweb_connected: online,
         db_clweb_online: online,
@@ -64,4 +60,27 @@ pub async fn metrics(state: web::Data<AppState>) -> actix_web::HttpResponse {
                 .metrics
                 .render(&state.pool, state.config.pool.max_size),
         )
+}
+
+#[derive(Serialize)]
+struct Probe {
+    status: &'static str,
+}
+
+/// `GET /livez`: the process answers HTTP (no database involved).
+pub async fn livez() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(Probe { status: "live" })
+}
+
+/// `GET /readyz`: 200 when a connection is obtained (waiting its turn, up to the checkout
+/// timeout) and `SELECT 1` answers, or when every connection is busy serving calls; 503
+/// when the database does not answer.
+pub async fn readyz(state: web::Data<AppState>) -> actix_web::HttpResponse {
+    match db::health(&state.pool).await {
+        Health::Online => actix_web::HttpResponse::Ok().json(Probe { status: "ready" }),
+        Health::Busy => actix_web::HttpResponse::Ok().json(Probe { status: "busy" }),
+        Health::Offline => actix_web::HttpResponse::ServiceUnavailable().json(Probe {
+            status: "database offline",
+        }),
+    }
 }

@@ -3,12 +3,12 @@
 use actix_web::web;
 use serde::Serialize;
 
-use super::authn::authenticate;
 use super::call::Call;
 use super::envelope::success;
 use super::error::ApiResult;
 use super::list_stream::stream_licenses;
 use super::views::JSON_SERVER_LIST;
+use crate::auth::Authenticated;
 use crate::db;
 use crate::domain::catalogue::enabled_types;
 use crate::state::AppState;
@@ -21,8 +21,8 @@ struct TypeRow {
 }
 
 /// The types enabled for the caller.
-pub async fn types(state: web::Data<AppState>, call: Call) -> ApiResult {
-    let reseller = authenticate(&state, &call).await?;
+pub async fn types(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let reseller = auth.reseller;
     let enabled = db::run(&state.pool, move |c| enabled_types(c, reseller.id)).await?;
     let rows: Vec<TypeRow> = enabled
         .into_iter()
@@ -36,7 +36,7 @@ pub async fn types(state: web::Data<AppState>, call: Call) -> ApiResult {
 }
 
 /// All the caller's licenses, as server.json rows.
-pub async fn licenses(state: web::Data<AppState>, call: Call) -> ApiResult {
-    let reseller = authenticate(&state, &call).await?;
+pub async fn licenses(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let reseller = auth.reseller;
     stream_licenses(&state, reseller.id, &JSON_SERVER_LIST).await
 }

@@ -2,50 +2,30 @@
 //! functions as REST. Business refusals answer `-1`; faults: 1 internal, 10 not authorized,
 //! 30 invalid call arguments, 40 invalid IP format.
 
-use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
-use super::authn::authenticate_token;
-use super::body::{declared_length, read_limited};
-use super::client_address;
-use super::error::ApiError;
 use super::list_stream::{stream_licenses, ListFormat};
 use super::mutation::run_as;
+use super::xmlrpc_call::{fault_of, FaultAnswer, XmlRpcCall, CONTENT_TYPE};
+use crate::auth::Authenticated;
 use crate::db::{self, models::Reseller};
 use crate::domain::ip::LicenseIp;
 use crate::domain::licenses::{self, Registration};
 use crate::domain::{queries, Actor, Policy};
 use crate::error::DomainError;
 use crate::state::AppState;
-use crate::xmlrpc::{
-    parse_request, response, write_fault, write_value, Fault, FaultCode, MethodCall, Value,
-};
+use crate::xmlrpc::{response, write_fault, write_value, Fault, FaultCode, Value};
 #[cfg(test)]
 use crate::xmlrpc::{RESPONSE_HEAD, RESPONSE_TAIL};
 
-const CONTENT_TYPE: &str = "text/xml";
-
-pub async fn endpoint(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    let peer = client_address::source_of(&req, &state.config.trusted_proxies);
-    let payload: Payload = payload.into_inner();
-    let body = match read_limited(declared_length(&req), payload, state.config.max_body_bytes).await
-    {
-        Ok(body) => body,
-        Err(e) => return fault(&Fault::invalid(e.message())),
-    };
-    let call = match parse_request(&body) {
-        Ok(call) => call,
-        Err(f) => return fault(&f),
-    };
-    match dispatch(&state, &peer, call).await {
+/// The method call arrives parsed, its signature checked and its token verified.
+pub async fn endpoint(state: web::Data<AppState>, auth: Authenticated<XmlRpcCall>) -> HttpResponse {
+    let Authenticated { reseller, call } = auth;
+    match dispatch(&state, reseller, call).await {
         Ok(Answer::Value(value)) => xml(StatusCode::OK, response(&value)),
         Ok(Answer::Response(response)) => response,
-        Err(f) => fault(&f),
+        Err(f) => actix_web::ResponseError::error_response(&FaultAnswer(f)),
     }
 }
 
@@ -63,13 +43,6 @@ fn xml(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
-fn fault(f: &Fault) -> HttpResponse {
-    if f.code == FaultCode::Internal {
-        log::error!("xml-rpc internal fault: {}", f.message);
-    }
-    xml(StatusCode::OK, write_fault(f))
-}
-
 enum Answer {
     Value(Value),
     /// reconcile streams its array.
@@ -79,12 +52,13 @@ enum Answer {
 const REFUSED: i64 = -1;
 const DONE: i64 = 0;
 
-async fn dispatch(state: &AppState, peer: &str, call: MethodCall) -> Result<Answer, Fault> {
+/// Runs a method whose signature `XmlRpcCall` already checked.
+async fn dispatch(state: &AppState, reseller: Reseller, call: XmlRpcCall) -> Result<Answer, Fault> {
     let p = &call.params;
-    match (call.method.as_str(), p.len()) {
-        ("registration.license", 3) => {
-            let (token, ip, type_id) = (string(p, 0)?, string(p, 1)?, license_type(p, 2)?);
-            let reseller = authenticate(state, peer, token).await?;
+    let peer = call.peer.as_str();
+    match call.method.as_str() {
+        "registration.license" => {
+            let (ip, type_id) = (string(p, 1)?, license_type(p, 2)?);
             let request = Registration {
                 ip: ip_param(ip)?,
                 type_id,
@@ -100,13 +74,12 @@ async fn dispatch(state: &AppState, peer: &str, call: MethodCall) -> Result<Answ
                 REFUSED
             })))
         }
-        ("registration.remove_license", 2 | 3) => {
-            let (token, ip) = (string(p, 0)?, string(p, 1)?);
+        "registration.remove_license" => {
+            let ip = string(p, 1)?;
             let type_id = match p.len() {
                 3 => Some(license_type(p, 2)?).filter(|t| *t != 0),
                 _ => None,
             };
-            let reseller = authenticate(state, peer, token).await?;
             let ip = ip_param(ip)?;
             let removed = mutate(state, peer, reseller, move |c, actor, _| {
                 licenses::remove(c, actor, &ip, type_id)
@@ -118,14 +91,13 @@ async fn dispatch(state: &AppState, peer: &str, call: MethodCall) -> Result<Answ
                 REFUSED
             })))
         }
-        ("registration.is_licensed", 2 | 3) => {
-            let (token, ip) = (string(p, 0)?, string(p, 1)?);
+        "registration.is_licensed" => {
+            let ip = string(p, 1)?;
             let check_all = match p.get(2) {
                 None => None,
                 Some(Value::Bool(b)) => Some(*b),
                 Some(_) => return Err(Fault::invalid("check_all must be a boolean")),
             };
-            authenticate(state, peer, token).await?;
             let ip = ip_param(ip)?;
             let now = state.clock.now().naive_utc();
             let types = db::run(&state.pool, move |c| queries::types_on_ip(c, &ip, now))
@@ -141,26 +113,13 @@ async fn dispatch(state: &AppState, peer: &str, call: MethodCall) -> Result<Answ
                 }
             }))
         }
-        ("registration.reconcile", 1) => {
-            let reseller = authenticate(state, peer, string(p, 0)?).await?;
-            stream_licenses(state, reseller.id, &RECONCILE)
-                .await
-                .map(Answer::Response)
-                .map_err(|e| internal(e.0))
-        }
-        (
-            "registration.license"
-            | "registration.remove_license"
-            | "registration.is_licensed"
-            | "registration.reconcile",
-            n,
-        ) => Err(Fault::invalid(format!(
-            "{}: wrong number of parameters ({n})",
-            call.method
-        ))),
-        (method, _) => Err(Fault::invalid(format!(
+        "registration.reconcile" => stream_licenses(state, reseller.id, &RECONCILE)
+            .await
+            .map(Answer::Response)
+            .map_err(|e| internal(e.0)),
+        other => Err(Fault::invalid(format!(
             "unknown method {:?}",
-            method.chars().take(64).collect::<String>()
+            other.chars().take(64).collect::<String>()
         ))),
     }
 }
@@ -225,24 +184,14 @@ fn ip_param(text: &str) -> Result<LicenseIp, Fault> {
     })
 }
 
-async fn authenticate(state: &AppState, peer: &str, token: &str) -> Result<Reseller, Fault> {
-    authenticate_token(state, token, peer.parse().ok())
-        .await
-        .map_err(|ApiError(e)| match e {
-            DomainError::Unauthorized => {
-                Fault::new(FaultCode::NotAuthorized, "Authorization failed")
-            }
-            DomainError::Refused(message) => Fault::new(FaultCode::NotAuthorized, message),
-            throttled @ DomainError::Throttled(_) => {
-                Fault::new(FaultCode::NotAuthorized, throttled.to_string())
-            }
-            other => internal(other),
-        })
-}
-
 fn internal(e: DomainError) -> Fault {
-    log::error!("xml-rpc: {e}");
-    Fault::new(FaultCode::Internal, "Internal error")
+    fault_of(match e {
+        // Authentication is done: any error now is the server's, never "not authorized".
+        DomainError::Unauthorized | DomainError::Refused(_) | DomainError::Throttled(_) => {
+            DomainError::Internal(e.to_string())
+        }
+        other => other,
+    })
 }
 
 /// Runs a mutation; a business refusal becomes `Ok(false)` (answered `-1`).

@@ -4,6 +4,8 @@
 mod args;
 mod license;
 mod output;
+#[cfg(test)]
+mod parsers_properties;
 mod rekey;
 mod report;
 mod reseller;
@@ -94,6 +96,7 @@ pub fn run() -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::run(config, clock, args),
         Command::Migrate => {
+            migrate::refuse_newer(&migrate::schema_state(&config.database_url)?)?;
             let applied = migrate::run_pending(&config.database_url)?;
             if applied.is_empty() {
                 println!("database is up to date");
@@ -131,7 +134,8 @@ pub fn run() -> Result<(), String> {
     }
 }
 
-/// Migrates, loads the master key, then opens one connection for an operator command.
+/// Checks the schema is current, loads the master key, then opens one connection for an
+/// operator command.
 fn connect(config: &Config) -> Result<(DbConnection, SecretBox), String> {
     crate::bootstrap::prepare(config)
 }

@@ -51,7 +51,8 @@ fn csv_cell(cell: &str) -> String {
 pub fn duration(text: &str) -> Result<chrono::Duration, String> {
     let bad = || format!("{text:?}: expected a number and a unit (s, m, h, d, w), e.g. 7d");
     let text = text.trim();
-    let split = text.len().checked_sub(1).ok_or_else(bad)?;
+    // The unit is the last character, whatever its width (`7€` must not split inside it).
+    let split = text.char_indices().last().map(|(i, _)| i).ok_or_else(bad)?;
     let (number, unit) = text.split_at(split);
     let n: i64 = number.parse().ok().filter(|n| *n >= 0).ok_or_else(bad)?;
     let seconds = match unit {
@@ -79,6 +80,8 @@ mod tests {
         assert!(duration("d").is_err());
         assert!(duration("-1d").is_err());
         assert!(duration("").is_err());
+        assert!(duration("7€").is_err());
+        assert!(duration("€").is_err());
     }
 
     #[test]

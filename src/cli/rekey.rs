@@ -5,7 +5,9 @@ use std::fs;
 use super::{connect, domain_error};
 use crate::config::Config;
 use crate::domain::resellers::reseal_all;
-use crate::secrets::{create_key_file, generate_key, parse_key, KeySource, SecretBox};
+use crate::secrets::{
+    create_key_file, generate_key, parse_key, pending_key_file, KeySource, SecretBox,
+};
 
 pub fn run(config: &Config, new_key_hex: Option<String>) -> Result<(), String> {
     let (mut conn, old) = connect(config)?;
@@ -18,9 +20,7 @@ pub fn run(config: &Config, new_key_hex: Option<String>) -> Result<(), String> {
         KeySource::File(path) => {
             // The new key reaches the disk before the database changes, and replaces the old
             // file only after the commit: a crash in between leaves both keys on disk.
-            let mut pending = path.clone().into_os_string();
-            pending.push(".new");
-            let pending = std::path::PathBuf::from(pending);
+            let pending = pending_key_file(path);
             create_key_file(&pending, &new_key).map_err(|e| {
                 format!("{e} (a previous rekey may have been interrupted: check which key opens the secrets)")
             })?;
@@ -43,19 +43,21 @@ pub fn run(config: &Config, new_key_hex: Option<String>) -> Result<(), String> {
                 "re-sealed {count} secret(s); {} holds the new key",
                 path.display()
             );
+            println!("running instances using this key file pick the new key up by themselves");
         }
         KeySource::Environment => {
             let new = SecretBox::new(&new_key, KeySource::Environment);
             let count = reseal_all(&mut conn, &old, &new).map_err(domain_error)?;
             println!("re-sealed {count} secret(s) under the new key");
-            if given {
-                println!("set IPLS_MASTER_KEY to the new key for every ipls process");
-            } else {
+            if !given {
                 println!("IPLS_MASTER_KEY={}", hex::encode(new_key));
-                println!("(shown once: set it for every ipls process)");
+                println!("(shown once)");
             }
+            println!(
+                "instances started with IPLS_MASTER_KEY=NEW,OLD open both during the rotation; \
+                 set IPLS_MASTER_KEY to the new key for every ipls process"
+            );
         }
     }
-    println!("restart running ipls instances: they hold the old key");
     Ok(())
 }

@@ -71,8 +71,10 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ReportCommand) -> Result
             format,
         } => {
             let id = reseller_id(&mut conn, reseller.as_deref())?;
-            let rows =
-                reports::stale(&mut conn, now - older_than, now, id).map_err(domain_error)?;
+            let cutoff = now
+                .checked_sub_signed(older_than)
+                .ok_or("--older-than reaches before the calendar starts")?;
+            let rows = reports::stale(&mut conn, cutoff, now, id).map_err(domain_error)?;
             let cells: Vec<Vec<String>> = rows
                 .into_iter()
                 .map(|(l, login)| {
@@ -158,9 +160,12 @@ pub fn since(text: &str, now: NaiveDateTime) -> Result<NaiveDateTime, String> {
             return Ok(at);
         }
     }
-    duration(text).map(|d| now - d).map_err(|_| {
-        format!("--since {text:?}: expected YYYY-MM-DD, YYYY-MM-DDTHH:MM or a duration like 7d")
-    })
+    duration(text)
+        .ok()
+        .and_then(|d| now.checked_sub_signed(d))
+        .ok_or_else(|| {
+            format!("--since {text:?}: expected YYYY-MM-DD, YYYY-MM-DDTHH:MM or a duration like 7d")
+        })
 }
 
 pub struct AuditArgs {

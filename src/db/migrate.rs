@@ -1,6 +1,8 @@
 //! Embedded migrations, one set per backend with the same version names.
 
 use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::{establish, DatabaseUrl, DbConnection};
@@ -46,4 +48,138 @@ pub fn revert_all(url: &DatabaseUrl) -> Result<Vec<String>, String> {
 
 fn versions(list: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     list.iter().map(|v| v.to_string()).collect()
+}
+
+/// How the database's schema compares with the migrations this binary carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaState {
+    Current,
+    /// This many of the binary's migrations are not applied yet.
+    Behind(usize),
+    /// Applied migrations this binary does not know: a newer ipls migrated the database.
+    Newer(Vec<String>),
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = Text)]
+    version: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Reads the applied versions without creating anything (diesel's own harness would create
+/// its bookkeeping table on a fresh database).
+pub fn schema_state(url: &DatabaseUrl) -> Result<SchemaState, String> {
+    let mut conn = establish(url).map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let read = |e: diesel::result::Error| format!("cannot read the schema version: {e}");
+    let (known, applied): (Vec<String>, Vec<String>) = match &mut conn {
+        DbConnection::Postgresql(pg) => {
+            let exists: Count = diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema() \
+                 AND tablename = '__diesel_schema_migrations'",
+            )
+            .get_result(pg)
+            .map_err(read)?;
+            let applied = if exists.n > 0 {
+                diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+                    .load::<Version>(pg)
+                    .map_err(read)?
+            } else {
+                Vec::new()
+            };
+            (embedded::<diesel::pg::Pg>(&POSTGRES)?, versions_of(applied))
+        }
+        DbConnection::Sqlite(lite) => {
+            let exists: Count = diesel::sql_query(
+                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' \
+                 AND name = '__diesel_schema_migrations'",
+            )
+            .get_result(lite)
+            .map_err(read)?;
+            let applied = if exists.n > 0 {
+                diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+                    .load::<Version>(lite)
+                    .map_err(read)?
+            } else {
+                Vec::new()
+            };
+            (
+                embedded::<diesel::sqlite::Sqlite>(&SQLITE)?,
+                versions_of(applied),
+            )
+        }
+    };
+    Ok(compare(&known, &applied))
+}
+
+fn versions_of(rows: Vec<Version>) -> Vec<String> {
+    rows.into_iter().map(|r| r.version).collect()
+}
+
+fn embedded<DB: diesel::backend::Backend>(
+    source: &EmbeddedMigrations,
+) -> Result<Vec<String>, String>
+where
+    EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
+{
+    diesel::migration::MigrationSource::<DB>::migrations(source)
+        .map(|list| {
+            list.iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        })
+        .map_err(|e| format!("cannot list migrations: {e}"))
+}
+
+fn compare(known: &[String], applied: &[String]) -> SchemaState {
+    let newer: Vec<String> = applied
+        .iter()
+        .filter(|v| !known.contains(v))
+        .cloned()
+        .collect();
+    if !newer.is_empty() {
+        return SchemaState::Newer(newer);
+    }
+    match known.iter().filter(|v| !applied.contains(v)).count() {
+        0 => SchemaState::Current,
+        pending => SchemaState::Behind(pending),
+    }
+}
+
+/// Refuses a schema newer than this binary knows (every command, `serve` included).
+pub fn refuse_newer(state: &SchemaState) -> Result<(), String> {
+    match state {
+        SchemaState::Newer(versions) => Err(format!(
+            "the database schema is newer than this ipls binary (unknown migration(s) {}): \
+             upgrade ipls before using this database",
+            versions.join(", ")
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn compares_versions() {
+        let known = v(&["1", "2"]);
+        assert_eq!(compare(&known, &v(&["1", "2"])), SchemaState::Current);
+        assert_eq!(compare(&known, &v(&["1"])), SchemaState::Behind(1));
+        assert_eq!(compare(&known, &[]), SchemaState::Behind(2));
+        assert_eq!(
+            compare(&known, &v(&["1", "2", "3"])),
+            SchemaState::Newer(v(&["3"]))
+        );
+    }
 }

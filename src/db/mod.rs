@@ -1,6 +1,7 @@
 //! Storage: one connection type over Postgres and SQLite, an r2d2 pool, migrations, and
 //! `run`, which moves blocking diesel work off the async executor.
 
+pub mod budgets;
 pub mod migrate;
 pub mod models;
 pub mod schema;
@@ -63,6 +64,7 @@ pub struct PooledConnection {
 #[derive(Debug)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    options: PoolOptions,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -70,9 +72,17 @@ impl ManageConnection for ConnectionManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<PooledConnection, Self::Error> {
-        establish(&self.url)
-            .map(|conn| PooledConnection { conn, lost: false })
-            .map_err(diesel::r2d2::Error::ConnectionError)
+        let mut conn = establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        if let DbConnection::Postgresql(pg) = &mut conn {
+            // Bounds on every statement of a served request: one stuck row lock or runaway
+            // query then ends in a 503 instead of holding pool connections indefinitely.
+            pg.batch_execute(&format!(
+                "SET statement_timeout = {}; SET lock_timeout = {};",
+                self.options.statement_timeout_ms, self.options.lock_timeout_ms
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(PooledConnection { conn, lost: false })
     }
 
     fn is_valid(&self, pooled: &mut PooledConnection) -> Result<(), Self::Error> {
@@ -89,6 +99,10 @@ pub struct PoolOptions {
     pub max_size: u32,
     /// How long a request waits for a connection before answering 503.
     pub checkout_timeout: Duration,
+    /// Postgres `statement_timeout` of pooled connections, ms (0 = none).
+    pub statement_timeout_ms: u64,
+    /// Postgres `lock_timeout` of pooled connections, ms (0 = none).
+    pub lock_timeout_ms: u64,
 }
 
 impl Default for PoolOptions {
@@ -96,6 +110,8 @@ impl Default for PoolOptions {
         Self {
             max_size: 8,
             checkout_timeout: Duration::from_secs(3),
+            statement_timeout_ms: 10_000,
+            lock_timeout_ms: 2_000,
         }
     }
 }
@@ -108,7 +124,10 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
         .min_idle(Some(1))
         .connection_timeout(options.checkout_timeout)
         .test_on_check_out(false)
-        .build_unchecked(ConnectionManager { url: url.clone() })
+        .build_unchecked(ConnectionManager {
+            url: url.clone(),
+            options: options.clone(),
+        })
 }
 
 /// Runs `f` with a pooled connection on actix's blocking thread pool.
@@ -133,9 +152,39 @@ where
     .and_then(|result| result);
     if matches!(
         result,
-        Err(DomainError::Unavailable(_) | DomainError::Internal(_))
+        Err(DomainError::Unavailable(_) | DomainError::Busy(_) | DomainError::Internal(_))
     ) {
         DB_ERRORS.fetch_add(1, Ordering::Relaxed);
     }
     result
+}
+
+/// What a health check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// A connection answered `SELECT 1`.
+    Online,
+    /// No connection was free within the checkout timeout, but the pool holds all its
+    /// connections, every one in use: the database answers, ipls is loaded.
+    Busy,
+    /// The database did not answer.
+    Offline,
+}
+
+/// Waits its turn for a connection (the checkout timeout) and runs `SELECT 1`.
+pub async fn health(pool: &Pool) -> Health {
+    let answered = run(pool, |c| {
+        diesel::sql_query("SELECT 1").execute(c)?;
+        Ok(())
+    })
+    .await;
+    if answered.is_ok() {
+        return Health::Online;
+    }
+    let state = pool.state();
+    if state.connections == pool.max_size() && state.idle_connections == 0 {
+        Health::Busy
+    } else {
+        Health::Offline
+    }
 }

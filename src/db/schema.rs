@@ -101,3 +101,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     license_events,
     prices,
 );
+
+diesel::table! {
+    known_sources (reseller_id, net) {
+        reseller_id -> BigInt,
+        net -> Text,
+        last_ok_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(known_sources -> resellers (reseller_id));
+diesel::allow_tables_to_appear_in_same_query!(known_sources, resellers);

@@ -16,6 +16,10 @@ pub const MAX_SERVER_INFO: usize = 1024;
 
 /// Marks every license held on `ip` registered, records `last_checkin` and `server_info`,
 /// and returns the licensed types (ascending).
+///
+/// An IP that holds no license costs one read and no write (on SQLite, not even the write
+/// lock). A history row is written only when a license becomes registered (its first
+/// check-in), not on every repeat.
 pub fn check_in(
     conn: &mut DbConnection,
     ip: &LicenseIp,
@@ -28,34 +32,60 @@ pub fn check_in(
         )));
     }
     let ip_text = ip.to_string();
+    let no_license = || DomainError::refused(format!("IP {ip_text} has no license"));
+    if held_on(conn, &ip_text, now)?.is_empty() {
+        return Err(no_license());
+    }
     write_transaction(conn, |c| {
-        let held: Vec<License> = ip_licenses::table
-            .filter(ip_licenses::ip.eq(&ip_text))
-            .filter(held_at(now))
-            .order(ip_licenses::type_id)
-            .select(License::as_select())
-            .load(c)?;
+        let held = held_on(c, &ip_text, now)?;
         if held.is_empty() {
-            return Err(DomainError::refused(format!("IP {ip_text} has no license")));
+            return Err(no_license());
         }
+        let mut types = Vec::with_capacity(held.len());
         for license in &held {
             let info = server_info
                 .map(str::to_string)
                 .or(license.server_info.clone());
-            diesel::update(ip_licenses::table.find(license.id))
+            // Only the row as read: a license removed or converted meanwhile is left alone.
+            let row = ip_licenses::table
+                .filter(ip_licenses::id.eq(license.id))
+                .filter(ip_licenses::type_id.eq(license.type_id));
+            let updated = diesel::update(row)
                 .set((
                     ip_licenses::registered_at.eq(license.registered_at.or(Some(now))),
                     ip_licenses::last_checkin.eq(Some(now)),
                     ip_licenses::server_info.eq(info),
                 ))
                 .execute(c)?;
-            let context = EventContext {
-                at: now,
-                reseller_id: license.reseller_id,
-                source: &ip_text,
-            };
-            events::record(c, context, Action::Checkin, &ip_text, license.type_id, None)?;
+            if updated == 0 {
+                continue;
+            }
+            types.push(license.type_id);
+            if license.registered_at.is_none() {
+                let context = EventContext {
+                    at: now,
+                    reseller_id: license.reseller_id,
+                    source: &ip_text,
+                };
+                events::record(c, context, Action::Checkin, &ip_text, license.type_id, None)?;
+            }
         }
-        Ok(held.iter().map(|l| l.type_id).collect())
+        if types.is_empty() {
+            return Err(no_license());
+        }
+        Ok(types)
     })
+}
+
+fn held_on(
+    conn: &mut DbConnection,
+    ip: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<License>, DomainError> {
+    Ok(ip_licenses::table
+        .filter(ip_licenses::ip.eq(ip))
+        .filter(held_at(now))
+        .order(ip_licenses::type_id)
+        .select(License::as_select())
+        .load(conn)?)
 }

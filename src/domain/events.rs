@@ -109,22 +109,3 @@ pub fn audit(
     events.reverse();
     Ok(events)
 }
-
-/// Every event of the given resellers (all when None) before `until`, oldest first: the
-/// input of usage reports.
-pub fn history(
-    conn: &mut DbConnection,
-    reseller_id: Option<i64>,
-    until: NaiveDateTime,
-) -> Result<Vec<LicenseEvent>, DomainError> {
-    let mut query = license_events::table
-        .select(LicenseEvent::as_select())
-        .filter(license_events::at.lt(until))
-        .filter(license_events::action.eq_any(["register", "remove", "convert", "expire"]))
-        .order(license_events::id)
-        .into_boxed();
-    if let Some(id) = reseller_id {
-        query = query.filter(license_events::reseller_id.eq(id));
-    }
-    Ok(query.load(conn)?)
-}

@@ -3,8 +3,15 @@
 //! Ownership of (IP, type) and family exclusivity are enforced by the unique indexes
 //! (ip, type_id) and (ip, slot), not by the checks below: the checks only choose the
 //! message. A lost race surfaces as `DomainError::Conflict`; the call is then retried and
-//! sees the winner's committed row. Writes by one reseller are serialised by a row lock on
-//! the reseller (`lock_reseller`), which is what keeps limit counts exact under concurrency.
+//! sees the winner's committed row. Writes that count a limit (register and convert to a
+//! type with a limit) take a row lock on the reseller first (`lock_reseller`), which keeps
+//! limit counts exact under concurrency; unlimited types take no such lock.
+//!
+//! Every update and delete names the row *and the state it was read in* (owner, type,
+//! value) and checks the rows affected: a row changed by a concurrent call in between is
+//! not touched, the transaction rolls back as a `Conflict`, and the retry decides on the
+//! new state. So of two racing converts of one license exactly one succeeds, and the
+//! history never records a change that did not happen.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -200,7 +207,8 @@ fn clear_expired(
     let (expired, held): (Vec<License>, Vec<License>) =
         on_ip.into_iter().partition(|l| l.is_expired(now));
     for license in expired {
-        diesel::delete(ip_licenses::table.find(license.id)).execute(conn)?;
+        let deleted = diesel::delete(as_read(&license)).execute(conn)?;
+        changed_as_read(deleted)?;
         let context = EventContext {
             at: now,
             reseller_id: license.reseller_id,
@@ -290,11 +298,34 @@ pub fn remove(
     with_retries(conn, |c| {
         let mine = owned_on(c, actor.reseller.id, &ip, type_id)?;
         for license in &mine {
-            diesel::delete(ip_licenses::table.find(license.id)).execute(c)?;
+            let deleted = diesel::delete(as_read(license)).execute(c)?;
+            changed_as_read(deleted)?;
             events::record(c, actor.into(), Action::Remove, &ip, license.type_id, None)?;
         }
         Ok(!mine.is_empty())
     })
+}
+
+/// The license row as it was read: same id, owner and type. An update or delete through
+/// this filter touches nothing if a concurrent call converted, removed or re-registered it.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn as_read(license: &License) -> _ {
+    let id: i64 = license.id;
+    let owner: i64 = license.reseller_id;
+    let type_id: i32 = license.type_id;
+    ip_licenses::table
+        .filter(ip_licenses::id.eq(id))
+        .filter(ip_licenses::reseller_id.eq(owner))
+        .filter(ip_licenses::type_id.eq(type_id))
+}
+
+/// One row changed, or the row was no longer as read: roll back and retry on the new state.
+fn changed_as_read(rows: usize) -> Result<(), DomainError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(DomainError::Conflict)
+    }
 }
 
 fn owned_on(
@@ -327,9 +358,12 @@ pub fn update_els(
     with_retries(conn, |c| {
         let mine = owned_on(c, actor.reseller.id, &ip, type_id)?;
         for license in mine.iter().filter(|l| l.els_allowed != els_allowed) {
-            diesel::update(ip_licenses::table.find(license.id))
-                .set(ip_licenses::els_allowed.eq(els_allowed))
-                .execute(c)?;
+            let updated = diesel::update(
+                as_read(license).filter(ip_licenses::els_allowed.eq(license.els_allowed)),
+            )
+            .set(ip_licenses::els_allowed.eq(els_allowed))
+            .execute(c)?;
+            changed_as_read(updated)?;
             let detail = format!("els_allowed={els_allowed}");
             events::record(
                 c,
@@ -386,9 +420,10 @@ pub fn convert(
         if slot_taken {
             return Ok(false);
         }
-        diesel::update(ip_licenses::table.find(license.id))
+        let updated = diesel::update(as_read(&license))
             .set((ip_licenses::type_id.eq(to), ip_licenses::slot.eq(&new_slot)))
             .execute(c)?;
+        changed_as_read(updated)?;
         events::record(
             c,
             actor.into(),

@@ -12,6 +12,7 @@ pub mod queries;
 pub mod reports;
 pub mod resellers;
 pub mod usage;
+pub mod usage_history;
 
 use chrono::NaiveDateTime;
 use diesel::{BoolExpressionMethods, ExpressionMethods};

@@ -128,16 +128,19 @@ pub struct ListCursor {
     pub type_id: i32,
 }
 
-/// One page of the caller's licenses ordered by (ip, type), after `after`. Keyset paging
-/// keeps each query cheap and the server's memory bounded however many licenses there are.
+/// One page of the licenses the caller holds at `now` (expired trials are not held),
+/// ordered by (ip, type), after `after`. Keyset paging keeps each query cheap and the
+/// server's memory bounded however many licenses there are.
 pub fn license_page(
     conn: &mut DbConnection,
     reseller_id: i64,
     after: Option<&ListCursor>,
     page_size: i64,
+    now: NaiveDateTime,
 ) -> Result<Vec<License>, DomainError> {
     let mut query = ip_licenses::table
         .filter(ip_licenses::reseller_id.eq(reseller_id))
+        .filter(held_at(now))
         .select(License::as_select())
         .order((ip_licenses::ip, ip_licenses::type_id))
         .limit(page_size)
@@ -152,15 +155,17 @@ pub fn license_page(
     Ok(query.load(conn)?)
 }
 
-/// The caller's licenses on the given IPs, ordered by (ip, type).
+/// The licenses the caller holds at `now` on the given IPs, ordered by (ip, type).
 pub fn licenses_on_ips(
     conn: &mut DbConnection,
     reseller_id: i64,
     ips: &[LicenseIp],
+    now: NaiveDateTime,
 ) -> Result<Vec<License>, DomainError> {
     let texts: Vec<String> = ips.iter().map(LicenseIp::to_string).collect();
     Ok(ip_licenses::table
         .filter(ip_licenses::reseller_id.eq(reseller_id))
+        .filter(held_at(now))
         .filter(ip_licenses::ip.eq_any(texts))
         .select(License::as_select())
         .order((ip_licenses::ip, ip_licenses::type_id))

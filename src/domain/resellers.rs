@@ -55,7 +55,7 @@ pub fn validate_secret(secret: &str) -> Result<(), DomainError> {
     }
     if is_sealed(secret) || secret.len() > 256 {
         return Err(DomainError::refused(
-            "a secret may not start with \"v1:\" or exceed 256 characters",
+            "a secret may not start with \"v1:\" or \"v2:\" or exceed 256 characters",
         ));
     }
     Ok(())

@@ -166,7 +166,14 @@ pub fn report(
     month: &Month,
     today: NaiveDate,
 ) -> Result<Vec<UsageLine>, crate::error::DomainError> {
-    let events = super::events::history(conn, reseller_id, month.end())?;
+    let start = month.first_day().and_time(chrono::NaiveTime::MIN);
+    let mut events = super::usage_history::open_at(conn, reseller_id, start)?;
+    events.extend(super::usage_history::changes_between(
+        conn,
+        reseller_id,
+        start,
+        month.end(),
+    )?);
     let prices = super::prices::all(conn)?;
     Ok(compute(&events, month, today)
         .into_iter()

@@ -9,6 +9,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::web;
 
+use crate::auth::source::canonical;
 use crate::server::redact_token;
 use crate::state::AppState;
 
@@ -24,20 +25,23 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let endpoint = endpoint(&req);
-    let method = req.method().to_string();
-    let target = redact_token(&req.uri().to_string());
-    let peer = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(120)
-        .collect::<String>();
+    // The line's fields are gathered only when the access log is on.
+    let line = log::log_enabled!(target: "ipls::access", log::Level::Info).then(|| {
+        let peer = req
+            .peer_addr()
+            .map(|a| canonical(a.ip()).to_string())
+            .unwrap_or_default();
+        let agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(120)
+            .collect::<String>();
+        let target = redact_token(&req.uri().to_string());
+        (req.method().to_string(), target, peer, agent)
+    });
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(req).await?;
     let elapsed = started.elapsed();
@@ -45,10 +49,12 @@ pub async fn observe(
     if let Some(state) = state {
         state.metrics.record(&endpoint, status, elapsed);
     }
-    log::info!(
-        target: "ipls::access",
-        "method={method} target={target:?} endpoint={endpoint:?} status={status} ms={:.3} peer={peer} agent={agent:?}",
-        elapsed.as_secs_f64() * 1000.0
-    );
+    if let Some((method, target, peer, agent)) = line {
+        log::info!(
+            target: "ipls::access",
+            "method={method} target={target:?} endpoint={endpoint:?} status={status} ms={:.3} peer={peer} agent={agent:?}",
+            elapsed.as_secs_f64() * 1000.0
+        );
+    }
     Ok(response)
 }

@@ -30,6 +30,9 @@ struct EndpointStats {
 #[derive(Default)]
 pub struct Metrics {
     endpoints: Mutex<HashMap<String, EndpointStats>>,
+    /// Token hashes compared against a secret (or the decoy of an unknown login): what the
+    /// failure budgets bound.
+    pub auth_verifications: AtomicU64,
 }
 
 impl Metrics {
@@ -109,6 +112,12 @@ impl Metrics {
             out,
             "ipls_db_errors_total {}",
             DB_ERRORS.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP ipls_auth_verifications_total Token hashes checked against a secret.\n# TYPE ipls_auth_verifications_total counter\n");
+        let _ = writeln!(
+            out,
+            "ipls_auth_verifications_total {}",
+            self.auth_verifications.load(Ordering::Relaxed)
         );
         out
     }

@@ -23,6 +23,16 @@ pub fn count(conn: &mut PgConnection, sql: &str) -> i64 {
         .n
 }
 
+/// `count` on either backend's connection.
+pub fn count_any(conn: &mut ipls::db::DbConnection, sql: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    let found = match conn {
+        ipls::db::DbConnection::Postgresql(pg) => diesel::sql_query(sql).get_result::<Count>(pg),
+        ipls::db::DbConnection::Sqlite(lite) => diesel::sql_query(sql).get_result::<Count>(lite),
+    };
+    found.expect("count query").n
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Sqlite,
@@ -103,6 +113,14 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
+    /// A fresh database with the schema applied, as `ipls migrate` leaves it (operator
+    /// commands refuse a database whose schema is behind).
+    pub fn create_migrated(kind: Kind) -> Option<Self> {
+        let db = Self::create(kind)?;
+        ipls::db::migrate::run_pending(&db.url).expect("migrate the test database");
+        Some(db)
+    }
+
     /// The URL as a user would write it in DATABASE_URL.
     pub fn url_text(&self) -> String {
         match self.url.backend {

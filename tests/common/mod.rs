@@ -70,6 +70,8 @@ pub struct TestServer {
     pub clock: ManualClock,
     pub db: TestDatabase,
     pub kind: Kind,
+    pub config: Config,
+    pub bind: &'static str,
     _running: Running,
 }
 
@@ -86,6 +88,11 @@ pub struct Options {
     pub limits: Option<ipls::config::ServerLimits>,
     /// IPLS_AUTH_CACHE_SECS; 0 (the tests' default) so that account changes apply at once.
     pub auth_cache_secs: i64,
+    /// Where the server listens; `[::]:0` for a dual-stack listener (tests still connect
+    /// to 127.0.0.1, so IPv4 peers arrive IPv4-mapped).
+    pub bind: &'static str,
+    /// Any further settings.
+    pub configure: fn(&mut Config),
 }
 
 impl Default for Options {
@@ -99,6 +106,8 @@ impl Default for Options {
             tls: None,
             limits: None,
             auth_cache_secs: 0,
+            bind: "127.0.0.1:0",
+            configure: |_| {},
         }
     }
 }
@@ -126,17 +135,29 @@ impl TestServer {
         config.auth_failure_burst =
             std::num::NonZeroU32::new(options.auth_failure_burst).expect("burst > 0");
         config.master_key = Some(ipls::config::Redacted(TEST_MASTER_KEY.to_string()));
-        let (pool, secrets) = ipls::bootstrap::open_database(&config).expect("open test database");
+        (options.configure)(&mut config);
         let clock = ManualClock::new(start_time());
-        let state = AppState::new(pool, secrets, config, Arc::new(clock.clone()));
-        let running = Running::start(state, options.workers);
+        let running = Running::serve(&config, &clock, options.workers, options.bind);
         Some(Self {
             addr: running.addr,
             clock,
             db,
             kind,
+            config,
+            bind: options.bind,
             _running: running,
         })
+    }
+
+    /// A second ipls instance on the same database and clock, with its own memory (a
+    /// restart, or another instance behind the same load balancer).
+    pub fn another_instance(&self) -> Running {
+        Running::serve(&self.config, &self.clock, 2, self.bind)
+    }
+
+    /// `count(*)`-style query (a column named `n`) on either backend.
+    pub fn count(&self, sql: &str) -> i64 {
+        database::count_any(&mut self.conn(), sql)
     }
 
     /// A direct connection to the same database, for seeding and for checking rows.
@@ -197,9 +218,20 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn start(state: AppState, workers: usize) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let addr = listener.local_addr().expect("local addr");
+    /// Opens the database as `ipls serve` does and serves it.
+    pub fn serve(config: &Config, clock: &ManualClock, workers: usize, bind: &str) -> Self {
+        let (pool, secrets) = ipls::bootstrap::open_database(config).expect("open test database");
+        let state = AppState::new(pool, secrets, config.clone(), Arc::new(clock.clone()));
+        Self::start(state, workers, bind)
+    }
+
+    pub fn start(state: AppState, workers: usize, bind: &str) -> Self {
+        let listener = TcpListener::bind(bind).expect("bind a loopback port");
+        let mut addr = listener.local_addr().expect("local addr");
+        if addr.ip().is_unspecified() {
+            // A dual-stack listener: reach it over IPv4 loopback.
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {
             let system = actix_web::rt::System::new();
@@ -305,4 +337,23 @@ pub fn assert_envelope(value: &serde_json::Value) {
     assert_eq!(keys, ["data", "message", "success", "type"], "{value}");
     assert!(object["success"].is_boolean(), "{value}");
     assert!(object["type"].is_null(), "{value}");
+}
+
+/// GET `target` as if from `source`: through a trusted proxy on loopback (the server must
+/// trust 127.0.0.1), which names the client in X-Forwarded-For.
+pub fn get_from(addr: SocketAddr, source: &str, target: &str) -> Response {
+    http::request(addr, "GET", target, &[("X-Forwarded-For", source)], b"")
+}
+
+/// A well-formed token for `login` that no secret verifies.
+pub fn bad_token(login: &str, now: DateTime<Utc>) -> String {
+    format!("{login}|{}|{}", now.timestamp(), "0".repeat(40))
+}
+
+/// The value of a plain (unlabelled) metric in `/metrics`.
+pub fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let text = http::request(addr, "GET", "/metrics", &[], b"").text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("metric {name} missing"))
 }

@@ -19,9 +19,14 @@ impl ServeProcess {
     /// Starts `ipls serve` on a free loopback port against `database_url`, with extra
     /// environment.
     pub fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_bound(database_url, "127.0.0.1:0", env)
+    }
+
+    /// `start` on another listen address; `[::]:0` is reached over IPv4 loopback.
+    pub fn start_bound(database_url: &str, bind: &str, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ipls"));
         command
-            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+            .args(["serve", "--bind", bind, "--workers", "2"])
             .env("DATABASE_URL", database_url)
             .env("IPLS_MASTER_KEY", TEST_MASTER_KEY)
             .env("RUST_LOG", "info")
@@ -41,7 +46,13 @@ impl ServeProcess {
                     .and_then(|rest| rest.split(' ').next().map(String::from))
             })
             .expect("ipls printed its listening address")
-            .parse()
+            .parse::<SocketAddr>()
+            .map(|mut addr| {
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                addr
+            })
             .expect("socket address");
         // Keep draining the log so the server never blocks on a full pipe; the test may read it.
         let (sender, receiver) = mpsc::channel();

@@ -42,7 +42,7 @@ fn fails_cleanly(output: &Output, needle: &str) {
 }
 
 fn reseller_lifecycle(kind: Kind) {
-    let Some(db) = TestDatabase::create(kind) else {
+    let Some(db) = TestDatabase::create_migrated(kind) else {
         return;
     };
     let out = stdout(&ipls(
@@ -180,7 +180,7 @@ fn bad_database_url_is_one_clear_line() {
 /// `ipls serve --demo` on an empty database prints a curl line that works as printed.
 #[test]
 fn demo_prints_a_working_curl_line() {
-    let db = TestDatabase::create(Kind::Sqlite).expect("sqlite");
+    let db = TestDatabase::create_migrated(Kind::Sqlite).expect("sqlite");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ipls"))
         .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--workers", "1"])
         .env("DATABASE_URL", db.url_text())
@@ -222,7 +222,7 @@ fn reports_and_audit(kind: Kind) {
     use ipls::domain::resellers::{create, Grants, NewAccount};
     use ipls::domain::{Actor, Policy};
 
-    let Some(db) = TestDatabase::create(kind) else {
+    let Some(db) = TestDatabase::create_migrated(kind) else {
         return;
     };
     ipls::db::migrate::run_pending(&db.url).expect("migrate");
@@ -360,7 +360,7 @@ fn reports_and_audit_postgres() {
 /// One structured access-log line per request, with the token redacted.
 #[test]
 fn access_log_lines_redact_tokens() {
-    let db = TestDatabase::create(Kind::Sqlite).expect("sqlite");
+    let db = TestDatabase::create_migrated(Kind::Sqlite).expect("sqlite");
     let out = stdout(&ipls(&db, &["reseller", "add", "acme", "--types", "1"]));
     let secret = out
         .lines()

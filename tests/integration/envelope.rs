@@ -138,7 +138,7 @@ fn unreachable_database_is_a_503_envelope() {
         config,
         std::sync::Arc::new(clock),
     );
-    let running = crate::common::Running::start(state, 1);
+    let running = crate::common::Running::start(state, 1, "127.0.0.1:0");
 
     let response = http::request(running.addr, "GET", "/api/status.json", &[], b"");
     assert_eq!(response.status, 503);

@@ -50,7 +50,7 @@ fn text_inputs_answer_without_panicking() {
                 if let Some(ip) = LicenseIp::parse(&text) {
                     assert_eq!(LicenseIp::parse(&ip.to_string()), Some(ip));
                 }
-                let call = Call::from_parts(&text, &bytes, "127.0.0.1".into());
+                let call = Call::from_parts(&text, &bytes, "127.0.0.1".parse().ok());
                 let _ = (
                     call.ip(),
                     call.optional_type("type"),

@@ -182,9 +182,40 @@ fn trials_expire(kind: Kind) {
         trial.ok("availability", "ip=203.0.113.81")["available"],
         json!([1, 16])
     );
-    // ...it is still listed to its owner until it is cleared...
-    assert_eq!(trial.ok("list", "")[0]["ip"], "203.0.113.80");
-    // ...and a paid registration takes its place.
+    // ...and no other answer holds it either: list, server, v2 licenses, availability's
+    // owned types and XML-RPC reconcile agree with check...
+    assert_eq!(trial.ok("list", ""), json!([]));
+    assert_eq!(trial.ok("server", "ip=203.0.113.80"), json!([]));
+    assert_eq!(trial.ok("/api/v2/ip-license/licenses", ""), json!([]));
+    let availability = trial.ok("availability", "ip=203.0.113.80");
+    assert_eq!(availability["owned"], json!([]));
+    assert_eq!(
+        availability["available"],
+        json!([16]),
+        "the trial of family 1 was used"
+    );
+    let reconcile = crate::common::http::request(
+        srv.addr,
+        "POST",
+        "/clweb/xmlrpc",
+        &[("Content-Type", "text/xml")],
+        format!(
+            "<methodCall><methodName>registration.reconcile</methodName><params>\
+             <param><value>{}</value></param></params></methodCall>",
+            trial.token()
+        )
+        .as_bytes(),
+    )
+    .text();
+    assert!(
+        reconcile.contains("<array><data></data></array>") && !reconcile.contains("203.0.113.80"),
+        "{reconcile}"
+    );
+    // ...while the history keeps it. A paid registration takes its place.
+    assert_eq!(
+        srv.count("SELECT count(*) AS n FROM license_events WHERE ip = '203.0.113.80' AND action = 'register'"),
+        1
+    );
     paid.ok("register", "ip=203.0.113.80&type=1");
     assert_eq!(trial.ok("list", ""), json!([]));
     // The trial was used once: the same IP cannot get another trial, even once free again.

@@ -61,7 +61,7 @@ fn printed_secret(out: &str) -> String {
 
 #[test]
 fn sqlite_key_file_is_created_private_and_seals_secrets() {
-    let db = TestDatabase::create(Kind::Sqlite).unwrap();
+    let db = TestDatabase::create_migrated(Kind::Sqlite).unwrap();
     let secret = printed_secret(&ok(run(
         &db,
         None,
@@ -75,7 +75,7 @@ fn sqlite_key_file_is_created_private_and_seals_secrets() {
     assert_eq!(mode & 0o777, 0o600);
     let stored = stored_secret(&db, "acme");
     assert!(
-        stored.starts_with("v1:") && !stored.contains(&secret),
+        stored.starts_with("v2:") && !stored.contains(&secret),
         "{stored}"
     );
     // The whole database file holds no trace of the secret.
@@ -123,7 +123,7 @@ fn plaintext_rows_are_sealed_at_start(kind: Kind) {
     ok(run(&db, Some(TEST_MASTER_KEY), &["reseller", "list"]));
     let stored = stored_secret(&db, "legacy");
     assert!(
-        stored.starts_with("v1:") && !stored.contains(plain),
+        stored.starts_with("v2:") && !stored.contains(plain),
         "{stored}"
     );
     assert!(token_verifies(&db, Some(TEST_MASTER_KEY), "legacy", plain));
@@ -141,7 +141,7 @@ fn plaintext_rows_are_sealed_at_start_postgres() {
 
 #[test]
 fn postgres_dump_reveals_no_secret_and_env_keys_rekey() {
-    let Some(db) = TestDatabase::create(Kind::Postgres) else {
+    let Some(db) = TestDatabase::create_migrated(Kind::Postgres) else {
         return;
     };
     let line = error_line(run(&db, None, &["reseller", "list"]));
@@ -165,7 +165,7 @@ fn postgres_dump_reveals_no_secret_and_env_keys_rekey() {
     );
     let dump = String::from_utf8_lossy(&dump.stdout);
     assert!(
-        dump.contains("acme") && dump.contains("v1:"),
+        dump.contains("acme") && dump.contains("v2:"),
         "the dump has the sealed row"
     );
     assert!(!dump.contains(&secret), "a dump alone reveals no secret");

@@ -1,0 +1,2 @@
+DROP TABLE auth_budgets;
+DROP TABLE known_sources;

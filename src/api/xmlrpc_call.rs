@@ -1,0 +1,139 @@
+//! An XML-RPC method call as an actix extractor: the body read within its limit, parsed
+//! once, its method and parameter count checked against CLN's `registration.*` signatures
+//! (fault 30 otherwise, before any authentication), and the caller's canonical address.
+//! Anything refused here or in authentication is answered as a fault, still XML.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+
+use super::body::{declared_length, read_limited};
+use super::client_address;
+use crate::auth::CarriesToken;
+use crate::error::DomainError;
+use crate::state::AppState;
+use crate::xmlrpc::{parse_request, write_fault, Fault, FaultCode, Value};
+
+pub const CONTENT_TYPE: &str = "text/xml";
+
+/// The methods ipls answers and the parameter counts each accepts.
+const SIGNATURES: [(&str, &[usize]); 4] = [
+    ("registration.license", &[3]),
+    ("registration.remove_license", &[2, 3]),
+    ("registration.is_licensed", &[2, 3]),
+    ("registration.reconcile", &[1]),
+];
+
+#[derive(Debug)]
+pub struct XmlRpcCall {
+    pub method: String,
+    pub params: Vec<Value>,
+    pub source: Option<IpAddr>,
+    pub peer: String,
+}
+
+/// A fault as an actix error: HTTP 200 with the fault document (XML-RPC clients read faults
+/// from the body).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct FaultAnswer(#[from] pub Fault);
+
+impl ResponseError for FaultAnswer {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::OK
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.0.code == FaultCode::Internal {
+            log::error!("xml-rpc internal fault: {}", self.0.message);
+        }
+        HttpResponse::Ok()
+            .content_type(CONTENT_TYPE)
+            .body(write_fault(&self.0))
+    }
+}
+
+/// A domain error as the fault an XML-RPC client gets.
+pub fn fault_of(error: DomainError) -> Fault {
+    match error {
+        DomainError::Unauthorized => Fault::new(FaultCode::NotAuthorized, "Authorization failed"),
+        DomainError::Refused(message) => Fault::new(FaultCode::NotAuthorized, message),
+        throttled @ DomainError::Throttled(_) => {
+            Fault::new(FaultCode::NotAuthorized, throttled.to_string())
+        }
+        other => {
+            log::error!("xml-rpc: {other}");
+            Fault::new(FaultCode::Internal, "Internal error")
+        }
+    }
+}
+
+fn check_signature(method: &str, count: usize) -> Result<(), Fault> {
+    match SIGNATURES.iter().find(|(name, _)| *name == method) {
+        None => Err(Fault::invalid(format!(
+            "unknown method {:?}",
+            method.chars().take(64).collect::<String>()
+        ))),
+        Some((_, counts)) if !counts.contains(&count) => Err(Fault::invalid(format!(
+            "{method}: wrong number of parameters ({count})"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+impl FromRequest for XmlRpcCall {
+    type Error = FaultAnswer;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, FaultAnswer>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>();
+        let trusted = state
+            .map(|s| s.config.trusted_proxies.as_slice())
+            .unwrap_or(&[]);
+        let source = client_address::of_request(req, trusted);
+        let limit = state.map(|s| s.config.max_body_bytes).unwrap_or(65_536);
+        let declared = declared_length(req);
+        let payload = payload.take();
+        Box::pin(async move {
+            let body = read_limited(declared, payload, limit)
+                .await
+                .map_err(|e| Fault::invalid(e.message()))?;
+            let call = parse_request(&body)?;
+            check_signature(&call.method, call.params.len())?;
+            if call.params.first().and_then(Value::as_str).is_none() {
+                return Err(Fault::invalid("parameter 1 must be a string").into());
+            }
+            Ok(XmlRpcCall {
+                method: call.method,
+                params: call.params,
+                source,
+                peer: source.map_or_else(|| "unknown".to_string(), |a| a.to_string()),
+            })
+        })
+    }
+}
+
+impl CarriesToken for XmlRpcCall {
+    fn token(&self) -> &str {
+        self.params
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    fn source(&self) -> Option<IpAddr> {
+        self.source
+    }
+
+    fn refusal(error: DomainError) -> actix_web::Error {
+        FaultAnswer(fault_of(error)).into()
+    }
+
+    fn unreadable(error: FaultAnswer) -> actix_web::Error {
+        error.into()
+    }
+}

@@ -1,0 +1,15 @@
+//! Who is calling: CLN reseller tokens, the credentials cache, failed-authentication
+//! budgets, known sources, canonical source addresses, and the actix extractor that
+//! handlers take as an argument.
+
+pub mod bucket;
+pub mod budget;
+pub mod cache;
+pub mod extract;
+pub mod known_sources;
+pub mod reseller;
+pub mod source;
+pub mod token;
+
+pub use extract::{Authenticated, CarriesToken};
+pub use token::{hmac_digest, legacy_digest, mint, parse, verify, within_window, HashForm, Token};

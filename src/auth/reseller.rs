@@ -1,0 +1,180 @@
+//! Turning a CLN token into the authenticated reseller (contract §1): failure budgets
+//! charged before the token is checked, the credentials cache, known sources, then the
+//! per-reseller source allowlist and API access.
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+
+use chrono::NaiveDateTime;
+
+use super::budget::{login_key, source_key};
+use super::cache::CachedAccount;
+use super::source::network_of;
+use super::token::{self, Token};
+use crate::config::cidr_list;
+use crate::db;
+use crate::db::models::Reseller;
+use crate::domain::resellers;
+use crate::error::DomainError;
+use crate::state::AppState;
+
+pub const NO_API_ACCESS: &str = "API access is available to reseller accounts only";
+
+/// Stands in for the secret of a login that does not exist, so that an unknown login costs
+/// the same hash computation as a wrong hash and cannot be told apart by timing.
+const DECOY_SECRET: &str = "ipls-decoy-secret-for-unknown-logins";
+
+/// Verifies `token_text` sent from `source` (canonical). Every failure of the token itself
+/// is the same `DomainError::Unauthorized`; a spent budget is `Throttled`.
+pub async fn authenticate(
+    state: &AppState,
+    token_text: &str,
+    source: Option<IpAddr>,
+) -> Result<Reseller, DomainError> {
+    let network = source.map(network_of);
+    let source_keys: Vec<String> = network.iter().map(|n| source_key(n)).collect();
+    let now = state.clock.now().naive_utc();
+    let Some(token) = token::parse(token_text) else {
+        // Nothing to verify and nothing learned by the caller: refused at once, charged to
+        // the source in this process's memory only (no database work).
+        let _charged = state
+            .budgets
+            .charge(&state.pool, &source_keys, &[], now)
+            .await?;
+        return Err(DomainError::Unauthorized);
+    };
+    let login = token.login;
+    let known = match &network {
+        Some(network) => {
+            state
+                .known_sources
+                .is_known(&state.pool, login, network, now)
+                .await?
+        }
+        None => false,
+    };
+    let permit = if known {
+        state
+            .budgets
+            .charge(&state.pool, &source_keys, &[], now)
+            .await?
+    } else {
+        let mut keys = source_keys;
+        keys.push(login_key(login));
+        state.budgets.charge(&state.pool, &[], &keys, now).await?
+    };
+    match verify(state, token, now).await {
+        Ok(reseller) => {
+            state.budgets.succeeded(&state.pool, permit, now).await;
+            if let Some(network) = &network {
+                let remembered = state
+                    .known_sources
+                    .remember(&state.pool, reseller.id, &reseller.login, network, now)
+                    .await;
+                if let Err(e) = remembered {
+                    log::warn!("could not record a known source: {e}");
+                }
+            }
+            admit(reseller, source)
+        }
+        Err(DomainError::Unauthorized) => {
+            state.budgets.failed(&state.pool, permit, now).await;
+            Err(DomainError::Unauthorized)
+        }
+        Err(other) => {
+            state.budgets.succeeded(&state.pool, permit, now).await;
+            Err(other)
+        }
+    }
+}
+
+async fn verify(
+    state: &AppState,
+    token: Token<'_>,
+    now: NaiveDateTime,
+) -> Result<Reseller, DomainError> {
+    if !token::within_window(
+        token.ts,
+        now.and_utc().timestamp(),
+        state.config.token_window,
+    ) {
+        return Err(DomainError::Unauthorized);
+    }
+    let verifies = |found: &Option<CachedAccount>| {
+        state
+            .metrics
+            .auth_verifications
+            .fetch_add(1, Ordering::Relaxed);
+        match found {
+            Some(account) => token::verify(&token, &account.secret, account.reseller.legacy_sha1),
+            None => {
+                let _ = token::verify(&token, DECOY_SECRET, true);
+                false
+            }
+        }
+    };
+    let (mut found, cached) = lookup(state, token.login, true).await?;
+    let mut verified = verifies(&found);
+    // A cached account that does not verify may have a new secret: read it again, so the
+    // new secret works at once (the old one keeps working for at most the cache's TTL).
+    if !verified && cached {
+        found = lookup(state, token.login, false).await?.0;
+        verified = verifies(&found);
+    }
+    match found {
+        Some(account) if verified => Ok(account.reseller),
+        _ => Err(DomainError::Unauthorized),
+    }
+}
+
+/// The account and its clear secret, and whether it came from the cache: from the cache
+/// when allowed and fresh, else from the database (decrypted on the blocking pool).
+async fn lookup(
+    state: &AppState,
+    login: &str,
+    use_cache: bool,
+) -> Result<(Option<CachedAccount>, bool), DomainError> {
+    let now = state.clock.now();
+    if let Some(hit) = use_cache
+        .then(|| state.auth_cache.get(login, now))
+        .flatten()
+    {
+        return Ok((Some(hit), true));
+    }
+    let login = login.to_string();
+    let secrets = state.secrets.clone();
+    let found = db::run(&state.pool, move |c| {
+        let Some(reseller) = resellers::find_by_login(c, &login)? else {
+            return Ok(None);
+        };
+        let secret = resellers::clear_secret(&reseller, &secrets)?;
+        Ok(Some(CachedAccount { reseller, secret }))
+    })
+    .await?;
+    if let Some(account) = &found {
+        state.auth_cache.put(account.clone(), now);
+    }
+    Ok((found, false))
+}
+
+/// After the token verified: the source allowlist, then API access.
+fn admit(reseller: Reseller, source: Option<IpAddr>) -> Result<Reseller, DomainError> {
+    if let Some(list) = reseller
+        .allow_from
+        .as_deref()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let allowed = cidr_list("allow_from", Some(list.to_string())).unwrap_or_default();
+        if !source.is_some_and(|addr| allowed.iter().any(|net| net.contains(&addr))) {
+            let from = source.map_or_else(|| "an unknown address".to_string(), |a| a.to_string());
+            return Err(DomainError::refused(format!(
+                "Calls for account {} are not allowed from {from}",
+                reseller.login
+            )));
+        }
+    }
+    if !reseller.api_enabled {
+        return Err(DomainError::refused(NO_API_ACCESS));
+    }
+    Ok(reseller)
+}
