@@ -21,6 +21,28 @@ impl BodyError {
     }
 }
 
+/// What every face reads from a request before its body: the caller's canonical address
+/// (behind a trusted proxy, the client's), the body limit and the declared length.
+pub struct RequestFacts {
+    pub source: Option<std::net::IpAddr>,
+    pub body_limit: usize,
+    pub declared: Option<usize>,
+}
+
+impl RequestFacts {
+    pub fn of(req: &HttpRequest) -> Self {
+        let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>();
+        let trusted = state
+            .map(|s| s.config.trusted_proxies.as_slice())
+            .unwrap_or(&[]);
+        Self {
+            source: super::client_address::of_request(req, trusted),
+            body_limit: state.map(|s| s.config.max_body_bytes).unwrap_or(65_536),
+            declared: declared_length(req),
+        }
+    }
+}
+
 /// The declared Content-Length, when present and numeric.
 pub fn declared_length(req: &HttpRequest) -> Option<usize> {
     req.headers()

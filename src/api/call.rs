@@ -10,8 +10,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
-use super::body::{declared_length, read_limited};
-use super::client_address;
+use super::body::{read_limited, RequestFacts};
 use super::error::ApiError;
 use crate::auth::CarriesToken;
 use crate::config::parse_bool;
@@ -139,18 +138,12 @@ impl FromRequest for Call {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let query = req.query_string().to_string();
         let state = req.app_data::<web::Data<AppState>>();
-        let trusted = state
-            .map(|s| s.config.trusted_proxies.as_slice())
-            .unwrap_or(&[]);
-        // Behind a trusted proxy, the events record the client, not the proxy.
-        let source = client_address::of_request(req, trusted);
-        let limit = state.map(|s| s.config.max_body_bytes).unwrap_or(65_536);
+        let facts = RequestFacts::of(req);
         let max_query = state
             .map(|s| s.config.limits.max_query_bytes)
             .unwrap_or(16_384);
         let query_too_long = query.len() > max_query;
         let form = is_form(req);
-        let declared = declared_length(req);
         let payload = payload.take();
         Box::pin(async move {
             if query_too_long {
@@ -158,11 +151,11 @@ impl FromRequest for Call {
                     "Query string too long (limit {max_query} bytes)"
                 )));
             }
-            let body = read_limited(declared, payload, limit)
+            let body = read_limited(facts.declared, payload, facts.body_limit)
                 .await
                 .map_err(|e| ApiError::refused(e.message()))?;
             let body: &[u8] = if form { &body } else { &[] };
-            Ok(Call::from_parts(&query, body, source))
+            Ok(Call::from_parts(&query, body, facts.source))
         })
     }
 }

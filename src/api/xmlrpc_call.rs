@@ -9,13 +9,11 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 
-use super::body::{declared_length, read_limited};
-use super::client_address;
+use super::body::{read_limited, RequestFacts};
 use crate::auth::CarriesToken;
 use crate::error::DomainError;
-use crate::state::AppState;
 use crate::xmlrpc::{parse_request, write_fault, Fault, FaultCode, Value};
 
 pub const CONTENT_TYPE: &str = "text/xml";
@@ -90,16 +88,11 @@ impl FromRequest for XmlRpcCall {
     type Future = Pin<Box<dyn Future<Output = Result<Self, FaultAnswer>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>();
-        let trusted = state
-            .map(|s| s.config.trusted_proxies.as_slice())
-            .unwrap_or(&[]);
-        let source = client_address::of_request(req, trusted);
-        let limit = state.map(|s| s.config.max_body_bytes).unwrap_or(65_536);
-        let declared = declared_length(req);
+        let facts = RequestFacts::of(req);
+        let source = facts.source;
         let payload = payload.take();
         Box::pin(async move {
-            let body = read_limited(declared, payload, limit)
+            let body = read_limited(facts.declared, payload, facts.body_limit)
                 .await
                 .map_err(|e| Fault::invalid(e.message()))?;
             let call = parse_request(&body)?;

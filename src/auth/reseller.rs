@@ -66,6 +66,8 @@ pub async fn authenticate(
     match verify(state, token, now).await {
         Ok(reseller) => {
             state.budgets.succeeded(&state.pool, permit, now).await;
+            let reseller = admit(reseller, source)?;
+            // Only a call that was let in makes its source known.
             if let Some(network) = &network {
                 let remembered = state
                     .known_sources
@@ -75,7 +77,7 @@ pub async fn authenticate(
                     log::warn!("could not record a known source: {e}");
                 }
             }
-            admit(reseller, source)
+            Ok(reseller)
         }
         Err(DomainError::Unauthorized) => {
             state.budgets.failed(&state.pool, permit, now).await;

@@ -77,48 +77,40 @@ struct Count {
 pub fn schema_state(url: &DatabaseUrl) -> Result<SchemaState, String> {
     let mut conn = establish(url).map_err(|e| format!("cannot connect to the database: {e}"))?;
     let read = |e: diesel::result::Error| format!("cannot read the schema version: {e}");
-    let (known, applied): (Vec<String>, Vec<String>) = match &mut conn {
-        DbConnection::Postgresql(pg) => {
-            let exists: Count = diesel::sql_query(
-                "SELECT count(*) AS n FROM pg_tables WHERE schemaname = current_schema() \
-                 AND tablename = '__diesel_schema_migrations'",
-            )
-            .get_result(pg)
+    // The same two queries on either backend; only the catalogue of tables differs.
+    macro_rules! applied_on {
+        ($conn:expr, $tables:literal) => {{
+            let exists: Count = diesel::sql_query(concat!(
+                "SELECT count(*) AS n FROM ",
+                $tables,
+                " = '__diesel_schema_migrations'"
+            ))
+            .get_result($conn)
             .map_err(read)?;
-            let applied = if exists.n > 0 {
+            if exists.n > 0 {
                 diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
-                    .load::<Version>(pg)
+                    .load::<Version>($conn)
                     .map_err(read)?
             } else {
                 Vec::new()
-            };
-            (embedded::<diesel::pg::Pg>(&POSTGRES)?, versions_of(applied))
-        }
-        DbConnection::Sqlite(lite) => {
-            let exists: Count = diesel::sql_query(
-                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' \
-                 AND name = '__diesel_schema_migrations'",
-            )
-            .get_result(lite)
-            .map_err(read)?;
-            let applied = if exists.n > 0 {
-                diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
-                    .load::<Version>(lite)
-                    .map_err(read)?
-            } else {
-                Vec::new()
-            };
-            (
-                embedded::<diesel::sqlite::Sqlite>(&SQLITE)?,
-                versions_of(applied),
-            )
-        }
+            }
+        }};
+    }
+    let (known, applied) = match &mut conn {
+        DbConnection::Postgresql(pg) => (
+            embedded::<diesel::pg::Pg>(&POSTGRES)?,
+            applied_on!(
+                pg,
+                "pg_tables WHERE schemaname = current_schema() AND tablename"
+            ),
+        ),
+        DbConnection::Sqlite(lite) => (
+            embedded::<diesel::sqlite::Sqlite>(&SQLITE)?,
+            applied_on!(lite, "sqlite_master WHERE type = 'table' AND name"),
+        ),
     };
+    let applied: Vec<String> = applied.into_iter().map(|r| r.version).collect();
     Ok(compare(&known, &applied))
-}
-
-fn versions_of(rows: Vec<Version>) -> Vec<String> {
-    rows.into_iter().map(|r| r.version).collect()
 }
 
 fn embedded<DB: diesel::backend::Backend>(

@@ -149,6 +149,19 @@ impl TestServer {
         })
     }
 
+    /// A server that trusts a proxy on loopback (tests name clients in X-Forwarded-For),
+    /// with a failure burst of `burst`.
+    pub fn behind_proxy(kind: Kind, burst: u32) -> Option<Self> {
+        Self::start_with(
+            kind,
+            Options {
+                trusted_proxies: "127.0.0.1",
+                auth_failure_burst: burst,
+                ..Options::default()
+            },
+        )
+    }
+
     /// A second ipls instance on the same database and clock, with its own memory (a
     /// restart, or another instance behind the same load balancer).
     pub fn another_instance(&self) -> Running {

@@ -6,7 +6,38 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
-use super::TEST_MASTER_KEY;
+use super::{TestDatabase, TEST_MASTER_KEY};
+
+/// Runs the `ipls` CLI on `db`: with the test master key, or with `None` the default key
+/// file beside a SQLite database.
+pub fn ipls_cli(
+    db: &TestDatabase,
+    master_key: Option<&str>,
+    args: &[&str],
+) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ipls"));
+    command
+        .args(args)
+        .env("DATABASE_URL", db.url_text())
+        .env_remove("IPLS_MASTER_KEY_FILE")
+        .env_remove("RUST_LOG");
+    match master_key {
+        Some(key) => command.env("IPLS_MASTER_KEY", key),
+        None => command.env_remove("IPLS_MASTER_KEY"),
+    };
+    command.output().expect("run ipls")
+}
+
+/// The standard output of a command that must succeed.
+pub fn succeeded(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
 
 pub struct ServeProcess {
     pub child: Child,

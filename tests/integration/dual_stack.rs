@@ -1,27 +1,13 @@
 //! `ipls serve --bind [::]:0`: IPv4 clients arrive as IPv4-mapped IPv6 peers, and every
 //! address rule, record and log line still sees their IPv4 address.
 
-use std::process::Command;
-
 use ipls::auth::{self, HashForm};
 
-use crate::common::process::ServeProcess;
+use crate::common::process::{ipls_cli, succeeded, ServeProcess};
 use crate::common::{http, Kind, TestDatabase, TEST_MASTER_KEY};
 
 fn ipls(db: &TestDatabase, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_ipls"))
-        .args(args)
-        .env("DATABASE_URL", db.url_text())
-        .env("IPLS_MASTER_KEY", TEST_MASTER_KEY)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run ipls");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    succeeded(&ipls_cli(db, Some(TEST_MASTER_KEY), args))
 }
 
 #[test]

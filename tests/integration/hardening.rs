@@ -3,7 +3,7 @@
 
 use ipls::domain::resellers::{self, AccountChanges};
 
-use crate::common::{http, test_secrets, Kind, Options, Reseller, Response, TestServer};
+use crate::common::{http, test_secrets, Kind, Reseller, Response, TestServer};
 
 fn from(srv: &TestServer, address: &str, target: &str) -> Response {
     http::request(
@@ -19,17 +19,6 @@ fn check_target(token: &str) -> String {
     format!("/api/ipl/check.json?ip=203.0.113.1&token={token}")
 }
 
-fn behind_proxy(kind: Kind, burst: u32) -> Option<TestServer> {
-    TestServer::start_with(
-        kind,
-        Options {
-            trusted_proxies: "127.0.0.1",
-            auth_failure_burst: burst,
-            ..Options::default()
-        },
-    )
-}
-
 fn wrong(r: &Reseller) -> String {
     let mut forged = r.clone();
     forged.secret = "a-wrong-secret-0000000".into();
@@ -38,7 +27,7 @@ fn wrong(r: &Reseller) -> String {
 
 #[test]
 fn failed_authentications_are_throttled_per_address() {
-    let srv = behind_proxy(Kind::Sqlite, 3).expect("sqlite");
+    let srv = TestServer::behind_proxy(Kind::Sqlite, 3).expect("sqlite");
     let a = srv.add_reseller("alice", &[1]);
     let b = srv.add_reseller("bob", &[1]);
     // Successful calls spend nothing.
@@ -86,7 +75,7 @@ fn failed_authentications_are_throttled_per_address() {
 
 #[test]
 fn failed_authentications_are_throttled_per_login() {
-    let srv = behind_proxy(Kind::Sqlite, 3).expect("sqlite");
+    let srv = TestServer::behind_proxy(Kind::Sqlite, 3).expect("sqlite");
     let a = srv.add_reseller("alice", &[1]);
     let b = srv.add_reseller("bob", &[1]);
     // Guesses at alice's secret from ever new addresses: the burst is answered, then 429.
@@ -124,7 +113,7 @@ fn failed_authentications_are_throttled_per_login() {
 }
 
 fn source_allowlist(kind: Kind) {
-    let Some(srv) = behind_proxy(kind, 20) else {
+    let Some(srv) = TestServer::behind_proxy(kind, 20) else {
         return;
     };
     let a = srv.add_reseller("alice", &[1]);

@@ -4,25 +4,14 @@
 
 use std::sync::{Arc, Barrier};
 
-use crate::common::{bad_token, get_from, metric, Kind, Options, TestServer};
-
-fn behind_proxy(kind: Kind, burst: u32) -> Option<TestServer> {
-    TestServer::start_with(
-        kind,
-        Options {
-            trusted_proxies: "127.0.0.1",
-            auth_failure_burst: burst,
-            ..Options::default()
-        },
-    )
-}
+use crate::common::{bad_token, get_from, metric, Kind, TestServer};
 
 fn check(token: &str) -> String {
     format!("/api/ipl/check.json?ip=203.0.113.1&token={token}")
 }
 
 fn known_sources_survive_a_flood(kind: Kind) {
-    let Some(srv) = behind_proxy(kind, 3) else {
+    let Some(srv) = TestServer::behind_proxy(kind, 3) else {
         return;
     };
     let acme = srv.add_reseller("acme", &[1]);
@@ -68,7 +57,7 @@ fn known_sources_survive_a_flood_postgres() {
 /// 200 bad tokens at once from one address: the attempt is charged before its token is
 /// checked, so at most the burst are verified.
 fn concurrent_failures_verify_at_most_the_burst(kind: Kind) {
-    let Some(srv) = behind_proxy(kind, 20) else {
+    let Some(srv) = TestServer::behind_proxy(kind, 20) else {
         return;
     };
     srv.add_reseller("acme", &[1]);
@@ -111,7 +100,7 @@ fn concurrent_failures_verify_at_most_the_burst_postgres() {
 
 #[test]
 fn two_postgres_instances_spend_one_budget() {
-    let Some(a) = behind_proxy(Kind::Postgres, 5) else {
+    let Some(a) = TestServer::behind_proxy(Kind::Postgres, 5) else {
         return;
     };
     let b = a.another_instance();
@@ -139,7 +128,7 @@ fn two_postgres_instances_spend_one_budget() {
 
 #[test]
 fn ipv6_sources_are_limited_per_64() {
-    let srv = behind_proxy(Kind::Sqlite, 3).expect("sqlite");
+    let srv = TestServer::behind_proxy(Kind::Sqlite, 3).expect("sqlite");
     srv.add_reseller("acme", &[1]);
     // Every guess from another address of one /64, each for another login.
     for i in 1..=3 {

@@ -1,29 +1,14 @@
 //! `ipls rekey` while an instance runs: the instance opens secrets sealed under the new key
 //! (read from the key file and its `.new` companion) without a restart.
 
-use std::process::Command;
-
 use ipls::auth::{self, HashForm};
 
-use crate::common::process::ServeProcess;
+use crate::common::process::{ipls_cli, succeeded, ServeProcess};
 use crate::common::{http, Kind, TestDatabase};
 
 /// The CLI with the default key file beside the SQLite database (no IPLS_MASTER_KEY).
 fn ipls(db: &TestDatabase, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_ipls"))
-        .args(args)
-        .env("DATABASE_URL", db.url_text())
-        .env_remove("IPLS_MASTER_KEY")
-        .env_remove("IPLS_MASTER_KEY_FILE")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run ipls");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    succeeded(&ipls_cli(db, None, args))
 }
 
 #[test]

@@ -1,20 +1,15 @@
 //! Only `serve` and `migrate` change the schema; other commands refuse a schema that is
 //! behind; every command refuses one newer than the binary knows.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use diesel::connection::SimpleConnection;
 
+use crate::common::process::ipls_cli;
 use crate::common::{Kind, TestDatabase, TEST_MASTER_KEY};
 
 fn ipls(db: &TestDatabase, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ipls"))
-        .args(args)
-        .env("DATABASE_URL", db.url_text())
-        .env("IPLS_MASTER_KEY", TEST_MASTER_KEY)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run ipls")
+    ipls_cli(db, Some(TEST_MASTER_KEY), args)
 }
 
 fn error_line(output: &Output) -> String {
