@@ -53,6 +53,11 @@ impl From<DieselError> for DomainError {
             {
                 DomainError::Unavailable(info.message().to_string())
             }
+            // SQLite could not write its files (a read-only or failing disk): the database
+            // is unavailable for writes until the operator mends it; reads may go on.
+            DieselError::DatabaseError(_, info) if is_storage_failure(info.message()) => {
+                DomainError::Unavailable(info.message().to_string())
+            }
             // SQLite gave up waiting for the write lock (busy timeout), or Postgres cancelled
             // the statement at lock_timeout / statement_timeout: overload, retry later.
             DieselError::DatabaseError(_, info) if is_busy(info.message()) => {
@@ -61,6 +66,16 @@ impl From<DieselError> for DomainError {
             _ => DomainError::Internal(e.to_string()),
         }
     }
+}
+
+fn is_storage_failure(message: &str) -> bool {
+    const SIGNS: [&str; 4] = [
+        "disk I/O error",
+        "attempt to write a readonly database",
+        "unable to open database file",
+        "database or disk is full",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
 }
 
 fn is_busy(message: &str) -> bool {

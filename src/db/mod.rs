@@ -28,15 +28,45 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<ConnectionManager>;
+/// The connection pool, and how long one call's database work may take before the caller is
+/// answered 503 (see `run`).
+#[derive(Clone)]
+pub struct Pool {
+    inner: r2d2::Pool<ConnectionManager>,
+    call_timeout: Duration,
+}
+
+impl Pool {
+    pub fn state(&self) -> r2d2::State {
+        self.inner.state()
+    }
+
+    pub fn max_size(&self) -> u32 {
+        self.inner.max_size()
+    }
+}
 
 /// SQLite waits this long for another writer before giving up with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// libpq gives up connecting after this many seconds unless the URL says otherwise, so a
+/// server (or proxy) that accepts and then says nothing cannot hang a connection attempt.
+const PG_CONNECT_TIMEOUT_SECS: u32 = 5;
+
+/// The Postgres URL with `connect_timeout` added when it has none.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
+}
+
 /// Opens a connection of the backend named by the URL (not by trial and error).
 pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
     match url.backend {
-        Backend::Postgres => PgConnection::establish(&url.target).map(DbConnection::Postgresql),
+        Backend::Postgres => PgConnection::establish(&with_connect_timeout(&url.target))
+            .map(DbConnection::Postgresql),
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(&url.target)?;
             // Per connection: WAL lets readers run beside the writer; foreign keys are off
@@ -119,7 +149,7 @@ impl Default for PoolOptions {
 /// Builds the pool without opening connections up front (`min_idle` 1 opens one in the
 /// background), so that a database that is down at start-up is reported by the first call.
 pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
-    r2d2::Pool::builder()
+    let inner = r2d2::Pool::builder()
         .max_size(options.max_size)
         .min_idle(Some(1))
         .connection_timeout(options.checkout_timeout)
@@ -127,18 +157,42 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
         .build_unchecked(ConnectionManager {
             url: url.clone(),
             options: options.clone(),
-        })
+        });
+    Pool {
+        inner,
+        call_timeout: options.call_timeout(url.backend),
+    }
 }
 
-/// Runs `f` with a pooled connection on actix's blocking thread pool.
+impl PoolOptions {
+    /// The longest a call's database work can legitimately take: the wait for a connection
+    /// plus the longest a statement may run (Postgres `statement_timeout`, SQLite's busy
+    /// timeout), plus a second of slack. Past it the connection is stuck (a server or
+    /// network that stopped answering) and the caller gets its 503 anyway.
+    pub fn call_timeout(&self, backend: Backend) -> Duration {
+        let statement = match backend {
+            Backend::Postgres if self.statement_timeout_ms > 0 => {
+                Duration::from_millis(self.statement_timeout_ms)
+            }
+            Backend::Postgres => Duration::from_secs(60),
+            Backend::Sqlite => Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS)),
+        };
+        self.checkout_timeout + statement + Duration::from_secs(1)
+    }
+}
+
+/// Runs `f` with a pooled connection on actix's blocking thread pool. A call whose work has
+/// not finished within the pool's call timeout is answered `Unavailable` at once; the
+/// blocking thread keeps its connection until the database or network answers or fails,
+/// and whatever it then does was never acknowledged to anyone.
 pub async fn run<F, T>(pool: &Pool, f: F) -> Result<T, DomainError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, DomainError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    let result = actix_web::web::block(move || {
-        let mut pooled = pool
+    let inner = pool.inner.clone();
+    let work = actix_web::web::block(move || {
+        let mut pooled = inner
             .get()
             .map_err(|e| DomainError::Unavailable(e.to_string()))?;
         let result = f(&mut pooled.conn);
@@ -146,10 +200,16 @@ where
             pooled.lost = true;
         }
         result
-    })
-    .await
-    .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))
-    .and_then(|result| result);
+    });
+    let result = match actix_web::rt::time::timeout(pool.call_timeout, work).await {
+        Ok(done) => done
+            .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))
+            .and_then(|result| result),
+        Err(_) => Err(DomainError::Unavailable(format!(
+            "the database did not answer within {} ms",
+            pool.call_timeout.as_millis()
+        ))),
+    };
     if matches!(
         result,
         Err(DomainError::Unavailable(_) | DomainError::Busy(_) | DomainError::Internal(_))

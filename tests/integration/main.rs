@@ -8,7 +8,6 @@ mod authentication;
 mod availability_check;
 mod checkin_flood;
 mod cli;
-mod db_fault;
 mod dual_stack;
 mod envelope;
 mod fuzz_regressions;

@@ -1,0 +1,67 @@
+//! Fault 4: a row lock held from outside (a session holding `SELECT ... FOR UPDATE` on a
+//! reseller) while that reseller's limited-type registrations arrive: they answer 503 within
+//! lock_timeout, the rest of the API keeps answering, nothing is half-done afterwards.
+
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+
+use crate::common::{Kind, TestDatabase};
+use crate::load::{Action, Answer, Load};
+use crate::setup::{
+    acme_clients, capped_client, one_at_a_time, run_for, seed, serve, target, verify,
+};
+
+#[test]
+fn reseller_row_locked_from_outside() {
+    let _serial = one_at_a_time();
+    let Some(db) = TestDatabase::create(Kind::Postgres) else {
+        return;
+    };
+    seed(&db.url);
+    let server = serve(&db.url_text(), &[]);
+    let mut clients = acme_clients(2);
+    clients.push(capped_client());
+    let load = Load::start(target(server.addr), clients);
+    run_for(&load, Duration::from_secs(1), 30);
+    let mut holder = ipls::db::establish(&db.url).unwrap();
+    holder
+        .batch_execute("BEGIN; SELECT * FROM resellers WHERE login = 'capped' FOR UPDATE;")
+        .unwrap();
+    let fault_started = Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    holder.batch_execute("ROLLBACK").unwrap();
+    let fault_ended = Instant::now();
+    run_for(&load, Duration::from_secs(2), 30);
+    let outcomes = load.finish();
+    let locked_out: Vec<_> = outcomes
+        .iter()
+        .filter(|o| {
+            o.login == "capped"
+                && matches!(o.action, Action::Register(_))
+                && o.started >= fault_started
+                && o.finished <= fault_ended
+        })
+        .collect();
+    assert!(!locked_out.is_empty(), "limited registrations met the lock");
+    for o in &locked_out {
+        assert_eq!(o.answer, Answer::Unavailable, "{o:?}");
+        // lock_timeout is 1 s; the answer comes right after it.
+        assert!(o.took() < Duration::from_secs(2), "{o:?}");
+    }
+    let others_served = outcomes.iter().any(|o| {
+        o.login == "acme"
+            && o.started >= fault_started
+            && o.finished <= fault_ended
+            && matches!(o.answer, Answer::Done(_))
+    });
+    assert!(others_served, "the rest of the API kept answering");
+    verify(
+        "reseller row locked 3 s",
+        &db.url,
+        &outcomes,
+        (fault_started, fault_ended),
+        false,
+    );
+    drop(server);
+}
