@@ -69,11 +69,12 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
             .map(DbConnection::Postgresql),
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(&url.target)?;
-            // Per connection: WAL lets readers run beside the writer; foreign keys are off
-            // by default in SQLite; the busy timeout turns lock contention into waiting.
+            // Per connection: the busy timeout first, so that the pragmas after it wait for a
+            // lock another connection holds instead of failing at once; WAL lets readers run
+            // beside the writer; foreign keys are off by default in SQLite.
             conn.batch_execute(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
             ))
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
