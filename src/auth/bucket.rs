@@ -1,6 +1,10 @@
 //! Token-bucket arithmetic shared by the in-memory and the database-held budgets: `burst`
 //! attempts at once, refilled at `per_minute`. Buckets keep fractional tokens and the time
 //! they were last touched, so refilling needs no timer.
+//!
+//! In memory, an attempt whose outcome is not known yet holds a reservation on a token: it
+//! is given back if the attempt turns out well and spent if it fails. Reservations never
+//! exceed the tokens, so attempts in flight can never spend more than the bucket holds.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -47,6 +51,18 @@ impl Quota {
 struct Bucket {
     tokens: f64,
     at: NaiveDateTime,
+    /// Tokens reserved by attempts in flight.
+    reserved: u32,
+}
+
+/// What a reservation found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    Granted,
+    /// Every free token is reserved by attempts in flight: try again once they are settled.
+    Wait,
+    /// No token, nothing in flight: refused for this many seconds.
+    Refused(u64),
 }
 
 /// Buckets kept in this process's memory.
@@ -74,34 +90,95 @@ impl MemoryBuckets {
         })
     }
 
+    fn reserved(buckets: &HashMap<String, Bucket>, key: &str) -> u32 {
+        buckets.get(key).map_or(0, |b| b.reserved)
+    }
+
+    fn prune(&self, buckets: &mut HashMap<String, Bucket>, now: NaiveDateTime) {
+        if buckets.len() > PRUNE_ABOVE {
+            let quota = self.quota;
+            buckets
+                .retain(|_, b| b.reserved > 0 || quota.refilled(b.tokens, b.at, now) < quota.burst);
+        }
+    }
+
+    /// Reserves one token of every key, or none: `Granted`, else what stopped it (a refusal
+    /// wins over a wait).
+    pub fn reserve_all(&self, keys: &[String], now: NaiveDateTime) -> Reservation {
+        self.with(|buckets| {
+            self.prune(buckets, now);
+            let mut outcome = Reservation::Granted;
+            for key in keys {
+                let in_flight = Self::reserved(buckets, key);
+                let free = self.current(buckets, key, now) - f64::from(in_flight);
+                if free >= 1.0 {
+                    continue;
+                }
+                outcome = match (outcome, in_flight) {
+                    (Reservation::Refused(a), 0) => {
+                        Reservation::Refused(a.max(self.quota.retry_after(free)))
+                    }
+                    (_, 0) => Reservation::Refused(self.quota.retry_after(free)),
+                    (Reservation::Refused(a), _) => Reservation::Refused(a),
+                    _ => Reservation::Wait,
+                };
+            }
+            if outcome == Reservation::Granted {
+                for key in keys {
+                    let tokens = self.current(buckets, key, now);
+                    let reserved = Self::reserved(buckets, key) + 1;
+                    buckets.insert(
+                        key.clone(),
+                        Bucket {
+                            tokens,
+                            at: now,
+                            reserved,
+                        },
+                    );
+                }
+            }
+            outcome
+        })
+    }
+
+    /// Settles reservations: `spent` takes their tokens, otherwise they are given back.
+    pub fn settle(&self, keys: &[String], spent: bool, now: NaiveDateTime) {
+        self.with(|buckets| {
+            for key in keys {
+                let cost = if spent { 1.0 } else { 0.0 };
+                let tokens = self.current(buckets, key, now) - cost;
+                let reserved = Self::reserved(buckets, key).saturating_sub(1);
+                buckets.insert(
+                    key.clone(),
+                    Bucket {
+                        tokens,
+                        at: now,
+                        reserved,
+                    },
+                );
+            }
+        })
+    }
+
     /// Takes one token: Ok, or Err(seconds to wait) when the bucket is empty (an attempt
     /// that is refused takes nothing).
     pub fn take(&self, key: &str, now: NaiveDateTime) -> Result<(), u64> {
         self.with(|buckets| {
-            if buckets.len() > PRUNE_ABOVE {
-                let quota = self.quota;
-                buckets.retain(|_, b| quota.refilled(b.tokens, b.at, now) < quota.burst);
-            }
+            self.prune(buckets, now);
             let tokens = self.current(buckets, key, now);
             if tokens < 1.0 {
                 return Err(self.quota.retry_after(tokens));
             }
+            let reserved = Self::reserved(buckets, key);
             buckets.insert(
                 key.to_string(),
                 Bucket {
                     tokens: tokens - 1.0,
                     at: now,
+                    reserved,
                 },
             );
             Ok(())
-        })
-    }
-
-    /// Gives back a token taken for an attempt that turned out well.
-    pub fn refund(&self, key: &str, now: NaiveDateTime) {
-        self.with(|buckets| {
-            let tokens = (self.current(buckets, key, now) + 1.0).min(self.quota.burst);
-            buckets.insert(key.to_string(), Bucket { tokens, at: now });
         })
     }
 
@@ -109,7 +186,15 @@ impl MemoryBuckets {
     pub fn lower_to(&self, key: &str, tokens: f64, now: NaiveDateTime) {
         self.with(|buckets| {
             let tokens = self.current(buckets, key, now).min(tokens);
-            buckets.insert(key.to_string(), Bucket { tokens, at: now });
+            let reserved = Self::reserved(buckets, key);
+            buckets.insert(
+                key.to_string(),
+                Bucket {
+                    tokens,
+                    at: now,
+                    reserved,
+                },
+            );
         })
     }
 }
@@ -125,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn burst_then_refill_then_refund() {
+    fn burst_then_refill() {
         let buckets = MemoryBuckets::new(Quota::new(3, 10));
         for _ in 0..3 {
             assert_eq!(buckets.take("k", at(0)), Ok(()));
@@ -138,10 +223,36 @@ mod tests {
         assert_eq!(buckets.take("other", at(0)), Ok(()), "keys are apart");
         assert_eq!(buckets.take("k", at(6)), Ok(()), "refilled one");
         assert_eq!(buckets.take("k", at(6)), Err(6));
-        buckets.refund("k", at(6));
-        assert_eq!(buckets.take("k", at(6)), Ok(()));
         buckets.lower_to("fresh", 0.0, at(6));
         assert!(buckets.take("fresh", at(6)).is_err());
+    }
+
+    #[test]
+    fn reservations_wait_for_attempts_in_flight() {
+        let buckets = MemoryBuckets::new(Quota::new(2, 10));
+        let keys = ["a".to_string(), "b".to_string()];
+        assert_eq!(buckets.reserve_all(&keys, at(0)), Reservation::Granted);
+        assert_eq!(buckets.reserve_all(&keys, at(0)), Reservation::Granted);
+        // Both tokens are in flight: a third attempt waits for their outcome.
+        assert_eq!(buckets.reserve_all(&keys, at(0)), Reservation::Wait);
+        buckets.settle(&keys, false, at(0));
+        assert_eq!(
+            buckets.reserve_all(&keys, at(0)),
+            Reservation::Granted,
+            "given back"
+        );
+        buckets.settle(&keys, true, at(0));
+        buckets.settle(&keys, true, at(0));
+        assert_eq!(
+            buckets.reserve_all(&keys, at(0)),
+            Reservation::Refused(6),
+            "spent"
+        );
+        assert_eq!(
+            buckets.reserve_all(&["c".to_string()], at(0)),
+            Reservation::Granted,
+            "other keys are apart"
+        );
     }
 
     #[test]

@@ -1,47 +1,51 @@
 //! Failed-authentication budgets: per source network (an IPv4 address, an IPv6 /64) and
 //! per login, `burst` at once and `per_minute` more each minute.
 //!
-//! An attempt is charged *before* its token is checked and refunded when it verifies, so
-//! that concurrent attempts cannot all be verified before the first failure is counted.
-//! Which budgets an attempt is charged to, and where they are kept:
-//! - from a source the login has used successfully (a known source): only the source's
-//!   budget, in this process's memory; a failure is also charged to the shared budget, and
-//!   the memory one is lowered to match. The login's budget does not apply, so guesses from
-//!   elsewhere cannot lock the reseller out of its own panel's address;
-//! - from any other source: the source's and the login's budgets, in the shared store
-//!   (Postgres: table `auth_budgets`, one budget for all instances; SQLite: memory, one
-//!   process).
+//! An attempt reserves a token of each of its budgets *before* its token is checked; the
+//! reservation is given back when the token verifies and spent when it does not. Attempts
+//! beyond the free tokens wait (a few milliseconds) for those in flight to be settled, so
+//! concurrent bad tokens can never all be verified, and concurrent good ones are not
+//! refused: only failures spend a budget.
+//!
+//! Which budgets an attempt is charged to:
+//! - from a source the login has used successfully (a known source): only the source's.
+//!   The login's budget does not apply, so guesses from elsewhere cannot lock the reseller
+//!   out of its own panel's address;
+//! - from any other source: the source's and the login's.
+//!
+//! Reservations live in this process's memory. On Postgres every failure is also charged to
+//! the table `auth_budgets` (one upsert per failure), which every instance reads before
+//! checking a token from an unknown source, so all instances spend one budget; SQLite serves
+//! one process, whose memory is the whole truth.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, NaiveDateTime};
 
-use super::bucket::{MemoryBuckets, Quota};
+use super::bucket::{MemoryBuckets, Quota, Reservation};
 use crate::db::{self, budgets, Backend, Pool};
 use crate::error::DomainError;
 
-/// Every this many shared takes, rows of full buckets are deleted.
+/// Every this many shared charges, rows of full buckets are deleted.
 const PRUNE_EVERY: u64 = 256;
 
-/// Where a charge was made, so that a refund or a failure goes to the same place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Charge {
-    Memory(String),
-    Shared(String),
-}
+/// Longest an attempt waits for attempts in flight on its budgets before it is refused.
+const MAX_WAIT: StdDuration = StdDuration::from_secs(5);
 
-/// The charges of one attempt, settled by `succeeded` or `failed`.
-#[derive(Debug, Default)]
+/// The reservations of one attempt, settled by `succeeded` or `failed`.
+#[derive(Debug)]
 #[must_use]
 pub struct Permit {
-    charges: Vec<Charge>,
+    keys: Vec<String>,
 }
 
 pub struct Budgets {
     quota: Quota,
     memory: MemoryBuckets,
     shared_in_postgres: bool,
-    shared_takes: AtomicU64,
+    shared_charges: AtomicU64,
 }
 
 pub fn source_key(network: &str) -> String {
@@ -59,99 +63,70 @@ impl Budgets {
             quota,
             memory: MemoryBuckets::new(quota),
             shared_in_postgres: backend == Backend::Postgres,
-            shared_takes: AtomicU64::new(0),
+            shared_charges: AtomicU64::new(0),
         }
     }
 
-    /// Charges one attempt: `local` keys to this process's memory, `shared` keys to the
-    /// shared store. Refused with the longest wait when any budget is spent (whatever was
-    /// charged is given back).
+    /// Reserves a token of each of `keys`. With `consult_shared` (an attempt from an
+    /// unknown source), the budgets shared by all instances are read first. Refused with
+    /// the longest wait when any budget is spent.
     pub async fn charge(
         &self,
         pool: &Pool,
-        local: &[String],
-        shared: &[String],
+        keys: Vec<String>,
+        consult_shared: bool,
         now: NaiveDateTime,
     ) -> Result<Permit, DomainError> {
-        let mut permit = Permit::default();
-        let mut refused: Option<u64> = None;
-        for key in local {
-            match self.memory.take(key, now) {
-                Ok(()) => permit.charges.push(Charge::Memory(key.clone())),
-                Err(wait) => refused = refused.max(Some(wait)),
+        if consult_shared && self.shared_in_postgres {
+            if let Some(wait) = self.spent_elsewhere(pool, &keys, now).await? {
+                return Err(DomainError::Throttled(wait));
             }
         }
-        if refused.is_none() && !shared.is_empty() {
-            if self.shared_in_postgres {
-                for (key, granted, tokens) in self.take_shared(pool, shared, now).await? {
-                    if granted {
-                        permit.charges.push(Charge::Shared(key));
-                    } else {
-                        refused = refused.max(Some(self.quota.retry_after(tokens)));
-                    }
+        let started = Instant::now();
+        loop {
+            match self.memory.reserve_all(&keys, now) {
+                Reservation::Granted => return Ok(Permit { keys }),
+                Reservation::Refused(wait) => return Err(DomainError::Throttled(wait)),
+                Reservation::Wait if started.elapsed() < MAX_WAIT => {
+                    actix_web::rt::time::sleep(StdDuration::from_millis(2)).await;
                 }
-            } else {
-                for key in shared {
-                    match self.memory.take(key, now) {
-                        Ok(()) => permit.charges.push(Charge::Memory(key.clone())),
-                        Err(wait) => refused = refused.max(Some(wait)),
-                    }
-                }
-            }
-        }
-        match refused {
-            None => Ok(permit),
-            Some(wait) => {
-                self.succeeded(pool, permit, now).await;
-                Err(DomainError::Throttled(wait))
+                Reservation::Wait => return Err(DomainError::Throttled(1)),
             }
         }
     }
 
-    /// The attempt verified: every charge is given back.
-    pub async fn succeeded(&self, pool: &Pool, permit: Permit, now: NaiveDateTime) {
-        let mut shared = Vec::new();
-        for charge in permit.charges {
-            match charge {
-                Charge::Memory(key) => self.memory.refund(&key, now),
-                Charge::Shared(key) => shared.push(key),
-            }
-        }
-        if shared.is_empty() {
+    /// The attempt verified (or never got to be judged): its reservations are given back.
+    pub fn succeeded(&self, permit: Permit, now: NaiveDateTime) {
+        self.memory.settle(&permit.keys, false, now);
+    }
+
+    /// The attempt failed: its reservations are spent; with `share`, on Postgres, the
+    /// failure is charged to the shared budgets too, and this process's budgets are lowered
+    /// to what they say is left.
+    pub async fn failed(&self, pool: &Pool, permit: Permit, share: bool, now: NaiveDateTime) {
+        self.memory.settle(&permit.keys, true, now);
+        if !(share && self.shared_in_postgres) {
             return;
         }
-        let burst = self.quota.burst;
-        let result = db::run(pool, move |c| {
-            shared
-                .iter()
-                .try_for_each(|key| budgets::refund(c, key, burst))
+        let quota = self.quota;
+        let prune = self.shared_charges.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == 0;
+        let full_after = Duration::milliseconds((quota.burst / quota.per_second * 1000.0) as i64);
+        let keys = permit.keys;
+        let charged = db::run(pool, move |c| {
+            if prune {
+                budgets::prune(c, now - full_after)?;
+            }
+            keys.into_iter()
+                .map(|key| {
+                    let (_, tokens) = budgets::take(c, &key, quota.burst, quota.per_second, now)?;
+                    Ok((key, tokens))
+                })
+                .collect::<Result<Vec<_>, DomainError>>()
         })
         .await;
-        if let Err(e) = result {
-            log::warn!("could not refund an authentication budget: {e}");
-        }
-    }
-
-    /// The attempt failed: charges stay; memory-only charges are also made in the shared
-    /// store, so that every instance counts the failure.
-    pub async fn failed(&self, pool: &Pool, permit: Permit, now: NaiveDateTime) {
-        if !self.shared_in_postgres {
-            return;
-        }
-        let local: Vec<String> = permit
-            .charges
-            .into_iter()
-            .filter_map(|charge| match charge {
-                Charge::Memory(key) => Some(key),
-                Charge::Shared(_) => None,
-            })
-            .collect();
-        if local.is_empty() {
-            return;
-        }
-        match self.take_shared(pool, &local, now).await {
-            Ok(outcomes) => {
-                for (key, _, tokens) in outcomes {
+        match charged {
+            Ok(left) => {
+                for (key, tokens) in left {
                     self.memory.lower_to(&key, tokens, now);
                 }
             }
@@ -159,28 +134,22 @@ impl Budgets {
         }
     }
 
-    async fn take_shared(
+    /// Seconds to wait when a shared budget of `keys` is spent.
+    async fn spent_elsewhere(
         &self,
         pool: &Pool,
         keys: &[String],
         now: NaiveDateTime,
-    ) -> Result<Vec<(String, bool, f64)>, DomainError> {
+    ) -> Result<Option<u64>, DomainError> {
+        let wanted = keys.to_vec();
+        let rows: HashMap<String, (f64, NaiveDateTime)> =
+            db::run(pool, move |c| budgets::levels(c, &wanted)).await?;
         let quota = self.quota;
-        let keys = keys.to_vec();
-        let prune = self.shared_takes.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == 0;
-        let full_after = Duration::milliseconds((quota.burst / quota.per_second * 1000.0) as i64);
-        db::run(pool, move |c| {
-            if prune {
-                budgets::prune(c, now - full_after)?;
-            }
-            keys.into_iter()
-                .map(|key| {
-                    let (granted, tokens) =
-                        budgets::take(c, &key, quota.burst, quota.per_second, now)?;
-                    Ok((key, granted, tokens))
-                })
-                .collect()
-        })
-        .await
+        Ok(rows
+            .values()
+            .map(|(tokens, at)| quota.refilled(*tokens, *at, now))
+            .filter(|tokens| *tokens < 1.0)
+            .map(|tokens| quota.retry_after(tokens))
+            .max())
     }
 }

@@ -34,13 +34,12 @@ pub async fn authenticate(
     let network = source.map(network_of);
     let source_keys: Vec<String> = network.iter().map(|n| source_key(n)).collect();
     let now = state.clock.now().naive_utc();
+    let budgets = &state.budgets;
     let Some(token) = token::parse(token_text) else {
         // Nothing to verify and nothing learned by the caller: refused at once, charged to
         // the source in this process's memory only (no database work).
-        let _charged = state
-            .budgets
-            .charge(&state.pool, &source_keys, &[], now)
-            .await?;
+        let permit = budgets.charge(&state.pool, source_keys, false, now).await?;
+        budgets.failed(&state.pool, permit, false, now).await;
         return Err(DomainError::Unauthorized);
     };
     let login = token.login;
@@ -54,18 +53,15 @@ pub async fn authenticate(
         None => false,
     };
     let permit = if known {
-        state
-            .budgets
-            .charge(&state.pool, &source_keys, &[], now)
-            .await?
+        budgets.charge(&state.pool, source_keys, false, now).await?
     } else {
         let mut keys = source_keys;
         keys.push(login_key(login));
-        state.budgets.charge(&state.pool, &[], &keys, now).await?
+        budgets.charge(&state.pool, keys, true, now).await?
     };
     match verify(state, token, now).await {
         Ok(reseller) => {
-            state.budgets.succeeded(&state.pool, permit, now).await;
+            budgets.succeeded(permit, now);
             let reseller = admit(reseller, source)?;
             // Only a call that was let in makes its source known.
             if let Some(network) = &network {
@@ -80,11 +76,11 @@ pub async fn authenticate(
             Ok(reseller)
         }
         Err(DomainError::Unauthorized) => {
-            state.budgets.failed(&state.pool, permit, now).await;
+            budgets.failed(&state.pool, permit, true, now).await;
             Err(DomainError::Unauthorized)
         }
         Err(other) => {
-            state.budgets.succeeded(&state.pool, permit, now).await;
+            budgets.succeeded(permit, now);
             Err(other)
         }
     }

@@ -1,10 +1,21 @@
 //! Failure budgets shared by every instance on one Postgres: one row per key in the UNLOGGED
-//! table `auth_budgets`, taken with a single upsert (a row lock serialises takers of the same
-//! key across instances). SQLite serves one process, which keeps its budgets in memory.
+//! table `auth_budgets`, charged with a single upsert per failure (a row lock serialises
+//! chargers of the same key across instances) and read before an attempt from an unknown
+//! source is checked. SQLite serves one process, which keeps its budgets in memory.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Double, Text, Timestamp};
+use diesel::sql_types::{Array, Bool, Double, Text, Timestamp};
+
+#[derive(QueryableByName)]
+struct Level {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = Double)]
+    tokens: f64,
+    #[diesel(sql_type = Timestamp)]
+    at: NaiveDateTime,
+}
 
 use super::DbConnection;
 use crate::error::DomainError;
@@ -30,8 +41,8 @@ fn postgres(conn: &mut DbConnection) -> Result<&mut PgConnection, DomainError> {
     }
 }
 
-/// Takes one token from `key`'s bucket if it has one. Returns whether it was granted and
-/// the tokens left (a refused take leaves the bucket as it was).
+/// Takes one token from `key`'s bucket if it has one (a failure is charged). Returns
+/// whether it was there to take and the tokens left (an empty bucket stays as it was).
 pub fn take(
     conn: &mut DbConnection,
     key: &str,
@@ -56,13 +67,19 @@ pub fn take(
     Ok((taken.granted, taken.tokens))
 }
 
-/// Gives a token back to `key` (an attempt that turned out well).
-pub fn refund(conn: &mut DbConnection, key: &str, burst: f64) -> Result<(), DomainError> {
-    diesel::sql_query("UPDATE auth_budgets SET tokens = LEAST($2, tokens + 1) WHERE key = $1")
-        .bind::<Text, _>(key)
-        .bind::<Double, _>(burst)
-        .execute(postgres(conn)?)?;
-    Ok(())
+/// The stored level of each of `keys` that has a row: (tokens, when), before refilling.
+pub fn levels(
+    conn: &mut DbConnection,
+    keys: &[String],
+) -> Result<std::collections::HashMap<String, (f64, NaiveDateTime)>, DomainError> {
+    let rows: Vec<Level> =
+        diesel::sql_query("SELECT key, tokens, at FROM auth_budgets WHERE key = ANY($1)")
+            .bind::<Array<Text>, _>(keys)
+            .load(postgres(conn)?)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.key, (r.tokens, r.at)))
+        .collect())
 }
 
 /// Drops rows untouched since `before`: by then they are full again, the same as no row.

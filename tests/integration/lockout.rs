@@ -143,3 +143,36 @@ fn ipv6_sources_are_limited_per_64() {
     );
     assert_eq!(get_from(srv.addr, "2001:db8:1:3::9", &target).status, 200);
 }
+
+/// Only failures spend a budget: 60 valid calls at once from a source the reseller never
+/// used (beyond a burst of 5) all succeed; the attempts in flight wait for each other.
+fn concurrent_valid_calls_are_not_throttled(kind: Kind) {
+    let Some(srv) = TestServer::behind_proxy(kind, 5) else {
+        return;
+    };
+    let acme = srv.add_reseller("acme", &[1]);
+    let barrier = Arc::new(Barrier::new(60));
+    let statuses: Vec<u16> = (0..60)
+        .map(|_| {
+            let (barrier, target, addr) = (barrier.clone(), check(&acme.token()), srv.addr);
+            std::thread::spawn(move || {
+                barrier.wait();
+                get_from(addr, "198.51.100.150", &target).status
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
+
+#[test]
+fn concurrent_valid_calls_are_not_throttled_sqlite() {
+    concurrent_valid_calls_are_not_throttled(Kind::Sqlite);
+}
+
+#[test]
+fn concurrent_valid_calls_are_not_throttled_postgres() {
+    concurrent_valid_calls_are_not_throttled(Kind::Postgres);
+}
