@@ -45,13 +45,6 @@ pub fn of_request(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
     Some(resolve(peer, &headers, trusted))
 }
 
-/// The caller's address as text for the audit trail ("unknown" without a peer address).
-pub fn source_of(req: &HttpRequest, trusted: &[IpNet]) -> String {
-    of_request(req, trusted)
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
