@@ -8,7 +8,9 @@ pub mod schema;
 mod url;
 mod write;
 
-use std::time::Duration;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -34,6 +36,10 @@ pub enum DbConnection {
 pub struct Pool {
     inner: r2d2::Pool<ConnectionManager>,
     call_timeout: Duration,
+    /// When a call last got its answer from the database (ms after `epoch`): a busy pool is
+    /// only "busy" while calls keep completing.
+    last_answer_ms: Arc<AtomicU64>,
+    epoch: Instant,
 }
 
 impl Pool {
@@ -43,6 +49,20 @@ impl Pool {
 
     pub fn max_size(&self) -> u32 {
         self.inner.max_size()
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn database_answered(&self) {
+        self.last_answer_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Whether some call got an answer from the database within the call timeout.
+    fn answered_lately(&self) -> bool {
+        let last = self.last_answer_ms.load(Ordering::Relaxed);
+        last > 0 && self.now_ms().saturating_sub(last) <= self.call_timeout.as_millis() as u64
     }
 }
 
@@ -162,6 +182,8 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
     Pool {
         inner,
         call_timeout: options.call_timeout(url.backend),
+        last_answer_ms: Arc::new(AtomicU64::new(0)),
+        epoch: Instant::now(),
     }
 }
 
@@ -202,6 +224,7 @@ where
         }
         result
     });
+    let answered = pool.clone();
     let result = match actix_web::rt::time::timeout(pool.call_timeout, work).await {
         Ok(done) => done
             .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))
@@ -211,6 +234,9 @@ where
             pool.call_timeout.as_millis()
         ))),
     };
+    if !matches!(result, Err(DomainError::Unavailable(_))) {
+        answered.database_answered();
+    }
     if matches!(
         result,
         Err(DomainError::Unavailable(_) | DomainError::Busy(_) | DomainError::Internal(_))
@@ -226,7 +252,8 @@ pub enum Health {
     /// A connection answered `SELECT 1`.
     Online,
     /// No connection was free within the checkout timeout, but the pool holds all its
-    /// connections, every one in use: the database answers, ipls is loaded.
+    /// connections, every one in use, and calls keep getting answers: the database answers,
+    /// ipls is loaded.
     Busy,
     /// The database did not answer.
     Offline,
@@ -243,7 +270,8 @@ pub async fn health(pool: &Pool) -> Health {
         return Health::Online;
     }
     let state = pool.state();
-    if state.connections == pool.max_size() && state.idle_connections == 0 {
+    let all_in_use = state.connections == pool.max_size() && state.idle_connections == 0;
+    if all_in_use && pool.answered_lately() {
         Health::Busy
     } else {
         Health::Offline
