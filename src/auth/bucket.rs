@@ -94,6 +94,21 @@ impl MemoryBuckets {
         buckets.get(key).map_or(0, |b| b.reserved)
     }
 
+    fn store(
+        buckets: &mut HashMap<String, Bucket>,
+        key: &str,
+        tokens: f64,
+        now: NaiveDateTime,
+        reserved: u32,
+    ) {
+        let bucket = Bucket {
+            tokens,
+            at: now,
+            reserved,
+        };
+        buckets.insert(key.to_string(), bucket);
+    }
+
     fn prune(&self, buckets: &mut HashMap<String, Bucket>, now: NaiveDateTime) {
         if buckets.len() > PRUNE_ABOVE {
             let quota = self.quota;
@@ -127,14 +142,7 @@ impl MemoryBuckets {
                 for key in keys {
                     let tokens = self.current(buckets, key, now);
                     let reserved = Self::reserved(buckets, key) + 1;
-                    buckets.insert(
-                        key.clone(),
-                        Bucket {
-                            tokens,
-                            at: now,
-                            reserved,
-                        },
-                    );
+                    Self::store(buckets, key, tokens, now, reserved);
                 }
             }
             outcome
@@ -148,14 +156,7 @@ impl MemoryBuckets {
                 let cost = if spent { 1.0 } else { 0.0 };
                 let tokens = self.current(buckets, key, now) - cost;
                 let reserved = Self::reserved(buckets, key).saturating_sub(1);
-                buckets.insert(
-                    key.clone(),
-                    Bucket {
-                        tokens,
-                        at: now,
-                        reserved,
-                    },
-                );
+                Self::store(buckets, key, tokens, now, reserved);
             }
         })
     }
@@ -170,14 +171,7 @@ impl MemoryBuckets {
                 return Err(self.quota.retry_after(tokens));
             }
             let reserved = Self::reserved(buckets, key);
-            buckets.insert(
-                key.to_string(),
-                Bucket {
-                    tokens: tokens - 1.0,
-                    at: now,
-                    reserved,
-                },
-            );
+            Self::store(buckets, key, tokens - 1.0, now, reserved);
             Ok(())
         })
     }
@@ -187,14 +181,7 @@ impl MemoryBuckets {
         self.with(|buckets| {
             let tokens = self.current(buckets, key, now).min(tokens);
             let reserved = Self::reserved(buckets, key);
-            buckets.insert(
-                key.to_string(),
-                Bucket {
-                    tokens,
-                    at: now,
-                    reserved,
-                },
-            );
+            Self::store(buckets, key, tokens, now, reserved);
         })
     }
 }

@@ -1,12 +1,11 @@
 //! Fault 1: Postgres stopped for 3 s and started again, under load.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ipls::db::DatabaseUrl;
 
 use crate::common::cluster::Cluster;
-use crate::load::Load;
-use crate::setup::{acme_clients, can_inject, one_at_a_time, run_for, seed, serve, target, verify};
+use crate::setup::{acme_clients, can_inject, one_at_a_time, seed, serve, target, under_fault};
 
 #[test]
 fn postgres_stopped_and_started() {
@@ -20,21 +19,16 @@ fn postgres_stopped_and_started() {
     let url = DatabaseUrl::parse(&cluster.url()).unwrap();
     seed(&url);
     let server = serve(&cluster.url(), &[]);
-    let load = Load::start(target(server.addr), acme_clients(3));
-    run_for(&load, Duration::from_secs(1), 30);
-    let fault_started = Instant::now();
-    cluster.stop();
-    std::thread::sleep(Duration::from_secs(3));
-    cluster.start();
-    let fault_ended = Instant::now();
-    run_for(&load, Duration::from_secs(2), 30);
-    let outcomes = load.finish();
-    verify(
+    under_fault(
         "Postgres stopped 3 s",
         &url,
-        &outcomes,
-        (fault_started, fault_ended),
+        target(server.addr),
+        acme_clients(3),
         false,
+        || {
+            cluster.stop();
+            std::thread::sleep(Duration::from_secs(3));
+            cluster.start();
+        },
     );
-    drop(server);
 }

@@ -2,15 +2,13 @@
 //! reseller) while that reseller's limited-type registrations arrive: they answer 503 within
 //! lock_timeout, the rest of the API keeps answering, nothing is half-done afterwards.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 
 use crate::common::{Kind, TestDatabase};
-use crate::load::{Action, Answer, Load};
-use crate::setup::{
-    acme_clients, capped_client, one_at_a_time, run_for, seed, serve, target, verify,
-};
+use crate::load::{Action, Answer};
+use crate::setup::{acme_clients, capped_client, one_at_a_time, seed, serve, target, under_fault};
 
 #[test]
 fn reseller_row_locked_from_outside() {
@@ -22,18 +20,21 @@ fn reseller_row_locked_from_outside() {
     let server = serve(&db.url_text(), &[]);
     let mut clients = acme_clients(2);
     clients.push(capped_client());
-    let load = Load::start(target(server.addr), clients);
-    run_for(&load, Duration::from_secs(1), 30);
     let mut holder = ipls::db::establish(&db.url).unwrap();
-    holder
-        .batch_execute("BEGIN; SELECT * FROM resellers WHERE login = 'capped' FOR UPDATE;")
-        .unwrap();
-    let fault_started = Instant::now();
-    std::thread::sleep(Duration::from_secs(4));
-    holder.batch_execute("ROLLBACK").unwrap();
-    let fault_ended = Instant::now();
-    run_for(&load, Duration::from_secs(2), 30);
-    let outcomes = load.finish();
+    let (outcomes, (fault_started, fault_ended)) = under_fault(
+        "reseller row locked 4 s",
+        &db.url,
+        target(server.addr),
+        clients,
+        false,
+        || {
+            holder
+                .batch_execute("BEGIN; SELECT * FROM resellers WHERE login = 'capped' FOR UPDATE;")
+                .unwrap();
+            std::thread::sleep(Duration::from_secs(4));
+            holder.batch_execute("ROLLBACK").unwrap();
+        },
+    );
     let capped_registers: Vec<_> = outcomes
         .iter()
         .filter(|o| o.login == "capped" && matches!(o.action, Action::Register(_)))
@@ -72,12 +73,5 @@ fn reseller_row_locked_from_outside() {
             && matches!(o.answer, Answer::Done(_))
     });
     assert!(others_served, "the rest of the API kept answering");
-    verify(
-        "reseller row locked 4 s",
-        &db.url,
-        &outcomes,
-        (fault_started, fault_ended),
-        false,
-    );
     drop(server);
 }

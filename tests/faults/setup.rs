@@ -118,7 +118,7 @@ pub fn capped_client() -> Client {
 
 /// Lets the load run until `more` calls have been answered (the fault then meets a load
 /// that is really running) and at least `at_least` has passed.
-pub fn run_for(load: &Load, at_least: Duration, more: usize) {
+fn run_for(load: &Load, at_least: Duration, more: usize) {
     let started = Instant::now();
     let before = load.answered();
     while started.elapsed() < at_least || load.answered() < before + more {
@@ -130,8 +130,31 @@ pub fn run_for(load: &Load, at_least: Duration, more: usize) {
     }
 }
 
+/// One fault under load: `clients` write against `target`; once the load really runs,
+/// `inject` applies the fault and returns when it is over; the load goes on for a while, then
+/// every check runs. Returns the outcomes and the fault's window for checks of its own.
+pub fn under_fault(
+    fault: &str,
+    url: &DatabaseUrl,
+    target: Target,
+    clients: Vec<Client>,
+    silence_allowed: bool,
+    inject: impl FnOnce(),
+) -> (Vec<Outcome>, (Instant, Instant)) {
+    let load = Load::start(target, clients);
+    run_for(&load, Duration::from_secs(1), 30);
+    let fault_started = Instant::now();
+    inject();
+    let fault_ended = Instant::now();
+    run_for(&load, Duration::from_secs(2), 30);
+    let outcomes = load.finish();
+    let window = (fault_started, fault_ended);
+    verify(fault, url, &outcomes, window, silence_allowed);
+    (outcomes, window)
+}
+
 /// The checks every fault ends with; returns the figures' row.
-pub fn verify(
+fn verify(
     fault: &str,
     url: &DatabaseUrl,
     outcomes: &[Outcome],

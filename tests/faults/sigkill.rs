@@ -2,16 +2,11 @@
 //! and on SQLite. Calls made while no process listens get no answer; nothing any process
 //! acknowledged may be lost.
 
-use std::time::{Duration, Instant};
-
 use diesel::prelude::*;
 use ipls::db::DatabaseUrl;
 
 use crate::common::{Kind, TestDatabase};
-use crate::load::Load;
-use crate::setup::{
-    acme_clients, capped_client, one_at_a_time, run_for, seed, serve, target, verify,
-};
+use crate::setup::{acme_clients, capped_client, one_at_a_time, seed, serve, target, under_fault};
 
 fn killed_and_restarted(kind: Kind) {
     let _serial = one_at_a_time();
@@ -24,28 +19,16 @@ fn killed_and_restarted(kind: Kind) {
     let target = target(server.addr);
     let mut clients = acme_clients(3);
     clients.push(capped_client());
-    let load = Load::start(target.clone(), clients);
-    run_for(&load, Duration::from_secs(1), 40);
-    let fault_started = Instant::now();
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
-    server = serve(&url_text, &[]);
-    *target.write().unwrap() = server.addr;
-    let fault_ended = Instant::now();
-    run_for(&load, Duration::from_secs(2), 40);
-    let outcomes = load.finish();
     let name = format!("ipls SIGKILLed mid-burst ({})", kind_name(kind));
-    verify(
-        &name,
-        &DatabaseUrl::parse(&url_text).unwrap(),
-        &outcomes,
-        (fault_started, fault_ended),
-        true,
-    );
+    under_fault(&name, &db.url, target.clone(), clients, true, || {
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        server = serve(&url_text, &[]);
+        *target.write().unwrap() = server.addr;
+    });
     if kind == Kind::Sqlite {
         integrity_ok(&db.url);
     }
-    drop(server);
 }
 
 fn kind_name(kind: Kind) -> &'static str {

@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::{Kind, TestDatabase};
-use crate::load::{Answer, Load};
+use crate::load::Answer;
 use crate::setup::{
-    acme_clients, can_inject, is_root, one_at_a_time, run_for, seed, serve, target, verify,
+    acme_clients, can_inject, is_root, one_at_a_time, seed, serve, target, under_fault,
 };
 use crate::sigkill::integrity_ok;
 
@@ -56,33 +56,29 @@ fn sqlite_files_read_only() {
     let db = TestDatabase::create(Kind::Sqlite).unwrap();
     seed(&db.url);
     let server = serve(&db.url_text(), &[]);
-    let load = Load::start(target(server.addr), acme_clients(3));
-    run_for(&load, Duration::from_secs(1), 30);
-    let files: Vec<PathBuf> = ["", "-wal"]
-        .iter()
-        .map(|suffix| PathBuf::from(format!("{}{suffix}", db.url.target)))
-        .filter(|p| p.exists())
-        .collect();
-    let fault_started = Instant::now();
-    let frozen = Immutable::set(files);
-    std::thread::sleep(Duration::from_secs(3));
-    drop(frozen);
-    let fault_ended = Instant::now();
-    run_for(&load, Duration::from_secs(2), 30);
-    let outcomes = load.finish();
+    let (outcomes, (fault_started, fault_ended)) = under_fault(
+        "SQLite files read-only 3 s",
+        &db.url,
+        target(server.addr),
+        acme_clients(3),
+        false,
+        || {
+            let files: Vec<PathBuf> = ["", "-wal"]
+                .iter()
+                .map(|suffix| PathBuf::from(format!("{}{suffix}", db.url.target)))
+                .filter(|p| p.exists())
+                .collect();
+            let frozen = Immutable::set(files);
+            std::thread::sleep(Duration::from_secs(3));
+            drop(frozen);
+        },
+    );
     let refused = outcomes
         .iter()
         .filter(|o| o.started >= fault_started && o.finished <= fault_ended)
         .filter(|o| o.answer == Answer::Unavailable)
         .count();
     assert!(refused > 0, "writes to read-only files answered 503");
-    verify(
-        "SQLite files read-only 3 s",
-        &db.url,
-        &outcomes,
-        (fault_started, fault_ended),
-        false,
-    );
     integrity_ok(&db.url);
     drop(server);
 }

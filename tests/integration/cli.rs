@@ -5,19 +5,12 @@ use std::process::{Command, Output, Stdio};
 
 use ipls::auth;
 
-use crate::common::process::ServeProcess;
+use crate::common::process::{ipls_cli, ServeProcess};
 use crate::common::{http, Kind, TestDatabase};
 
 /// Runs the CLI on `db` with the test master key (the key file default has its own test).
 fn ipls(db: &TestDatabase, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ipls"))
-        .args(args)
-        .env("DATABASE_URL", db.url_text())
-        .env("IPLS_MASTER_KEY", crate::common::TEST_MASTER_KEY)
-        .env_remove("IPLS_MASTER_KEY_FILE")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run ipls")
+    ipls_cli(db, Some(crate::common::TEST_MASTER_KEY), args)
 }
 
 fn stdout(output: &Output) -> String {

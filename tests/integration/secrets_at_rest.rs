@@ -9,20 +9,11 @@ use ipls::auth;
 use ipls::db::models::NewReseller;
 use ipls::db::schema::resellers;
 
+use crate::common::process::ipls_cli;
 use crate::common::{Kind, TestDatabase, TEST_MASTER_KEY};
 
 fn run(db: &TestDatabase, key: Option<&str>, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ipls"));
-    command
-        .args(args)
-        .env("DATABASE_URL", db.url_text())
-        .env_remove("IPLS_MASTER_KEY")
-        .env_remove("IPLS_MASTER_KEY_FILE")
-        .env_remove("RUST_LOG");
-    if let Some(key) = key {
-        command.env("IPLS_MASTER_KEY", key);
-    }
-    command.output().expect("run ipls")
+    ipls_cli(db, key, args)
 }
 
 fn ok(output: Output) -> String {
