@@ -5,22 +5,12 @@ use std::process::{Command, Output, Stdio};
 
 use ipls::auth;
 
-use crate::common::process::{ipls_cli, ServeProcess};
+use crate::common::process::{ipls_cli, succeeded, ServeProcess};
 use crate::common::{http, Kind, TestDatabase};
 
 /// Runs the CLI on `db` with the test master key (the key file default has its own test).
 fn ipls(db: &TestDatabase, args: &[&str]) -> Output {
     ipls_cli(db, Some(crate::common::TEST_MASTER_KEY), args)
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn fails_cleanly(output: &Output, needle: &str) {
@@ -38,7 +28,7 @@ fn reseller_lifecycle(kind: Kind) {
     let Some(db) = TestDatabase::create_migrated(kind) else {
         return;
     };
-    let out = stdout(&ipls(
+    let out = succeeded(&ipls(
         &db,
         &[
             "reseller", "add", "acme", "--types", "1,16,41", "--limit", "16=5",
@@ -51,10 +41,10 @@ fn reseller_lifecycle(kind: Kind) {
         .to_string();
     assert_eq!(secret.len(), 48);
 
-    let token = stdout(&ipls(&db, &["token", "acme"])).trim().to_string();
+    let token = succeeded(&ipls(&db, &["token", "acme"])).trim().to_string();
     let parsed = auth::parse(&token).expect("a well-formed token");
     assert!(auth::verify(&parsed, &secret, true));
-    let hmac = stdout(&ipls(&db, &["token", "acme", "--hmac"]))
+    let hmac = succeeded(&ipls(&db, &["token", "acme", "--hmac"]))
         .trim()
         .to_string();
     assert_eq!(
@@ -62,17 +52,17 @@ fn reseller_lifecycle(kind: Kind) {
         auth::HashForm::HmacSha256
     );
 
-    let show = stdout(&ipls(&db, &["reseller", "show", "acme"]));
+    let show = succeeded(&ipls(&db, &["reseller", "show", "acme"]));
     assert!(show.contains("1, 16 (limit 5), 41"), "{show}");
     assert!(!show.contains(&secret), "show never prints the secret");
 
-    stdout(&ipls(
+    succeeded(&ipls(
         &db,
         &["reseller", "block", "acme", "--reason", "unpaid"],
     ));
-    assert!(stdout(&ipls(&db, &["reseller", "list"])).contains("blocked"));
-    stdout(&ipls(&db, &["reseller", "unblock", "acme"]));
-    let set = stdout(&ipls(
+    assert!(succeeded(&ipls(&db, &["reseller", "list"])).contains("blocked"));
+    succeeded(&ipls(&db, &["reseller", "unblock", "acme"]));
+    let set = succeeded(&ipls(
         &db,
         &[
             "reseller",
@@ -89,7 +79,7 @@ fn reseller_lifecycle(kind: Kind) {
         "{set}"
     );
 
-    let allowed = stdout(&ipls(
+    let allowed = succeeded(&ipls(
         &db,
         &[
             "reseller",
@@ -103,7 +93,7 @@ fn reseller_lifecycle(kind: Kind) {
         allowed.contains("allow from:   198.51.100.0/24,203.0.113.7/32"),
         "{allowed}"
     );
-    let anywhere = stdout(&ipls(&db, &["reseller", "set", "acme", "--allow-from", ""]));
+    let anywhere = succeeded(&ipls(&db, &["reseller", "set", "acme", "--allow-from", ""]));
     assert!(anywhere.contains("allow from:   anywhere"), "{anywhere}");
     fails_cleanly(
         &ipls(
@@ -113,7 +103,7 @@ fn reseller_lifecycle(kind: Kind) {
         "--allow-from",
     );
 
-    let rotated = stdout(&ipls(&db, &["reseller", "rotate-secret", "acme"]));
+    let rotated = succeeded(&ipls(&db, &["reseller", "rotate-secret", "acme"]));
     assert!(!rotated.contains(&secret));
 
     fails_cleanly(&ipls(&db, &["reseller", "add", "acme"]), "already exists");
@@ -138,7 +128,7 @@ fn reseller_lifecycle(kind: Kind) {
         "invalid IP",
     );
     assert!(
-        stdout(&ipls(&db, &["license", "list", "--reseller", "acme"])).contains("0 license(s)")
+        succeeded(&ipls(&db, &["license", "list", "--reseller", "acme"])).contains("0 license(s)")
     );
 }
 
@@ -268,7 +258,7 @@ fn reports_and_audit(kind: Kind) {
     .unwrap();
     remove(&mut conn, &at(jan(23)), &ip("203.0.113.2"), None).unwrap();
 
-    let stale = stdout(&ipls(
+    let stale = succeeded(&ipls(
         &db,
         &["report", "stale", "--older-than", "7d", "--format", "csv"],
     ));
@@ -280,8 +270,8 @@ fn reports_and_audit(kind: Kind) {
     assert_eq!(lines[1], "acme,203.0.113.1,1,2020-01-21T08:00+0000,never,");
     assert_eq!(lines.len(), 2, "{stale}");
 
-    stdout(&ipls(&db, &["price", "set", "1", "31"]));
-    let usage = stdout(&ipls(
+    succeeded(&ipls(&db, &["price", "set", "1", "31"]));
+    let usage = succeeded(&ipls(
         &db,
         &["report", "usage", "--month", "2020-01", "--format", "json"],
     ));
@@ -293,7 +283,7 @@ fn reports_and_audit(kind: Kind) {
             {"month": "2020-01", "reseller": "acme", "type": "16", "license_days": "2", "peak": "1", "amount": ""}
         ])
     );
-    let table = stdout(&ipls(
+    let table = succeeded(&ipls(
         &db,
         &[
             "report",
@@ -309,7 +299,7 @@ fn reports_and_audit(kind: Kind) {
         "{table}"
     );
 
-    let audit = stdout(&ipls(
+    let audit = succeeded(&ipls(
         &db,
         &["audit", "--ip", "203.0.113.2", "--format", "csv"],
     ));
@@ -323,7 +313,7 @@ fn reports_and_audit(kind: Kind) {
         "2020-01-23 08:00:00,acme,remove,203.0.113.2,16,,198.51.100.7"
     );
     assert_eq!(lines.len(), 3);
-    let since = stdout(&ipls(
+    let since = succeeded(&ipls(
         &db,
         &["audit", "--since", "2020-01-22T12:00", "--format", "csv"],
     ));
@@ -354,7 +344,7 @@ fn reports_and_audit_postgres() {
 #[test]
 fn access_log_lines_redact_tokens() {
     let db = TestDatabase::create_migrated(Kind::Sqlite).expect("sqlite");
-    let out = stdout(&ipls(&db, &["reseller", "add", "acme", "--types", "1"]));
+    let out = succeeded(&ipls(&db, &["reseller", "add", "acme", "--types", "1"]));
     let secret = out
         .lines()
         .find_map(|l| l.strip_prefix("secret: "))
@@ -385,4 +375,22 @@ fn access_log_lines_redact_tokens() {
         !line.contains(&token) && !line.contains(token.rsplit('|').next().unwrap()),
         "{line}"
     );
+}
+
+/// Multi-byte characters in a value reach the parsers without panicking (byte slicing used
+/// to split `7€` inside its last character).
+#[test]
+fn multibyte_values_are_refused_not_panicked_on() {
+    let db = TestDatabase::create_migrated(Kind::Sqlite).unwrap();
+    for args in [
+        &["report", "stale", "--older-than", "7€"][..],
+        &["audit", "--since", "€"][..],
+        &["reseller", "add", "x€", "--types", "1,€"][..],
+    ] {
+        let output = ipls(&db, args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error"), "{args:?}: {stderr}");
+    }
 }
