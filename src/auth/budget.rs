@@ -3,7 +3,7 @@
 //!
 //! An attempt reserves a token of each of its budgets *before* its token is checked; the
 //! reservation is given back when the token verifies and spent when it does not. Attempts
-//! beyond the free tokens wait (a few milliseconds) for those in flight to be settled, so
+//! beyond the free tokens wait for those in flight to be settled (woken the moment one is), so
 //! concurrent bad tokens can never all be verified, and concurrent good ones are not
 //! refused: only failures spend a budget.
 //!
@@ -46,6 +46,8 @@ pub struct Budgets {
     memory: MemoryBuckets,
     shared_in_postgres: bool,
     shared_charges: AtomicU64,
+    /// Woken whenever reservations are settled, for attempts waiting on them.
+    settled: tokio::sync::Notify,
 }
 
 pub fn source_key(network: &str) -> String {
@@ -64,6 +66,7 @@ impl Budgets {
             memory: MemoryBuckets::new(quota),
             shared_in_postgres: backend == Backend::Postgres,
             shared_charges: AtomicU64::new(0),
+            settled: tokio::sync::Notify::new(),
         }
     }
 
@@ -82,15 +85,21 @@ impl Budgets {
                 return Err(DomainError::Throttled(wait));
             }
         }
-        let started = Instant::now();
+        let deadline = Instant::now() + MAX_WAIT;
         loop {
+            // Registered before looking, so a settlement in between is not missed.
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
             match self.memory.reserve_all(&keys, now) {
                 Reservation::Granted => return Ok(Permit { keys }),
                 Reservation::Refused(wait) => return Err(DomainError::Throttled(wait)),
-                Reservation::Wait if started.elapsed() < MAX_WAIT => {
-                    actix_web::rt::time::sleep(StdDuration::from_millis(2)).await;
+                Reservation::Wait => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if tokio::time::timeout(left, settled).await.is_err() {
+                        return Err(DomainError::Throttled(1));
+                    }
                 }
-                Reservation::Wait => return Err(DomainError::Throttled(1)),
             }
         }
     }
@@ -98,6 +107,7 @@ impl Budgets {
     /// The attempt verified (or never got to be judged): its reservations are given back.
     pub fn succeeded(&self, permit: Permit, now: NaiveDateTime) {
         self.memory.settle(&permit.keys, false, now);
+        self.settled.notify_waiters();
     }
 
     /// The attempt failed: its reservations are spent; with `share`, on Postgres, the
@@ -105,6 +115,7 @@ impl Budgets {
     /// to what they say is left.
     pub async fn failed(&self, pool: &Pool, permit: Permit, share: bool, now: NaiveDateTime) {
         self.memory.settle(&permit.keys, true, now);
+        self.settled.notify_waiters();
         if !(share && self.shared_in_postgres) {
             return;
         }
