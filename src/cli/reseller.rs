@@ -128,7 +128,10 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             };
             resellers::update(conn, &login, &changes, &secrets).map_err(domain_error)?;
             println!("new secret for {login}: {secret}");
-            println!("(shown once; tokens made with the old secret stop working now)");
+            println!(
+                "(shown once; tokens made with the old secret stop working within \
+                 IPLS_AUTH_CACHE_SECS on running instances, 2 s by default)"
+            );
         }
         ResellerCommand::Block { login, reason } => {
             let changes = AccountChanges {
