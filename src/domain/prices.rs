@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::catalogue::find_type;
 use crate::db::schema::prices;
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::DomainError;
 
 /// Parses an amount like `12`, `12.5` or `12.50` into cents.
@@ -43,7 +43,7 @@ pub fn set(
             "unknown license type {type_id}"
         )));
     }
-    conn.transaction(|c| {
+    write_transaction(conn, |c| {
         diesel::delete(prices::table.find(type_id)).execute(c)?;
         diesel::insert_into(prices::table)
             .values((

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::catalogue::find_type;
 use crate::db::models::{NewReseller, Reseller, ResellerType};
 use crate::db::schema::{reseller_types, resellers};
-use crate::db::DbConnection;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::DomainError;
 use crate::secrets::{is_sealed, SecretBox};
 
@@ -77,7 +77,7 @@ pub fn clear_secret(reseller: &Reseller, secrets: &SecretBox) -> Result<String, 
 /// then checks that every sealed secret opens with this key, so that a wrong key stops the
 /// start instead of failing every call. Returns how many were sealed.
 pub fn seal_plaintext(conn: &mut DbConnection, secrets: &SecretBox) -> Result<usize, DomainError> {
-    conn.transaction(|c| {
+    write_transaction(conn, |c| {
         let mut sealed = 0;
         for reseller in list(c)? {
             if is_sealed(&reseller.secret) {
@@ -108,7 +108,7 @@ pub fn reseal_all(
     old: &SecretBox,
     new: &SecretBox,
 ) -> Result<usize, DomainError> {
-    conn.transaction(|c| {
+    write_transaction(conn, |c| {
         let all = list(c)?;
         for reseller in &all {
             let clear = if is_sealed(&reseller.secret) {
@@ -159,7 +159,7 @@ pub fn create(
     let sealed = secrets
         .seal(account.login, account.secret)
         .map_err(DomainError::Internal)?;
-    conn.transaction(|c| {
+    write_transaction(conn, |c| {
         if find_by_login(c, account.login)?.is_some() {
             return Err(DomainError::refused(format!(
                 "reseller {:?} already exists",
@@ -241,7 +241,7 @@ pub fn update(
     changes: &AccountChanges,
     secrets: &SecretBox,
 ) -> Result<Reseller, DomainError> {
-    conn.transaction(|c| {
+    write_transaction(conn, |c| {
         let reseller = get(c, login)?;
         let target = resellers::table.find(reseller.id);
         if let Some(v) = changes.legacy_sha1 {
