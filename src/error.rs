@@ -68,33 +68,42 @@ impl From<DieselError> for DomainError {
     }
 }
 
+/// SQLite could not write its files.
+const STORAGE_FAILURE: &[&str] = &[
+    "disk I/O error",
+    "attempt to write a readonly database",
+    "unable to open database file",
+    "database or disk is full",
+];
+
+/// A lock or statement gave up waiting.
+const BUSY: &[&str] = &[
+    "database is locked",
+    "canceling statement due to lock timeout",
+    "canceling statement due to statement timeout",
+    "could not obtain lock",
+];
+
+/// libpq reports a dropped server as an "unknown" error with one of these texts.
+const CONNECTION_LOST: &[&str] = &[
+    "server closed the connection",
+    "terminating connection",
+    "no connection to the server",
+    "connection to server",
+];
+
+fn says_any(message: &str, signs: &[&str]) -> bool {
+    signs.iter().any(|s| message.contains(s))
+}
+
 fn is_storage_failure(message: &str) -> bool {
-    const SIGNS: [&str; 4] = [
-        "disk I/O error",
-        "attempt to write a readonly database",
-        "unable to open database file",
-        "database or disk is full",
-    ];
-    SIGNS.iter().any(|s| message.contains(s))
+    says_any(message, STORAGE_FAILURE)
 }
 
 fn is_busy(message: &str) -> bool {
-    const SIGNS: [&str; 4] = [
-        "database is locked",
-        "canceling statement due to lock timeout",
-        "canceling statement due to statement timeout",
-        "could not obtain lock",
-    ];
-    SIGNS.iter().any(|s| message.contains(s))
+    says_any(message, BUSY)
 }
 
-/// libpq reports a dropped server as an "unknown" error with one of these texts.
 fn is_connection_lost(message: &str) -> bool {
-    const SIGNS: [&str; 4] = [
-        "server closed the connection",
-        "terminating connection",
-        "no connection to the server",
-        "connection to server",
-    ];
-    SIGNS.iter().any(|s| message.contains(s))
+    says_any(message, CONNECTION_LOST)
 }

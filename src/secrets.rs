@@ -109,7 +109,8 @@ impl SecretBox {
     }
 
     /// The id of the key that seals.
-    pub fn sealing_key_id(&self) -> String {
+    #[cfg(test)]
+    fn sealing_key_id(&self) -> String {
         let ring = self.ring.read().unwrap_or_else(|p| p.into_inner());
         ring.first().map(|k| k.id.clone()).unwrap_or_default()
     }

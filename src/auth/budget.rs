@@ -129,7 +129,8 @@ impl Budgets {
             }
             keys.into_iter()
                 .map(|key| {
-                    let (_, tokens) = budgets::take(c, &key, quota.burst, quota.per_second, now)?;
+                    let tokens =
+                        budgets::charge_failure(c, &key, quota.burst, quota.per_second, now)?;
                     Ok((key, tokens))
                 })
                 .collect::<Result<Vec<_>, DomainError>>()

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Double, Text, Timestamp};
+use diesel::sql_types::{Array, Double, Text, Timestamp};
 
 #[derive(QueryableByName)]
 struct Level {
@@ -21,11 +21,9 @@ use super::DbConnection;
 use crate::error::DomainError;
 
 #[derive(QueryableByName)]
-struct Taken {
+struct Left {
     #[diesel(sql_type = Double)]
     tokens: f64,
-    #[diesel(sql_type = Bool)]
-    granted: bool,
 }
 
 /// The refilled level, in SQL: what the row holds plus what time has added, capped at burst.
@@ -41,30 +39,30 @@ fn postgres(conn: &mut DbConnection) -> Result<&mut PgConnection, DomainError> {
     }
 }
 
-/// Takes one token from `key`'s bucket if it has one (a failure is charged). Returns
-/// whether it was there to take and the tokens left (an empty bucket stays as it was).
-pub fn take(
+/// Charges one failure to `key`'s bucket: one token, if it has one (a spent bucket stays as
+/// it is, so a guesser who keeps failing keeps it spent without digging deeper). Returns the
+/// tokens left.
+pub fn charge_failure(
     conn: &mut DbConnection,
     key: &str,
     burst: f64,
     per_second: f64,
     now: NaiveDateTime,
-) -> Result<(bool, f64), DomainError> {
+) -> Result<f64, DomainError> {
     let sql = format!(
-        "INSERT INTO auth_budgets AS b (key, tokens, at, granted) VALUES ($1, $2 - 1, $4, TRUE) \
+        "INSERT INTO auth_budgets AS b (key, tokens, at) VALUES ($1, $2 - 1, $4) \
          ON CONFLICT (key) DO UPDATE SET \
-           granted = {REFILLED} >= 1, \
            tokens = {REFILLED} - CASE WHEN {REFILLED} >= 1 THEN 1 ELSE 0 END, \
            at = GREATEST(b.at, $4) \
-         RETURNING tokens, granted"
+         RETURNING tokens"
     );
-    let taken: Taken = diesel::sql_query(sql)
+    let left: Left = diesel::sql_query(sql)
         .bind::<Text, _>(key)
         .bind::<Double, _>(burst)
         .bind::<Double, _>(per_second)
         .bind::<Timestamp, _>(now)
         .get_result(postgres(conn)?)?;
-    Ok((taken.granted, taken.tokens))
+    Ok(left.tokens)
 }
 
 /// The stored level of each of `keys` that has a row: (tokens, when), before refilling.

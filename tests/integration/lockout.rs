@@ -6,6 +6,22 @@ use std::sync::{Arc, Barrier};
 
 use crate::common::{bad_token, get_from, metric, Kind, TestServer};
 
+/// The statuses of `n` calls of `target` from `source`, all released at once.
+fn at_once(n: usize, srv: &TestServer, source: &str, target: &str) -> Vec<u16> {
+    let barrier = Arc::new(Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let (barrier, addr) = (barrier.clone(), srv.addr);
+            let (source, target) = (source.to_string(), target.to_string());
+            std::thread::spawn(move || {
+                barrier.wait();
+                get_from(addr, &source, &target).status
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
 fn check(token: &str) -> String {
     format!("/api/ipl/check.json?ip=203.0.113.1&token={token}")
 }
@@ -62,20 +78,8 @@ fn concurrent_failures_verify_at_most_the_burst(kind: Kind) {
     };
     srv.add_reseller("acme", &[1]);
     let before = metric(srv.addr, "ipls_auth_verifications_total");
-    let barrier = Arc::new(Barrier::new(200));
     let target = check(&bad_token("acme", srv.now()));
-    let statuses: Vec<u16> = (0..200)
-        .map(|_| {
-            let (barrier, target, addr) = (barrier.clone(), target.clone(), srv.addr);
-            std::thread::spawn(move || {
-                barrier.wait();
-                get_from(addr, "198.51.100.66", &target).status
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().unwrap())
-        .collect();
+    let statuses = at_once(200, &srv, "198.51.100.66", &target);
     let verified = metric(srv.addr, "ipls_auth_verifications_total") - before;
     let answered = statuses.iter().filter(|s| **s == 200).count();
     let throttled = statuses.iter().filter(|s| **s == 429).count();
@@ -151,19 +155,7 @@ fn concurrent_valid_calls_are_not_throttled(kind: Kind) {
         return;
     };
     let acme = srv.add_reseller("acme", &[1]);
-    let barrier = Arc::new(Barrier::new(60));
-    let statuses: Vec<u16> = (0..60)
-        .map(|_| {
-            let (barrier, target, addr) = (barrier.clone(), check(&acme.token()), srv.addr);
-            std::thread::spawn(move || {
-                barrier.wait();
-                get_from(addr, "198.51.100.150", &target).status
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().unwrap())
-        .collect();
+    let statuses = at_once(60, &srv, "198.51.100.150", &check(&acme.token()));
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
 }
 

@@ -12,6 +12,5 @@ CREATE TABLE known_sources (
 CREATE UNLOGGED TABLE auth_budgets (
     key TEXT PRIMARY KEY,
     tokens DOUBLE PRECISION NOT NULL,
-    at TIMESTAMP NOT NULL,
-    granted BOOLEAN NOT NULL
+    at TIMESTAMP NOT NULL
 );
