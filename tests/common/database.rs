@@ -45,7 +45,10 @@ pub struct TestDatabase {
     pg_name: Option<String>,
 }
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Without TLS: a test binary exits while pooled connections still live on other threads,
+/// and OpenSSL's exit-time cleanup under a live TLS connection crashed a CI run with SIGSEGV
+/// after every test had passed. A loopback test database gains nothing from TLS.
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
 
 fn admin_url() -> String {
     std::env::var("IPLS_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string())
@@ -68,6 +71,16 @@ pub fn postgres_available() -> bool {
             false
         }
     })
+}
+
+/// The admin URL naming another database, its query (`?sslmode=...`) kept.
+fn with_database(admin: &str, name: &str) -> String {
+    let (location, query) = match admin.find('?') {
+        Some(at) => admin.split_at(at),
+        None => (admin, ""),
+    };
+    let cut = location.rfind('/').expect("admin URL has a database name");
+    format!("{}/{name}{query}", &location[..cut])
 }
 
 impl TestDatabase {
@@ -99,9 +112,7 @@ impl TestDatabase {
                 admin
                     .batch_execute(&format!("CREATE DATABASE {name}"))
                     .expect("create test database");
-                let base = admin_url();
-                let cut = base.rfind('/').expect("admin URL has a database name");
-                let url = DatabaseUrl::parse(&format!("{}/{name}", &base[..cut])).expect("url");
+                let url = DatabaseUrl::parse(&with_database(&admin_url(), &name)).expect("url");
                 Some(Self {
                     url,
                     _dir: None,
