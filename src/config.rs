@@ -44,6 +44,10 @@ pub struct Config {
     pub master_key: Option<Redacted>,
     /// `IPLS_MASTER_KEY_FILE`: a file holding the master key (created 0600 if missing).
     pub master_key_file: Option<PathBuf>,
+    /// A console session unused this long ends (minutes).
+    pub console_idle_minutes: i64,
+    /// A console session ends this long after login however it is used (hours).
+    pub console_session_hours: i64,
 }
 
 /// A setting that must never be printed (Debug shows `***`).
@@ -153,6 +157,8 @@ impl Config {
             tls: tls_paths(get("IPLS_TLS_CERT"), get("IPLS_TLS_KEY"))?,
             master_key: get("IPLS_MASTER_KEY").map(Redacted),
             master_key_file: get("IPLS_MASTER_KEY_FILE").map(PathBuf::from),
+            console_idle_minutes: number(&get, "IPLS_CONSOLE_IDLE_MINUTES", 30, 1, 10_080)?,
+            console_session_hours: number(&get, "IPLS_CONSOLE_SESSION_HOURS", 12, 1, 720)?,
         })
     }
 }
@@ -226,6 +232,17 @@ pub fn cidr_list(key: &str, text: Option<String>) -> Result<Vec<IpNet>, String> 
 }
 
 /// The boolean spellings accepted in settings and in API parameters (contract: true/false/1/0).
+/// A CIDR list as stored (`allow_from`): blocks in canonical form, comma-separated; None
+/// when the text names none.
+pub fn normalised_cidrs(key: &str, text: &str) -> Result<Option<String>, String> {
+    let blocks = cidr_list(key, Some(text.to_string()))?;
+    if blocks.is_empty() {
+        return Ok(None);
+    }
+    let shown: Vec<String> = blocks.iter().map(ToString::to_string).collect();
+    Ok(Some(shown.join(",")))
+}
+
 pub fn parse_bool(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "1" => Some(true),

@@ -9,6 +9,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::api;
+use crate::console;
 use crate::observe::access::observe;
 use crate::state::AppState;
 use crate::tls;
@@ -27,6 +28,7 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
             .app_data(data.clone())
             .wrap(from_fn(observe))
             .configure(api::configure)
+            .configure(console::configure)
     })
     .workers(workers)
     .client_request_timeout(limits.request_timeout)

@@ -7,7 +7,9 @@ pub mod budget;
 pub mod cache;
 pub mod extract;
 pub mod known_sources;
+pub mod password;
 pub mod reseller;
+pub mod session;
 pub mod source;
 pub mod token;
 

@@ -11,6 +11,7 @@ mod report;
 mod reseller;
 mod serve;
 mod table;
+mod user;
 
 use std::sync::Arc;
 
@@ -83,6 +84,9 @@ enum Command {
     /// Monthly prices per type, for usage amounts.
     #[command(subcommand)]
     Price(report::PriceCommand),
+    /// Web console users: operators and resellers' users.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 /// Parses the command line and runs it. Returns the process's error line, if any.
@@ -131,6 +135,7 @@ pub fn run() -> Result<(), String> {
         ),
         Command::Price(command) => report::price(&config, clock.as_ref(), command),
         Command::Rekey { new_key } => rekey::run(&config, new_key),
+        Command::User(command) => user::run(&config, clock.as_ref(), command),
     }
 }
 

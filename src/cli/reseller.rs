@@ -6,7 +6,7 @@ use super::args::{grants, limit, on_off, type_list, TypeList};
 use super::{connect, domain_error, table};
 use crate::auth::{self, HashForm};
 use crate::clock::Clock;
-use crate::config::{cidr_list, Config};
+use crate::config::{normalised_cidrs, Config};
 use crate::domain::catalogue::all_types;
 use crate::domain::resellers::{self, AccountChanges, NewAccount};
 
@@ -158,7 +158,9 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             trial,
             allow_from,
         } => {
-            let allow_from = allow_from.map(|text| normalise_cidrs(&text)).transpose()?;
+            let allow_from = allow_from
+                .map(|text| normalised_cidrs("--allow-from", &text))
+                .transpose()?;
             let reseller = resellers::get(conn, &login).map_err(domain_error)?;
             let current = resellers::grants_of(conn, reseller.id).map_err(domain_error)?;
             let new_grants = if types.is_some() || !limits.is_empty() {
@@ -226,15 +228,6 @@ fn show(conn: &mut crate::db::DbConnection, login: &str) -> Result<(), String> {
 }
 
 /// Validates `CIDR,...` and returns its canonical text; empty means "anywhere" (None).
-fn normalise_cidrs(text: &str) -> Result<Option<String>, String> {
-    let blocks = cidr_list("--allow-from", Some(text.to_string()))?;
-    if blocks.is_empty() {
-        return Ok(None);
-    }
-    let shown: Vec<String> = blocks.iter().map(ToString::to_string).collect();
-    Ok(Some(shown.join(",")))
-}
-
 fn state_word(blocked: Option<&str>, api_enabled: bool) -> String {
     match (blocked, api_enabled) {
         (Some(_), _) => "blocked",

@@ -7,6 +7,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use super::domain_error;
+use crate::auth::password;
 use crate::auth::{self, HashForm};
 use crate::bootstrap::open_database;
 use crate::clock::Clock;
@@ -14,6 +15,7 @@ use crate::config::{tls_paths, Config};
 use crate::db;
 use crate::domain::catalogue::all_types;
 use crate::domain::resellers::{self, Grants, NewAccount};
+use crate::domain::users::{self, NewUser, Role};
 use crate::secrets::SecretBox;
 use crate::server;
 use crate::state::AppState;
@@ -44,6 +46,8 @@ const DEMO_FIXTURE: &str = include_str!("../../fixtures/demo-reseller.json");
 struct DemoAccount {
     login: String,
     secret: String,
+    console_email: String,
+    console_password: String,
 }
 
 pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result<(), String> {
@@ -155,5 +159,38 @@ fn demo(
     println!("  curl {insecure}'{scheme}://{base}/api/ipl/register.json?ip=203.0.113.10&type=1&token={token}'");
     println!("  curl {insecure}'{scheme}://{base}/api/ipl/list.json?token={token}'");
     println!("A fresh token any time: ipls token {}", demo.login);
+    demo_console_user(&mut conn, clock, &account, &demo)?;
+    println!(
+        "Console: {scheme}://{base}/console/ (log in as {} with password {})",
+        account.console_email, account.console_password
+    );
+    Ok(())
+}
+
+/// The demo reseller's console user, created once beside it.
+fn demo_console_user(
+    conn: &mut db::DbConnection,
+    clock: &dyn Clock,
+    account: &DemoAccount,
+    demo: &crate::db::models::Reseller,
+) -> Result<(), String> {
+    if users::find_by_email(conn, &account.console_email)
+        .map_err(domain_error)?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let hash = password::hash(&account.console_password).map_err(domain_error)?;
+    users::create(
+        conn,
+        &NewUser {
+            email: &account.console_email,
+            password_hash: &hash,
+            role: Role::Full,
+            reseller_id: Some(demo.id),
+            now: clock.now().naive_utc(),
+        },
+    )
+    .map_err(domain_error)?;
     Ok(())
 }

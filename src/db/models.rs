@@ -108,3 +108,34 @@ pub struct NewLicenseEvent<'a> {
     pub detail: Option<String>,
     pub source: Option<&'a str>,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::console_users)]
+pub struct ConsoleUser {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub reseller_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = super::schema::console_users)]
+pub struct NewConsoleUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub role: &'a str,
+    pub reseller_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::console_sessions)]
+pub struct ConsoleSession {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub csrf: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+}

@@ -112,3 +112,28 @@ diesel::table! {
 
 diesel::joinable!(known_sources -> resellers (reseller_id));
 diesel::allow_tables_to_appear_in_same_query!(known_sources, resellers);
+
+diesel::table! {
+    console_users (id) {
+        id -> BigInt,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        reseller_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> BigInt,
+        csrf -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(console_sessions -> console_users (user_id));
+diesel::joinable!(console_users -> resellers (reseller_id));
+diesel::allow_tables_to_appear_in_same_query!(console_sessions, console_users, resellers);

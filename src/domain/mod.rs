@@ -5,14 +5,17 @@ pub mod catalogue;
 pub mod checkin;
 pub mod events;
 pub mod ip;
+pub mod license_search;
 pub mod licenses;
 pub mod month;
 pub mod prices;
 pub mod queries;
 pub mod reports;
 pub mod resellers;
+pub mod sessions;
 pub mod usage;
 pub mod usage_history;
+pub mod users;
 
 use chrono::NaiveDateTime;
 use diesel::{BoolExpressionMethods, ExpressionMethods};

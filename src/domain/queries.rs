@@ -171,3 +171,44 @@ pub fn licenses_on_ips(
         .order((ip_licenses::ip, ip_licenses::type_id))
         .load(conn)?)
 }
+
+/// How many licenses of each type the reseller holds at `now`.
+pub fn held_by_type(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    now: NaiveDateTime,
+) -> Result<HashMap<i32, i64>, DomainError> {
+    let rows: Vec<(i32, i64)> = ip_licenses::table
+        .filter(ip_licenses::reseller_id.eq(reseller_id))
+        .filter(held_at(now))
+        .group_by(ip_licenses::type_id)
+        .select((ip_licenses::type_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// How many licenses each reseller holds at `now`.
+pub fn held_by_reseller(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> Result<HashMap<i64, i64>, DomainError> {
+    let rows: Vec<(i64, i64)> = ip_licenses::table
+        .filter(held_at(now))
+        .group_by(ip_licenses::reseller_id)
+        .select((ip_licenses::reseller_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Every license on `ip`, whoever holds it (expired trials included, marked by the row).
+pub fn holders_of(
+    conn: &mut DbConnection,
+    ip: &LicenseIp,
+) -> Result<Vec<(License, String)>, DomainError> {
+    Ok(ip_licenses::table
+        .inner_join(crate::db::schema::resellers::table)
+        .filter(ip_licenses::ip.eq(ip.to_string()))
+        .select((License::as_select(), crate::db::schema::resellers::login))
+        .order(ip_licenses::type_id)
+        .load(conn)?)
+}

@@ -263,6 +263,10 @@ pub fn update(
             diesel::update(target)
                 .set(resellers::blocked_reason.eq(reason))
                 .execute(c)?;
+            if reason.is_some() {
+                // Its console users are logged out everywhere; a new login shows the block.
+                super::sessions::end_for_reseller(c, reseller.id)?;
+            }
         }
         if let Some(allow_from) = &changes.allow_from {
             diesel::update(target)

@@ -1,0 +1,167 @@
+//! `ipls user ...`: console users (operators, and resellers' users).
+
+use std::io::BufRead;
+
+use clap::{Subcommand, ValueEnum};
+
+use super::{connect, domain_error, table};
+use crate::auth::password;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::resellers;
+use crate::domain::users::{self, NewUser, Role};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ResellerRole {
+    /// Everything the reseller may do.
+    Full,
+    /// Sees everything, changes nothing.
+    ReadOnly,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a console user; prints a generated password once unless --password-stdin.
+    Add {
+        email: String,
+        /// The reseller whose user this is.
+        #[arg(
+            long,
+            conflicts_with = "operator",
+            required_unless_present = "operator"
+        )]
+        reseller: Option<String>,
+        #[arg(long, value_enum, default_value_t = ResellerRole::Full, conflicts_with = "operator")]
+        role: ResellerRole,
+        /// An operator: sees and manages every reseller.
+        #[arg(long)]
+        operator: bool,
+        /// Read the password from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (generated and printed once unless --password-stdin); ends the
+    /// user's sessions.
+    Passwd {
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List console users.
+    List,
+    /// Remove a console user; their sessions end at once.
+    Remove { email: String },
+}
+
+pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(), String> {
+    let (mut conn, _) = connect(config)?;
+    let conn = &mut conn;
+    match command {
+        UserCommand::Add {
+            email,
+            reseller,
+            role,
+            operator,
+            password_stdin,
+        } => {
+            let (role, reseller_id, whose) = match (operator, reseller) {
+                (true, _) => (Role::Operator, None, "operator".to_string()),
+                (false, Some(login)) => {
+                    let reseller = resellers::get(conn, &login).map_err(domain_error)?;
+                    let role = match role {
+                        ResellerRole::Full => Role::Full,
+                        ResellerRole::ReadOnly => Role::ReadOnly,
+                    };
+                    (
+                        role,
+                        Some(reseller.id),
+                        format!("{} user of {login}", role.as_str()),
+                    )
+                }
+                (false, None) => return Err("give --reseller LOGIN or --operator".into()),
+            };
+            let (plain, generated) = new_password(password_stdin)?;
+            let hash = password::hash(&plain).map_err(domain_error)?;
+            let user = users::create(
+                conn,
+                &NewUser {
+                    email: &email,
+                    password_hash: &hash,
+                    role,
+                    reseller_id,
+                    now: clock.now().naive_utc(),
+                },
+            )
+            .map_err(domain_error)?;
+            println!("created {} ({whose})", user.email);
+            if generated {
+                println!("password: {plain}");
+                println!("(shown once: the user logs in at /console/ with it)");
+            }
+        }
+        UserCommand::Passwd {
+            email,
+            password_stdin,
+        } => {
+            let user = users::get(conn, &email).map_err(domain_error)?;
+            let (plain, generated) = new_password(password_stdin)?;
+            let hash = password::hash(&plain).map_err(domain_error)?;
+            users::set_password(conn, user.id, &hash, None).map_err(domain_error)?;
+            println!(
+                "new password set for {}; their sessions have ended",
+                user.email
+            );
+            if generated {
+                println!("password: {plain}");
+                println!("(shown once)");
+            }
+        }
+        UserCommand::List => {
+            let logins: std::collections::HashMap<i64, String> = resellers::list(conn)
+                .map_err(domain_error)?
+                .into_iter()
+                .map(|r| (r.id, r.login))
+                .collect();
+            let rows: Vec<Vec<String>> = users::list(conn, None)
+                .map_err(domain_error)?
+                .into_iter()
+                .map(|u| {
+                    let reseller = u
+                        .reseller_id
+                        .and_then(|id| logins.get(&id).cloned())
+                        .unwrap_or_else(|| "-".into());
+                    vec![
+                        u.email.clone(),
+                        u.role().as_str().to_string(),
+                        reseller,
+                        u.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                    ]
+                })
+                .collect();
+            table::print(&["EMAIL", "ROLE", "RESELLER", "CREATED (UTC)"], &rows);
+        }
+        UserCommand::Remove { email } => {
+            let user = users::get(conn, &email).map_err(domain_error)?;
+            users::remove(conn, user.id).map_err(domain_error)?;
+            println!("removed {}", user.email);
+        }
+    }
+    Ok(())
+}
+
+/// The password to set, and whether it was generated here (then it is printed once).
+fn new_password(from_stdin: bool) -> Result<(String, bool), String> {
+    if !from_stdin {
+        // 24 hex characters of the OS generator: 96 bits.
+        let generated = resellers::generate_secret().map_err(domain_error)?;
+        return Ok((generated[..24].to_string(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let line = line.trim_end_matches(['\n', '\r']).to_string();
+    password::validate(&line).map_err(domain_error)?;
+    Ok((line, false))
+}

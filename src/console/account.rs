@@ -1,0 +1,399 @@
+//! The reseller's Account page: API login, the IP secret key (revealed after the password
+//! is entered again, or rotated), source allowlist, legacy sha1, sub-logins, password.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::guard;
+use super::page::{csrf_field, notice, shell, ConsoleError, PageResult, Section};
+use crate::api::client_address;
+use crate::auth::password;
+use crate::auth::session::{self, Console};
+use crate::config::normalised_cidrs;
+use crate::db;
+use crate::db::models::ConsoleUser;
+use crate::domain::resellers::{self, AccountChanges};
+use crate::domain::users::{self, NewUser, Role};
+use crate::error::DomainError;
+use crate::state::AppState;
+
+/// A page that shows a secret must not be kept by any cache.
+fn no_store(markup: Markup) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("cache-control", "no-store"))
+        .body(markup.into_string())
+}
+
+#[derive(Deserialize, Default)]
+pub struct Shown {
+    #[serde(default)]
+    notice: String,
+}
+
+fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "allowlist" => "Allowed sources saved.",
+        "legacy" => "Legacy sha1 setting saved.",
+        "password" => "Password changed; your other sessions have ended.",
+        "user-removed" => "Login removed.",
+        _ => return None,
+    })
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    who: Console,
+    query: web::Query<Shown>,
+) -> PageResult {
+    page(&state, &who, notice_text(&query.notice), None).await
+}
+
+/// The Account page, with `reveal` (a title and a secret or password shown once) on top.
+async fn page(
+    state: &AppState,
+    who: &Console,
+    message: Option<&str>,
+    reveal: Option<(&str, &str)>,
+) -> PageResult {
+    let reseller = guard::reseller_read(who)?.clone();
+    let id = reseller.id;
+    let logins: Vec<ConsoleUser> = db::run(&state.pool, move |c| users::list(c, Some(id))).await?;
+    let full = who.role() == Role::Full;
+    let body = html! {
+        (notice(message))
+        @if let Some((title, value)) = reveal {
+            section.reveal aria-label=(title) {
+                h2 { (title) }
+                p { code #revealed { (value) } }
+                p.muted { "Shown once; it is not kept in any URL or log." }
+            }
+        }
+        section {
+            h2 { "API access" }
+            dl {
+                dt { "API login" } dd #api-login { (reseller.login) }
+                dt { "API access" } dd { @if reseller.api_enabled { "on" } @else { "off (set by the operator)" } }
+                dt { "Legacy sha1 tokens" } dd { @if reseller.legacy_sha1 { "accepted" } @else { "refused" } }
+                dt { "Allowed sources" } dd { (reseller.allow_from.as_deref().unwrap_or("anywhere")) }
+            }
+            @if full {
+                form method="post" action="/console/account/reveal" {
+                    (csrf_field(who))
+                    label for="reveal-password" { "Your password" }
+                    input #reveal-password type="password" name="password" autocomplete="current-password" required;
+                    button type="submit" { "Reveal the IP secret key" }
+                }
+                form method="post" action="/console/account/rotate" {
+                    (csrf_field(who))
+                    input #rotate-confirm type="checkbox" name="confirm" value="yes" required;
+                    label for="rotate-confirm" { "I understand that tokens made with the current key stop working." }
+                    button.danger type="submit" { "Rotate the IP secret key" }
+                }
+                form method="post" action="/console/account/allowlist" {
+                    (csrf_field(who))
+                    label for="allow-from" { "Accept API calls only from (CIDR blocks, comma-separated; empty = anywhere)" }
+                    input #allow-from name="allow_from" value=(reseller.allow_from.as_deref().unwrap_or(""));
+                    button type="submit" { "Save" }
+                }
+                form method="post" action="/console/account/legacy" {
+                    (csrf_field(who))
+                    input type="hidden" name="on" value=(if reseller.legacy_sha1 { "off" } else { "on" });
+                    button type="submit" { @if reseller.legacy_sha1 { "Refuse legacy sha1 tokens" } @else { "Accept legacy sha1 tokens" } }
+                }
+            }
+        }
+        section {
+            h2 { "Console logins" }
+            table {
+                thead { tr { th scope="col" { "E-mail" } th scope="col" { "Role" } th scope="col" { "Created" } th scope="col" { span.visually-hidden { "Actions" } } } }
+                tbody {
+                    @for user in &logins {
+                        tr {
+                            td { (user.email) }
+                            td { (user.role().as_str()) }
+                            td { (user.created_at.format("%Y-%m-%d")) }
+                            td {
+                                @if full && user.id != who.user.id {
+                                    form method="post" action="/console/account/users/remove" {
+                                        (csrf_field(who))
+                                        input type="hidden" name="email" value=(user.email);
+                                        button type="submit" aria-label={"Remove login " (user.email)} { "Remove" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if full {
+                form method="post" action="/console/account/users" {
+                    (csrf_field(who))
+                    label for="new-email" { "E-mail" }
+                    input #new-email type="email" name="email" required;
+                    label for="new-role" { "Role" }
+                    select #new-role name="role" {
+                        option value="read-only" { "read-only" }
+                        option value="full" { "full" }
+                    }
+                    button type="submit" { "Add login" }
+                }
+            }
+        }
+        section {
+            h2 { "Your password" }
+            form method="post" action="/console/account/password" {
+                (csrf_field(who))
+                label for="current-password" { "Current password" }
+                input #current-password type="password" name="current" autocomplete="current-password" required;
+                label for="new-password" { "New password (at least " (password::MIN_PASSWORD_CHARS) " characters)" }
+                input #new-password type="password" name="new" autocomplete="new-password" required;
+                button type="submit" { "Change password" }
+            }
+        }
+    };
+    Ok(no_store(shell(
+        "Account",
+        Some(who),
+        Section::Account,
+        body,
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn reveal(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    who: Console,
+    form: web::Form<PasswordForm>,
+) -> PageResult {
+    // Revealing changes nothing, but it is no reader's business: `full` only.
+    guard::csrf_matches(&who, &form.csrf)?;
+    if who.role() != Role::Full {
+        return Err(ConsoleError::Forbidden(
+            "Only a full login may see the IP secret key.",
+        ));
+    }
+    let reseller = guard::reseller_read(&who)?.clone();
+    let source = client_address::of_request(&req, &state.config.trusted_proxies);
+    session::confirm_password(&state, &who, &form.password, source).await?;
+    let secrets = state.secrets.clone();
+    let secret = resellers::clear_secret(&reseller, &secrets)?;
+    page(&state, &who, None, Some(("IP secret key", &secret))).await
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn rotate(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<ConfirmForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    if form.confirm != "yes" {
+        return Err(DomainError::refused("Tick the box to confirm the rotation.").into());
+    }
+    let secret = resellers::generate_secret()?;
+    let changes = AccountChanges {
+        secret: Some(secret.clone()),
+        ..Default::default()
+    };
+    update(&state, &reseller.login, changes).await?;
+    page(
+        &state,
+        &who,
+        Some("The IP secret key was rotated."),
+        Some(("New IP secret key", &secret)),
+    )
+    .await
+}
+
+async fn update(
+    state: &AppState,
+    login: &str,
+    changes: AccountChanges,
+) -> Result<(), ConsoleError> {
+    let secrets = state.secrets.clone();
+    let login = login.to_string();
+    db::run(&state.pool, move |c| {
+        resellers::update(c, &login, &changes, &secrets)
+    })
+    .await?;
+    Ok(())
+}
+
+fn redirect(notice: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("location", format!("/console/account?notice={notice}")))
+        .finish()
+}
+
+#[derive(Deserialize)]
+pub struct AllowForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    allow_from: String,
+}
+
+pub async fn allowlist(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<AllowForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let allow_from =
+        normalised_cidrs("allowed sources", &form.allow_from).map_err(DomainError::Refused)?;
+    let changes = AccountChanges {
+        allow_from: Some(allow_from),
+        ..Default::default()
+    };
+    update(&state, &reseller.login, changes).await?;
+    Ok(redirect("allowlist"))
+}
+
+#[derive(Deserialize)]
+pub struct OnOffForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    on: String,
+}
+
+pub async fn legacy(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<OnOffForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let changes = AccountChanges {
+        legacy_sha1: Some(form.on == "on"),
+        ..Default::default()
+    };
+    update(&state, &reseller.login, changes).await?;
+    Ok(redirect("legacy"))
+}
+
+#[derive(Deserialize)]
+pub struct NewLoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn add_user(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<NewLoginForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let role = match form.role.as_str() {
+        "full" => Role::Full,
+        "read-only" => Role::ReadOnly,
+        _ => return Err(DomainError::refused("a login's role is full or read-only").into()),
+    };
+    // 24 hex characters (96 bits), shown once like a new reseller's secret.
+    let initial: String = resellers::generate_secret()?.chars().take(24).collect();
+    let hash = password::hash_off_thread(initial.clone()).await?;
+    let email = form.email.clone();
+    let now = state.clock.now().naive_utc();
+    let created = db::run(&state.pool, move |c| {
+        users::create(
+            c,
+            &NewUser {
+                email: &email,
+                password_hash: &hash,
+                role,
+                reseller_id: Some(reseller.id),
+                now,
+            },
+        )
+    })
+    .await?;
+    let title = format!("Password of {}", created.email);
+    page(&state, &who, Some("Login added."), Some((&title, &initial))).await
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn remove_user(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<EmailForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let email = form.email.clone();
+    let me = who.user.id;
+    db::run(&state.pool, move |c| {
+        let user = users::get(c, &email)?;
+        // Only this reseller's own logins, and not the one doing it.
+        if user.reseller_id != Some(reseller.id) {
+            return Err(DomainError::refused(format!(
+                "no login {email} in this account"
+            )));
+        }
+        if user.id == me {
+            return Err(DomainError::refused("you cannot remove your own login"));
+        }
+        users::remove(c, user.id)
+    })
+    .await?;
+    Ok(redirect("user-removed"))
+}
+
+#[derive(Deserialize)]
+pub struct ChangePasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+}
+
+/// Any user may change their own password (a read-only login included).
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    who: Console,
+    form: web::Form<ChangePasswordForm>,
+) -> PageResult {
+    guard::csrf_matches(&who, &form.csrf)?;
+    let source = client_address::of_request(&req, &state.config.trusted_proxies);
+    session::confirm_password(&state, &who, &form.current, source).await?;
+    let hash = password::hash_off_thread(form.new.clone()).await?;
+    let (id, keep) = (who.user.id, who.session_hash().to_string());
+    db::run(&state.pool, move |c| {
+        users::set_password(c, id, &hash, Some(&keep))
+    })
+    .await?;
+    if who.role() == Role::Operator {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header(("location", "/console/operator/resellers?notice=password"))
+            .finish());
+    }
+    Ok(redirect("password"))
+}

@@ -1,0 +1,318 @@
+//! What the IP Licenses page does: add, remove, bulk remove (ticked rows, or every row that
+//! matches the filter after a confirmation stating the count), ELS and Imunify conversion.
+//! Each goes through the same domain call as the API, with the console user as actor.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use maud::html;
+use serde::Deserialize;
+
+use super::filter::ListQuery;
+use super::form_pairs::Pairs;
+use super::guard;
+use super::page::{csrf_field, html_response, shell, ConsoleError, PageResult, Section};
+use crate::auth::session::Console;
+use crate::db;
+use crate::db::models::Reseller;
+use crate::domain::ip::LicenseIp;
+use crate::domain::license_search::{self, After, Sort};
+use crate::domain::licenses::{self, Registration};
+use crate::domain::Actor;
+use crate::error::DomainError;
+use crate::state::AppState;
+
+/// Removals done per database call during a bulk remove, so that no call runs long.
+const REMOVALS_PER_CALL: usize = 200;
+/// Rows read per round trip while collecting every license matching a filter.
+const COLLECT_BATCH: i64 = 1_000;
+
+#[derive(Deserialize)]
+pub struct LicenseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ip: String,
+    #[serde(default, rename = "type")]
+    type_id: String,
+    #[serde(default)]
+    els: String,
+}
+
+fn ip_of(text: &str) -> Result<LicenseIp, ConsoleError> {
+    LicenseIp::parse(text.trim()).ok_or_else(|| {
+        ConsoleError::Domain(DomainError::refused(format!(
+            "{:?} is not an IP address",
+            text.chars().take(60).collect::<String>()
+        )))
+    })
+}
+
+fn type_of(text: &str) -> Result<i32, ConsoleError> {
+    text.trim().parse::<i32>().map_err(|_| {
+        ConsoleError::Domain(DomainError::refused(format!(
+            "{:?} is not a license type",
+            text.chars().take(20).collect::<String>()
+        )))
+    })
+}
+
+fn back_to_list(notice: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/console/licenses?notice={notice}"),
+        ))
+        .finish()
+}
+
+/// Runs `act` with the reseller as the domain's actor, named after the console user.
+async fn as_actor<T, F>(
+    state: &AppState,
+    who: &Console,
+    reseller: &Reseller,
+    act: F,
+) -> Result<T, ConsoleError>
+where
+    F: FnOnce(&mut db::DbConnection, &Actor<'_>) -> Result<T, DomainError> + Send + 'static,
+    T: Send + 'static,
+{
+    let reseller = reseller.clone();
+    let source = who.actor_label();
+    let now = state.clock.now().naive_utc();
+    Ok(db::run(&state.pool, move |c| {
+        let actor = Actor {
+            reseller: &reseller,
+            source: &source,
+            now,
+        };
+        act(c, &actor)
+    })
+    .await?)
+}
+
+pub async fn add(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<LicenseForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let request = Registration {
+        ip: ip_of(&form.ip)?,
+        type_id: type_of(&form.type_id)?,
+        els_allowed: false,
+    };
+    let policy = state.policy();
+    as_actor(&state, &who, reseller, move |c, actor| {
+        licenses::register(c, actor, &policy, &request)
+    })
+    .await?;
+    Ok(back_to_list("added"))
+}
+
+pub async fn remove(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<LicenseForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let ip = ip_of(&form.ip)?;
+    let type_id = type_of(&form.type_id)?;
+    as_actor(&state, &who, reseller, move |c, actor| {
+        licenses::remove(c, actor, &ip, Some(type_id))
+    })
+    .await?;
+    Ok(back_to_list("removed"))
+}
+
+pub async fn els(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<LicenseForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let ip = ip_of(&form.ip)?;
+    let type_id = type_of(&form.type_id)?;
+    let on = form.els == "on";
+    as_actor(&state, &who, reseller, move |c, actor| {
+        licenses::update_els(c, actor, &ip, Some(type_id), on)
+    })
+    .await?;
+    Ok(back_to_list("els"))
+}
+
+#[derive(Deserialize)]
+pub struct ConvertForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ip: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+pub async fn convert(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<ConvertForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let ip = ip_of(&form.ip)?;
+    let (from, to) = (type_of(&form.from)?, type_of(&form.to)?);
+    let done = as_actor(&state, &who, reseller, move |c, actor| {
+        licenses::convert(c, actor, &ip, from, to)
+    })
+    .await?;
+    Ok(back_to_list(if done {
+        "converted"
+    } else {
+        "not-converted"
+    }))
+}
+
+/// Removes each (ip, type) pair, a bounded number per database call. Returns how many
+/// licenses were removed (a pair already gone counts as nothing).
+async fn remove_all(
+    state: &AppState,
+    who: &Console,
+    reseller: &Reseller,
+    pairs: Vec<(LicenseIp, i32)>,
+) -> Result<usize, ConsoleError> {
+    let mut removed = 0;
+    for chunk in pairs.chunks(REMOVALS_PER_CALL) {
+        let chunk = chunk.to_vec();
+        removed += as_actor(state, who, reseller, move |c, actor| {
+            let mut n = 0;
+            for (ip, type_id) in &chunk {
+                if licenses::remove(c, actor, ip, Some(*type_id))? {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .await?;
+    }
+    Ok(removed)
+}
+
+/// The ticked rows (`pick=IP|TYPE`, repeated: read as pairs, as serde's structs cannot hold
+/// a repeated key).
+pub async fn bulk_remove(state: web::Data<AppState>, who: Console, body: web::Bytes) -> PageResult {
+    let fields = Pairs::parse(&body)?;
+    let reseller = guard::reseller_write(&who, fields.get("csrf"))?.clone();
+    let mut pairs = Vec::new();
+    for pick in fields.all("pick") {
+        let (ip, type_id) = pick
+            .split_once('|')
+            .ok_or_else(|| ConsoleError::Domain(DomainError::refused("unreadable selection")))?;
+        pairs.push((ip_of(ip)?, type_of(type_id)?));
+    }
+    if pairs.is_empty() {
+        return Ok(back_to_list("nothing"));
+    }
+    remove_all(&state, &who, &reseller, pairs).await?;
+    Ok(back_to_list("removed-some"))
+}
+
+/// Every license of the reseller matching the filter, as (ip, type) pairs.
+async fn matching(
+    state: &AppState,
+    reseller_id: i64,
+    query: &ListQuery,
+) -> Result<Vec<(LicenseIp, i32)>, ConsoleError> {
+    let filter = query.filter()?;
+    let now = state.clock.now().naive_utc();
+    let sort = Sort::default();
+    let mut pairs = Vec::new();
+    let mut after: Option<After> = None;
+    loop {
+        let page_filter = filter.clone();
+        let cursor = after.clone();
+        let page = db::run(&state.pool, move |c| {
+            license_search::page(
+                c,
+                reseller_id,
+                &page_filter,
+                sort,
+                cursor.as_ref(),
+                COLLECT_BATCH,
+                now,
+            )
+        })
+        .await?;
+        let done = (page.len() as i64) < COLLECT_BATCH;
+        after = page.last().map(|l| After::of(l, sort));
+        pairs.extend(
+            page.iter()
+                .filter_map(|l| LicenseIp::parse(&l.ip).map(|ip| (ip, l.type_id))),
+        );
+        if done {
+            return Ok(pairs);
+        }
+    }
+}
+
+/// The confirmation: how many licenses the filter matches now.
+pub async fn confirm_matching(
+    state: web::Data<AppState>,
+    who: Console,
+    query: web::Query<ListQuery>,
+) -> PageResult {
+    let reseller = guard::reseller_read(&who)?.clone();
+    let count = matching(&state, reseller.id, &query).await?.len();
+    let described = if query.is_filtered() {
+        "matching the filter"
+    } else {
+        "of this account"
+    };
+    let body = html! {
+        p.warning role="alert" {
+            "This removes " strong.count { (count) } " licenses " (described) ". It cannot be undone."
+        }
+        form method="post" action="/console/licenses/remove-matching" {
+            (csrf_field(&who))
+            input type="hidden" name="type" value=(query.type_id);
+            input type="hidden" name="ip" value=(query.ip);
+            input type="hidden" name="q" value=(query.q);
+            input type="hidden" name="confirmed_count" value=(count);
+            button.danger type="submit" { "Remove " (count) " licenses" }
+            " "
+            a href={"/console/licenses?" (query.to_query())} { "Cancel" }
+        }
+    };
+    Ok(html_response(shell(
+        "Remove licenses",
+        Some(&who),
+        Section::Licenses,
+        body,
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct MatchingForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    query: ListQuery,
+}
+
+pub async fn remove_matching(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<MatchingForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let pairs = matching(&state, reseller.id, &form.query).await?;
+    let removed = remove_all(&state, &who, &reseller, pairs).await?;
+    let body = html! {
+        p.notice role="status" { "Removed " strong.count { (removed) } " licenses." }
+        p { a href="/console/licenses" { "Back to IP Licenses" } }
+    };
+    Ok(html_response(shell(
+        "Licenses removed",
+        Some(&who),
+        Section::Licenses,
+        body,
+    )))
+}

@@ -1,0 +1,148 @@
+//! The web console under `/console/`: server-rendered pages (maud) for resellers and the
+//! operator. Handlers take the `Console` session extractor (`auth::session`), check the
+//! CSRF token and role (`guard`) before any change, and call the domain, never the database.
+
+mod account;
+mod assets;
+mod catalogue_pages;
+mod dashboard;
+mod export;
+mod filter;
+mod form_pairs;
+mod guard;
+mod license_actions;
+mod licenses;
+mod login;
+mod operator;
+pub mod page;
+mod reports;
+
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, HttpResponse};
+
+use crate::error::DomainError;
+use page::ConsoleError;
+
+/// No inline script or style, nothing from elsewhere, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
+
+/// Largest console form read.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let form_errors = web::FormConfig::default()
+        .limit(MAX_FORM_BYTES)
+        .error_handler(|e, _| {
+            ConsoleError::Domain(DomainError::refused(format!("unreadable form: {e}"))).into()
+        });
+    let query_errors = web::QueryConfig::default().error_handler(|e, _| {
+        ConsoleError::Domain(DomainError::refused(format!("unreadable address: {e}"))).into()
+    });
+    cfg.service(
+        web::scope("/console")
+            .app_data(form_errors)
+            .app_data(query_errors)
+            .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("content-security-policy", CONTENT_SECURITY_POLICY))
+                    .add(("x-content-type-options", "nosniff"))
+                    .add(("referrer-policy", "no-referrer"))
+                    .add(("x-frame-options", "DENY"))
+                    .add(("cache-control", "no-store")),
+            )
+            .route("", web::get().to(redirect_home))
+            .route("/", web::get().to(login::home))
+            .route("/login", web::get().to(login::form))
+            .route("/login", web::post().to(login::submit))
+            .route("/logout", web::post().to(login::logout))
+            .route("/static/console.css", web::get().to(assets::stylesheet))
+            .route("/static/console.js", web::get().to(assets::script))
+            .route("/dashboard", web::get().to(dashboard::show))
+            .route("/licenses", web::get().to(licenses::list))
+            .route("/licenses.csv", web::get().to(export::csv))
+            .route("/licenses/add", web::post().to(license_actions::add))
+            .route("/licenses/remove", web::post().to(license_actions::remove))
+            .route("/licenses/els", web::post().to(license_actions::els))
+            .route(
+                "/licenses/convert",
+                web::post().to(license_actions::convert),
+            )
+            .route(
+                "/licenses/bulk-remove",
+                web::post().to(license_actions::bulk_remove),
+            )
+            .route(
+                "/licenses/remove-matching",
+                web::get().to(license_actions::confirm_matching),
+            )
+            .route(
+                "/licenses/remove-matching",
+                web::post().to(license_actions::remove_matching),
+            )
+            .route("/account", web::get().to(account::show))
+            .route("/account/reveal", web::post().to(account::reveal))
+            .route("/account/rotate", web::post().to(account::rotate))
+            .route("/account/allowlist", web::post().to(account::allowlist))
+            .route("/account/legacy", web::post().to(account::legacy))
+            .route("/account/users", web::post().to(account::add_user))
+            .route(
+                "/account/users/remove",
+                web::post().to(account::remove_user),
+            )
+            .route(
+                "/account/password",
+                web::post().to(account::change_password),
+            )
+            .route("/stale", web::get().to(reports::stale))
+            .route("/usage", web::get().to(reports::usage))
+            .route("/history", web::get().to(reports::history))
+            .route("/operator/stale", web::get().to(reports::stale))
+            .route("/operator/usage", web::get().to(reports::usage))
+            .route("/operator/audit", web::get().to(reports::history))
+            .route(
+                "/operator/licenses",
+                web::get().to(catalogue_pages::holders),
+            )
+            .route(
+                "/operator/prices",
+                web::get().to(catalogue_pages::prices_page),
+            )
+            .route(
+                "/operator/prices",
+                web::post().to(catalogue_pages::set_price),
+            )
+            .route("/operator/resellers", web::get().to(operator::list))
+            .route("/operator/resellers", web::post().to(operator::create))
+            .route("/operator/resellers/{login}", web::get().to(operator::show))
+            .route(
+                "/operator/resellers/{login}/settings",
+                web::post().to(operator::settings),
+            )
+            .route(
+                "/operator/resellers/{login}/block",
+                web::post().to(operator::block),
+            )
+            .route(
+                "/operator/resellers/{login}/unblock",
+                web::post().to(operator::unblock),
+            )
+            .route(
+                "/operator/resellers/{login}/rotate",
+                web::post().to(operator::rotate),
+            )
+            .default_service(web::to(not_found)),
+    );
+}
+
+async fn redirect_home() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("location", "/console/"))
+        .finish()
+}
+
+async fn not_found() -> Result<HttpResponse, ConsoleError> {
+    Err(ConsoleError::NotFound)
+}

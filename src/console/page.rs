@@ -1,0 +1,207 @@
+//! The page shell every console page shares (head, navigation, banners), the CSRF field,
+//! and how a refused or failed action is shown.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use maud::{html, Markup, DOCTYPE};
+
+use crate::auth::session::Console;
+use crate::domain::users::Role;
+use crate::error::DomainError;
+
+/// Which navigation entry is the current page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Dashboard,
+    Licenses,
+    Stale,
+    Usage,
+    History,
+    Account,
+    Resellers,
+    AllLicenses,
+    Prices,
+    Audit,
+    None,
+}
+
+const RESELLER_NAV: &[(Section, &str, &str)] = &[
+    (Section::Dashboard, "/console/dashboard", "Dashboard"),
+    (Section::Licenses, "/console/licenses", "IP Licenses"),
+    (Section::Stale, "/console/stale", "Not checking in"),
+    (Section::Usage, "/console/usage", "Usage"),
+    (Section::History, "/console/history", "History"),
+    (Section::Account, "/console/account", "Account"),
+];
+
+const OPERATOR_NAV: &[(Section, &str, &str)] = &[
+    (
+        Section::Resellers,
+        "/console/operator/resellers",
+        "Resellers",
+    ),
+    (
+        Section::AllLicenses,
+        "/console/operator/licenses",
+        "Licenses",
+    ),
+    (Section::Stale, "/console/operator/stale", "Not checking in"),
+    (Section::Usage, "/console/operator/usage", "Usage"),
+    (Section::Prices, "/console/operator/prices", "Prices"),
+    (Section::Audit, "/console/operator/audit", "Audit log"),
+];
+
+/// A whole page: `body` inside the shell, with navigation when someone is logged in.
+pub fn shell(title: &str, who: Option<&Console>, current: Section, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · ipls" }
+                link rel="stylesheet" href="/console/static/console.css";
+                script src="/console/static/console.js" defer {}
+            }
+            body {
+                header.top {
+                    a.brand href="/console/" { "ipls" }
+                    @if let Some(who) = who {
+                        nav aria-label="Main" {
+                            ul {
+                                @for (section, href, label) in nav_of(who) {
+                                    li {
+                                        @if *section == current {
+                                            a href=(href) aria-current="page" { (label) }
+                                        } @else {
+                                            a href=(href) { (label) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        form.logout method="post" action="/console/logout" {
+                            (csrf_field(who))
+                            span.who { (who.user.email) " (" (role_word(who)) ")" }
+                            button type="submit" { "Log out" }
+                        }
+                    }
+                }
+                main id="main" {
+                    @if let Some(reason) = who.and_then(|w| w.reseller.as_ref()).and_then(|r| r.blocked_reason.as_ref()) {
+                        div.banner.blocked role="alert" {
+                            strong { "This account is blocked: " } (reason)
+                            " Everything can be read; nothing can be changed."
+                        }
+                    }
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+fn nav_of(who: &Console) -> &'static [(Section, &'static str, &'static str)] {
+    if who.role() == Role::Operator {
+        OPERATOR_NAV
+    } else {
+        RESELLER_NAV
+    }
+}
+
+fn role_word(who: &Console) -> String {
+    match (&who.reseller, who.role()) {
+        (Some(r), role) => format!("{}, {}", r.login, role.as_str()),
+        (None, role) => role.as_str().to_string(),
+    }
+}
+
+/// The hidden field every state-changing form carries.
+pub fn csrf_field(who: &Console) -> Markup {
+    html! { input type="hidden" name="csrf" value=(who.csrf); }
+}
+
+/// A one-line notice above a page's content (after an action).
+pub fn notice(text: Option<&str>) -> Markup {
+    html! {
+        @if let Some(text) = text {
+            p.notice role="status" { (text) }
+        }
+    }
+}
+
+pub fn html_response(markup: Markup) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(markup.into_string())
+}
+
+/// Why a console request did not do what it asked; shown as a page with a way back.
+#[derive(Debug)]
+pub enum ConsoleError {
+    /// The user's role does not allow this.
+    Forbidden(&'static str),
+    /// The form's CSRF token is missing or wrong: nothing was done.
+    BadCsrf,
+    NotFound,
+    Domain(DomainError),
+}
+
+impl From<DomainError> for ConsoleError {
+    fn from(e: DomainError) -> Self {
+        ConsoleError::Domain(e)
+    }
+}
+
+impl std::fmt::Display for ConsoleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConsoleError::Forbidden(why) => f.write_str(why),
+            ConsoleError::BadCsrf => f.write_str(
+                "This form has expired or did not come from this console; nothing was changed. \
+                 Go back, reload the page and try again.",
+            ),
+            ConsoleError::NotFound => f.write_str("There is no such page."),
+            ConsoleError::Domain(DomainError::Refused(message)) => f.write_str(message),
+            ConsoleError::Domain(DomainError::Unavailable(_) | DomainError::Busy(_)) => f
+                .write_str(
+                "The database is unavailable right now; nothing was changed. Try again shortly.",
+            ),
+            ConsoleError::Domain(DomainError::Throttled(secs)) => {
+                write!(f, "Too many failed attempts; try again in {secs} seconds.")
+            }
+            ConsoleError::Domain(_) => f.write_str("Something went wrong; it has been logged."),
+        }
+    }
+}
+
+impl ResponseError for ConsoleError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ConsoleError::Forbidden(_) | ConsoleError::BadCsrf => StatusCode::FORBIDDEN,
+            ConsoleError::NotFound => StatusCode::NOT_FOUND,
+            ConsoleError::Domain(DomainError::Refused(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            ConsoleError::Domain(DomainError::Unavailable(_) | DomainError::Busy(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ConsoleError::Domain(DomainError::Throttled(_)) => StatusCode::TOO_MANY_REQUESTS,
+            ConsoleError::Domain(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ConsoleError::Domain(DomainError::Internal(detail)) = self {
+            log::error!("console: {detail}");
+        }
+        let body = html! {
+            p.error role="alert" { (self.to_string()) }
+            p { a href="/console/" { "Back to the console" } }
+        };
+        HttpResponse::build(self.status_code())
+            .content_type("text/html; charset=utf-8")
+            .body(shell("Not done", None, Section::None, body).into_string())
+    }
+}
+
+pub type PageResult = Result<HttpResponse, ConsoleError>;

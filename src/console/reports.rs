@@ -1,0 +1,344 @@
+//! The read-only report pages, shared by both kinds of user: a reseller's user sees its own
+//! account, an operator every reseller (with a login column and filter). Servers not
+//! checking in, usage per month (with CSV), and the history.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::{Duration, NaiveDateTime};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::export::field;
+use super::page::{html_response, shell, ConsoleError, PageResult, Section};
+use crate::auth::session::Console;
+use crate::db;
+use crate::domain::catalogue::all_types;
+use crate::domain::events::{audit, AuditFilter};
+use crate::domain::month::Month;
+use crate::domain::prices::format_cents;
+use crate::domain::users::Role;
+use crate::domain::{reports, resellers, usage};
+use crate::error::DomainError;
+use crate::state::AppState;
+
+/// Whose rows a page shows: one reseller's (a reseller's user), or everyone's (an operator).
+fn scope(who: &Console) -> Option<i64> {
+    who.reseller.as_ref().map(|r| r.id)
+}
+
+fn is_operator(who: &Console) -> bool {
+    who.role() == Role::Operator
+}
+
+/// Reseller logins by id, for the operator's views.
+async fn logins(state: &AppState) -> Result<HashMap<i64, String>, ConsoleError> {
+    let all = db::run(&state.pool, resellers::list).await?;
+    Ok(all.into_iter().map(|r| (r.id, r.login)).collect())
+}
+
+#[derive(Deserialize, Default)]
+pub struct StaleQuery {
+    #[serde(default)]
+    days: String,
+}
+
+/// Longest threshold accepted (ten years).
+const MAX_STALE_DAYS: i64 = 3_650;
+
+pub async fn stale(
+    state: web::Data<AppState>,
+    who: Console,
+    query: web::Query<StaleQuery>,
+) -> PageResult {
+    let days = match query.days.trim() {
+        "" => super::dashboard::DEFAULT_STALE_DAYS,
+        text => text
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (0..=MAX_STALE_DAYS).contains(d))
+            .ok_or_else(|| {
+                DomainError::refused(format!("days is a whole number from 0 to {MAX_STALE_DAYS}"))
+            })?,
+    };
+    let now = state.clock.now().naive_utc();
+    let id = scope(&who);
+    let rows = db::run(&state.pool, move |c| {
+        reports::stale(c, now - Duration::days(days), now, id)
+    })
+    .await?;
+    let operator = is_operator(&who);
+    let action = if operator {
+        "/console/operator/stale"
+    } else {
+        "/console/stale"
+    };
+    let body = html! {
+        form.filter method="get" action=(action) {
+            label for="days" { "Silent for at least (days)" }
+            input #days type="number" min="0" max=(MAX_STALE_DAYS) name="days" value=(days);
+            button type="submit" { "Show" }
+        }
+        p { strong.count { (rows.len()) } " servers have not checked in for " (days) " days." }
+        table {
+            thead { tr {
+                @if operator { th scope="col" { "Reseller" } }
+                th scope="col" { "IP" } th scope="col" { "Type" } th scope="col" { "Added" } th scope="col" { "Last check-in" }
+            } }
+            tbody {
+                @for (license, login) in &rows {
+                    tr {
+                        @if operator { td { (login) } }
+                        td { (license.ip) }
+                        td { (license.type_id) }
+                        td { (license.created_at.format("%Y-%m-%d")) }
+                        td { (when(license.last_checkin)) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(html_response(shell(
+        "Servers not checking in",
+        Some(&who),
+        Section::Stale,
+        body,
+    )))
+}
+
+fn when(at: Option<NaiveDateTime>) -> String {
+    at.map_or_else(
+        || "never".to_string(),
+        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub struct UsageQuery {
+    #[serde(default)]
+    month: String,
+    #[serde(default)]
+    format: String,
+}
+
+pub async fn usage(
+    state: web::Data<AppState>,
+    who: Console,
+    query: web::Query<UsageQuery>,
+) -> PageResult {
+    let today = state.clock.now().date_naive();
+    let month = match query.month.trim() {
+        "" => Month::containing(today),
+        text => Month::parse(text)
+            .ok_or_else(|| DomainError::refused(format!("{text:?} is not a month (YYYY-MM)")))?,
+    };
+    let id = scope(&who);
+    let (lines, types) = db::run(&state.pool, move |c| {
+        Ok((usage::report(c, id, &month, today)?, all_types(c)?))
+    })
+    .await?;
+    let names: HashMap<i32, String> = types.into_iter().map(|t| (t.id, t.name)).collect();
+    let operator = is_operator(&who);
+    let logins = if operator {
+        logins(&state).await?
+    } else {
+        HashMap::new()
+    };
+    let login_of = |id: i64| logins.get(&id).cloned().unwrap_or_default();
+    if query.format == "csv" {
+        let mut out = String::from(if operator {
+            "reseller,type,type_name,license_days,peak,amount\r\n"
+        } else {
+            "type,type_name,license_days,peak,amount\r\n"
+        });
+        for line in &lines {
+            let u = &line.usage;
+            if operator {
+                field(&login_of(u.reseller_id), &mut out);
+                out.push(',');
+            }
+            out.push_str(&format!("{},", u.type_id));
+            field(names.get(&u.type_id).map_or("", String::as_str), &mut out);
+            let amount = line.amount_cents.map(format_cents).unwrap_or_default();
+            out.push_str(&format!(",{},{},{amount}\r\n", u.license_days, u.peak));
+        }
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "content-disposition",
+                format!("attachment; filename=\"usage-{month}.csv\""),
+            ))
+            .body(out));
+    }
+    let total: i64 = lines.iter().filter_map(|l| l.amount_cents).sum();
+    let action = if operator {
+        "/console/operator/usage"
+    } else {
+        "/console/usage"
+    };
+    let body = html! {
+        form.filter method="get" action=(action) {
+            label for="month" { "Month" }
+            input #month type="month" name="month" value=(month.to_string());
+            button type="submit" { "Show" }
+            " "
+            a href={(action) "?format=csv&month=" (month)} download { "CSV" }
+        }
+        table.usage {
+            thead { tr {
+                @if operator { th scope="col" { "Reseller" } }
+                th scope="col" { "Type" } th scope="col" { "License-days" } th scope="col" { "Peak" } th scope="col" { "Amount" }
+            } }
+            tbody {
+                @for line in &lines {
+                    @let u = &line.usage;
+                    tr {
+                        @if operator { td { (login_of(u.reseller_id)) } }
+                        td { (names.get(&u.type_id).map_or("", String::as_str)) " (" (u.type_id) ")" }
+                        td { (u.license_days) }
+                        td { (u.peak) }
+                        td { (line.amount_cents.map(format_cents).unwrap_or_else(|| "not priced".into())) }
+                    }
+                }
+            }
+            tfoot { tr {
+                th scope="row" colspan=(if operator { 4 } else { 3 }) { "Total" }
+                td #usage-total { (format_cents(total)) }
+            } }
+        }
+    };
+    Ok(html_response(shell(
+        &format!("Usage {month}"),
+        Some(&who),
+        Section::Usage,
+        body,
+    )))
+}
+
+#[derive(Deserialize, Default)]
+pub struct HistoryQuery {
+    #[serde(default)]
+    ip: String,
+    #[serde(default)]
+    reseller: String,
+    #[serde(default)]
+    since: String,
+}
+
+/// Rows shown at most (the newest).
+const HISTORY_ROWS: i64 = 500;
+
+/// Who acted, in words: the history's `source` is an address (an API call or a server's
+/// check-in), `cli` (the operator's command line) or `console:EMAIL`.
+fn actor(source: Option<&str>, action: &str) -> String {
+    match source {
+        Some("cli") => "operator (CLI)".to_string(),
+        Some(s) if s.starts_with("console:") => format!("console user {}", &s["console:".len()..]),
+        Some(s) if action == "checkin" => format!("server check-in from {s}"),
+        Some(s) => format!("API from {s}"),
+        None => "unknown".to_string(),
+    }
+}
+
+pub async fn history(
+    state: web::Data<AppState>,
+    who: Console,
+    query: web::Query<HistoryQuery>,
+) -> PageResult {
+    let operator = is_operator(&who);
+    let since = match query.since.trim() {
+        "" => None,
+        text => Some(
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| DomainError::refused(format!("{text:?} is not a date (YYYY-MM-DD)")))?
+                .and_time(chrono::NaiveTime::MIN),
+        ),
+    };
+    let ip = match query.ip.trim() {
+        "" => None,
+        text => Some(
+            crate::domain::ip::LicenseIp::parse(text)
+                .ok_or_else(|| DomainError::refused(format!("{text:?} is not an IP address")))?
+                .to_string(),
+        ),
+    };
+    let logins = if operator {
+        logins(&state).await?
+    } else {
+        HashMap::new()
+    };
+    let reseller_id = match (scope(&who), query.reseller.trim()) {
+        (Some(own), _) => Some(own),
+        (None, "") => None,
+        (None, login) => Some(
+            logins
+                .iter()
+                .find(|(_, l)| l.as_str() == login)
+                .map(|(id, _)| *id)
+                .ok_or_else(|| DomainError::refused(format!("no reseller {login:?}")))?,
+        ),
+    };
+    let filter = AuditFilter {
+        reseller_id,
+        ip,
+        since,
+        limit: HISTORY_ROWS,
+    };
+    let mut events = db::run(&state.pool, move |c| audit(c, &filter)).await?;
+    events.reverse();
+    let action = if operator {
+        "/console/operator/audit"
+    } else {
+        "/console/history"
+    };
+    let body = html! {
+        form.filter method="get" action=(action) role="search" {
+            @if operator {
+                label for="h-reseller" { "Reseller" }
+                input #h-reseller name="reseller" value=(query.reseller);
+            }
+            label for="h-ip" { "IP" }
+            input #h-ip name="ip" value=(query.ip);
+            label for="h-since" { "Since" }
+            input #h-since type="date" name="since" value=(query.since);
+            button type="submit" { "Filter" }
+        }
+        p.muted { "Newest first, at most " (HISTORY_ROWS) " events." }
+        (events_table(&events, operator, &logins))
+    };
+    let (title, section) = if operator {
+        ("Audit log", Section::Audit)
+    } else {
+        ("History", Section::History)
+    };
+    Ok(html_response(shell(title, Some(&who), section, body)))
+}
+
+fn events_table(
+    events: &[crate::db::models::LicenseEvent],
+    operator: bool,
+    logins: &HashMap<i64, String>,
+) -> Markup {
+    html! {
+        table.history {
+            thead { tr {
+                th scope="col" { "When (UTC)" }
+                @if operator { th scope="col" { "Reseller" } }
+                th scope="col" { "Action" } th scope="col" { "IP" } th scope="col" { "Type" } th scope="col" { "Detail" } th scope="col" { "Who" }
+            } }
+            tbody {
+                @for e in events {
+                    tr {
+                        td { (e.at.format("%Y-%m-%d %H:%M:%S")) }
+                        @if operator { td { (e.reseller_id.and_then(|id| logins.get(&id).cloned()).unwrap_or_default()) } }
+                        td { (e.action) }
+                        td { (e.ip) }
+                        td { (e.type_id.map(|t| t.to_string()).unwrap_or_default()) }
+                        td { (e.detail.as_deref().unwrap_or("")) }
+                        td { (actor(e.source.as_deref(), &e.action)) }
+                    }
+                }
+            }
+        }
+    }
+}

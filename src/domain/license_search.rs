@@ -1,0 +1,297 @@
+//! Finding a reseller's licenses by type, address or CIDR block, and free text, sorted by a
+//! column, one keyset page at a time (the console's IP Licenses page, its CSV export and its
+//! bulk remove). Keyset paging (`after` the last row's sort key and id) keeps every page as
+//! cheap as the first, however deep.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
+use ipnet::IpNet;
+
+use super::held_at;
+use super::ip::LicenseIp;
+use crate::db::models::License;
+use crate::db::schema::ip_licenses;
+use crate::db::DbConnection;
+use crate::error::DomainError;
+
+diesel::define_sql_function!(fn lower(x: Nullable<Text>) -> Nullable<Text>);
+
+/// Longest free-text search accepted.
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// Where the addresses must lie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressFilter {
+    Exact(LicenseIp),
+    Block(IpNet),
+}
+
+impl AddressFilter {
+    /// An address, or a CIDR block (`203.0.113.0/24`, `2001:db8::/48`).
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        let text = text.trim();
+        if let Some(ip) = LicenseIp::parse(text) {
+            return Ok(AddressFilter::Exact(ip));
+        }
+        text.parse::<IpNet>()
+            .map(|net| AddressFilter::Block(net.trunc()))
+            .map_err(|_| {
+                DomainError::refused(format!(
+                    "{text:?} is neither an IP address nor a CIDR block"
+                ))
+            })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub type_id: Option<i32>,
+    pub address: Option<AddressFilter>,
+    /// Case-insensitive substring of the IP or the server's check-in text.
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortColumn {
+    #[default]
+    Ip,
+    Added,
+    Type,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sort {
+    pub column: SortColumn,
+    pub descending: bool,
+}
+
+/// Where a page starts: after the row with this sort key and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum After {
+    Ip(String, i64),
+    Added(NaiveDateTime, i64),
+    Type(i32, i64),
+}
+
+impl After {
+    /// The cursor that continues after `license` in `sort` order.
+    pub fn of(license: &License, sort: Sort) -> Self {
+        match sort.column {
+            SortColumn::Ip => After::Ip(license.ip.clone(), license.id),
+            SortColumn::Added => After::Added(license.created_at, license.id),
+            SortColumn::Type => After::Type(license.type_id, license.id),
+        }
+    }
+}
+
+/// Rows read per round trip while a CIDR block is matched in memory.
+const SCAN_BATCH: i64 = 500;
+
+/// Up to `limit` licenses held by the reseller at `now` that match, in `sort` order, after
+/// `after`. A CIDR block is narrowed in SQL to its textual prefix (whole IPv4 octets) and
+/// matched exactly here, reading on until the page is full.
+pub fn page(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    filter: &Filter,
+    sort: Sort,
+    after: Option<&After>,
+    limit: i64,
+    now: NaiveDateTime,
+) -> Result<Vec<License>, DomainError> {
+    let block = match &filter.address {
+        Some(AddressFilter::Block(net)) => Some(*net),
+        _ => None,
+    };
+    let Some(block) = block else {
+        return query(conn, reseller_id, filter, sort, after, limit, now);
+    };
+    let mut found = Vec::new();
+    let mut cursor = after.cloned();
+    loop {
+        let batch = query(
+            conn,
+            reseller_id,
+            filter,
+            sort,
+            cursor.as_ref(),
+            SCAN_BATCH,
+            now,
+        )?;
+        let exhausted = (batch.len() as i64) < SCAN_BATCH;
+        cursor = batch.last().map(|l| After::of(l, sort));
+        for license in batch {
+            let inside = license
+                .ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|addr| block.contains(&addr));
+            if inside {
+                found.push(license);
+                if found.len() as i64 == limit {
+                    return Ok(found);
+                }
+            }
+        }
+        if exhausted {
+            return Ok(found);
+        }
+    }
+}
+
+/// `%` and `_` match themselves in a LIKE pattern built from user text.
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The text every address of an IPv4 block starts with (its whole octets), as a LIKE prefix.
+fn textual_prefix(net: &IpNet) -> Option<String> {
+    match net {
+        IpNet::V4(v4) => {
+            let whole = usize::from(v4.prefix_len() / 8);
+            let octets = v4.network().octets();
+            let mut prefix: String = octets[..whole].iter().map(|o| format!("{o}.")).collect();
+            if whole == 4 {
+                prefix.pop();
+                return Some(prefix);
+            }
+            prefix.push('%');
+            Some(prefix)
+        }
+        IpNet::V6(_) => Some("%:%".to_string()),
+    }
+}
+
+fn query(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    filter: &Filter,
+    sort: Sort,
+    after: Option<&After>,
+    limit: i64,
+    now: NaiveDateTime,
+) -> Result<Vec<License>, DomainError> {
+    let mut q = ip_licenses::table
+        .filter(ip_licenses::reseller_id.eq(reseller_id))
+        .filter(held_at(now))
+        .select(License::as_select())
+        .limit(limit)
+        .into_boxed();
+    if let Some(type_id) = filter.type_id {
+        q = q.filter(ip_licenses::type_id.eq(type_id));
+    }
+    match &filter.address {
+        Some(AddressFilter::Exact(ip)) => q = q.filter(ip_licenses::ip.eq(ip.to_string())),
+        Some(AddressFilter::Block(net)) => {
+            if let Some(prefix) = textual_prefix(net) {
+                q = q.filter(ip_licenses::ip.like(prefix));
+            }
+        }
+        None => {}
+    }
+    if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", like_escaped(&text.to_lowercase()));
+        q = q.filter(
+            ip_licenses::ip
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(ip_licenses::server_info)
+                    .like(pattern)
+                    .escape('\\')
+                    .assume_not_null()),
+        );
+    }
+    let desc = sort.descending;
+    q = match (sort.column, desc) {
+        (SortColumn::Ip, false) => q.order((ip_licenses::ip.asc(), ip_licenses::id.asc())),
+        (SortColumn::Ip, true) => q.order((ip_licenses::ip.desc(), ip_licenses::id.desc())),
+        (SortColumn::Added, false) => {
+            q.order((ip_licenses::created_at.asc(), ip_licenses::id.asc()))
+        }
+        (SortColumn::Added, true) => {
+            q.order((ip_licenses::created_at.desc(), ip_licenses::id.desc()))
+        }
+        (SortColumn::Type, false) => q.order((ip_licenses::type_id.asc(), ip_licenses::id.asc())),
+        (SortColumn::Type, true) => q.order((ip_licenses::type_id.desc(), ip_licenses::id.desc())),
+    };
+    q = match (after, desc) {
+        (None, _) => q,
+        (Some(After::Ip(ip, id)), false) => q.filter(
+            ip_licenses::ip
+                .gt(ip.clone())
+                .or(ip_licenses::ip.eq(ip.clone()).and(ip_licenses::id.gt(*id))),
+        ),
+        (Some(After::Ip(ip, id)), true) => q.filter(
+            ip_licenses::ip
+                .lt(ip.clone())
+                .or(ip_licenses::ip.eq(ip.clone()).and(ip_licenses::id.lt(*id))),
+        ),
+        (Some(After::Added(at, id)), false) => q.filter(
+            ip_licenses::created_at
+                .gt(*at)
+                .or(ip_licenses::created_at.eq(*at).and(ip_licenses::id.gt(*id))),
+        ),
+        (Some(After::Added(at, id)), true) => q.filter(
+            ip_licenses::created_at
+                .lt(*at)
+                .or(ip_licenses::created_at.eq(*at).and(ip_licenses::id.lt(*id))),
+        ),
+        (Some(After::Type(t, id)), false) => q.filter(
+            ip_licenses::type_id
+                .gt(*t)
+                .or(ip_licenses::type_id.eq(*t).and(ip_licenses::id.gt(*id))),
+        ),
+        (Some(After::Type(t, id)), true) => q.filter(
+            ip_licenses::type_id
+                .lt(*t)
+                .or(ip_licenses::type_id.eq(*t).and(ip_licenses::id.lt(*id))),
+        ),
+    };
+    Ok(q.load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_narrow_to_their_whole_octets() {
+        let net = |t: &str| t.parse::<IpNet>().unwrap().trunc();
+        assert_eq!(
+            textual_prefix(&net("203.0.113.0/24")).unwrap(),
+            "203.0.113.%"
+        );
+        assert_eq!(textual_prefix(&net("203.0.113.0/23")).unwrap(), "203.0.%");
+        assert_eq!(textual_prefix(&net("10.0.0.0/7")).unwrap(), "%");
+        assert_eq!(
+            textual_prefix(&net("203.0.113.9/32")).unwrap(),
+            "203.0.113.9"
+        );
+    }
+
+    #[test]
+    fn like_wildcards_in_user_text_are_escaped() {
+        assert_eq!(like_escaped("a%b_c\\"), "a\\%b\\_c\\\\");
+    }
+
+    #[test]
+    fn address_filters_parse_or_explain() {
+        assert!(matches!(
+            AddressFilter::parse("203.0.113.7"),
+            Ok(AddressFilter::Exact(_))
+        ));
+        assert!(matches!(
+            AddressFilter::parse("203.0.113.7/24"),
+            Ok(AddressFilter::Block(_))
+        ));
+        assert!(AddressFilter::parse("203.0.113.0/33").is_err());
+        assert!(AddressFilter::parse("<script>").is_err());
+    }
+}
