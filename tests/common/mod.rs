@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod console;
 pub mod database;
 pub mod http;
 pub mod process;

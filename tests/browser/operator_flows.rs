@@ -1,0 +1,97 @@
+//! The operator at work: create a reseller (its secret shown once), block it; the
+//! reseller's user then sees the banner and its API writes are refused.
+
+use ipls::domain::users::Role;
+
+use crate::common::console::{add_user, PASSWORD};
+use crate::common::{Options, Reseller};
+use crate::driver::Browser;
+use crate::{console_server, in_the_browser};
+
+in_the_browser! {
+    fn operator_creates_and_blocks_a_reseller(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        add_user(&srv, "root@ipls.example", Role::Operator, None);
+        let b = Browser::open(srv.addr);
+        b.log_in("root@ipls.example", PASSWORD);
+        assert_eq!(b.path(), "/console/operator/resellers");
+        b.assert_accessible("Resellers");
+
+        b.fill("#new-login", "newco");
+        // Only types 1 and 16, type 1 limited to 5.
+        let boxes = b.run("return Array.from(document.querySelectorAll('form.create input[name=types]')).filter(x => x.checked).length");
+        assert!(boxes.parse::<usize>().unwrap() > 2);
+        b.run("document.querySelectorAll('form.create input[name=types]').forEach(x => x.checked = (x.value === '1' || x.value === '16'))");
+        b.fill("#limit-1", "5");
+        b.click("form.create button[type=submit]");
+        let secret = b.text("#revealed");
+        assert_eq!(secret.len(), 48, "a new 48-hex secret: {secret}");
+        b.screenshot(&format!("operator-created-{kind:?}"));
+        let newco = Reseller { login: "newco".into(), secret, addr: srv.addr, clock: srv.clock.clone() };
+        newco.ok("register", "ip=203.0.113.5&type=1");
+        assert!(newco.refused("register", "ip=203.0.113.5&type=41").contains("not enabled"));
+
+        b.goto("/console/operator/resellers/newco");
+        b.assert_accessible("Reseller page");
+        b.fill("#block-reason", "unpaid invoice <b>#42</b>");
+        b.click("form[action$='/block'] button");
+        assert_eq!(b.text("#reseller-state"), "blocked");
+        b.screenshot(&format!("operator-reseller-{kind:?}"));
+        assert!(newco.refused("register", "ip=203.0.113.6&type=1").contains("blocked"));
+
+        // The reseller's user logs in and sees the banner; reads work, forms are gone.
+        add_user(&srv, "boss@newco.example", Role::Full, Some("newco"));
+        b.click("form.logout button");
+        b.log_in("boss@newco.example", PASSWORD);
+        assert_eq!(
+            b.text(".banner.blocked"),
+            "This account is blocked: unpaid invoice <b>#42</b> Everything can be read; nothing can be changed."
+        );
+        b.goto("/console/licenses");
+        assert_eq!(b.texts("td.ip"), ["203.0.113.5"]);
+        assert_eq!(b.count("form.add"), 0);
+        b.screenshot(&format!("blocked-banner-{kind:?}"));
+    }
+
+    fn every_page_passes_axe(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        let acme = srv.add_reseller("acme", &[1, 41, 42]);
+        acme.ok("register", "ip=203.0.113.1&type=41");
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        add_user(&srv, "root@ipls.example", Role::Operator, None);
+        let b = Browser::open(srv.addr);
+        b.goto("/console/login");
+        b.assert_accessible("login");
+        b.screenshot(&format!("login-{kind:?}"));
+        b.log_in("ops@acme.example", PASSWORD);
+        for (page, name) in [
+            ("/console/dashboard", "dashboard"),
+            ("/console/licenses", "licenses"),
+            ("/console/stale?days=0", "stale"),
+            ("/console/usage", "usage"),
+            ("/console/history", "history"),
+            ("/console/account", "account"),
+        ] {
+            b.goto(page);
+            assert!(!b.body_text().contains("Not done"), "{page}: {}", b.body_text());
+            b.assert_accessible(page);
+            b.screenshot(&format!("{name}-{kind:?}"));
+        }
+        b.click("form.logout button");
+        b.log_in("root@ipls.example", PASSWORD);
+        for (page, name) in [
+            ("/console/operator/resellers", "operator-resellers"),
+            ("/console/operator/resellers/acme", "operator-reseller"),
+            ("/console/operator/licenses?ip=203.0.113.1", "operator-licenses"),
+            ("/console/operator/stale?days=0", "operator-stale"),
+            ("/console/operator/usage", "operator-usage"),
+            ("/console/operator/prices", "operator-prices"),
+            ("/console/operator/audit", "operator-audit"),
+        ] {
+            b.goto(page);
+            assert!(!b.body_text().contains("Not done"), "{page}: {}", b.body_text());
+            b.assert_accessible(page);
+            b.screenshot(&format!("{name}-{kind:?}"));
+        }
+    }
+}

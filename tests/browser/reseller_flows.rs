@@ -1,0 +1,125 @@
+//! A reseller's user at work: log in, add IPs, filter and search, export CSV, bulk remove a
+//! filtered set after a confirmation that states the count, rotate the API secret.
+
+use chrono::Duration;
+use ipls::domain::users::Role;
+
+use crate::common::console::{add_user, get, PASSWORD};
+use crate::common::Options;
+use crate::driver::Browser;
+use crate::{console_server, in_the_browser};
+
+in_the_browser! {
+    fn add_filter_search_and_export(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        srv.add_reseller("acme", &[1, 16, 41, 42]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+        assert_eq!(b.path(), "/console/dashboard");
+        assert!(b.body_text().contains("Dashboard: acme"));
+
+        b.goto("/console/licenses");
+        for (ip, type_id) in [("203.0.113.10", "1"), ("203.0.113.11", "16"), ("198.51.100.7", "1")] {
+            b.fill("#add-ip", ip);
+            b.select("#add-type", type_id);
+            b.click("form.add button[type=submit]");
+            assert_eq!(b.text(".notice"), "License added.");
+        }
+        assert_eq!(b.texts("td.ip"), ["198.51.100.7", "203.0.113.10", "203.0.113.11"]);
+        b.screenshot(&format!("licenses-{kind:?}"));
+        b.assert_accessible("IP Licenses");
+
+        b.fill("#f-ip", "203.0.113.0/24");
+        b.click("form.filter button[type=submit]");
+        assert_eq!(b.texts("td.ip"), ["203.0.113.10", "203.0.113.11"]);
+        b.goto("/console/licenses?type=1");
+        assert_eq!(b.texts("td.ip"), ["198.51.100.7", "203.0.113.10"]);
+        b.goto("/console/licenses");
+        b.fill("#f-q", "198.51");
+        b.click("form.filter button[type=submit]");
+        assert_eq!(b.texts("td.ip"), ["198.51.100.7"]);
+
+        // Sorting by IP, descending: the header link flips the order.
+        b.goto("/console/licenses?sort=ip&dir=asc");
+        b.click("thead a[href*='sort=ip']");
+        assert_eq!(b.texts("td.ip"), ["203.0.113.11", "203.0.113.10", "198.51.100.7"]);
+
+        // The CSV of the current filter, as the browser downloads it (same cookies).
+        b.goto("/console/licenses?ip=203.0.113.0%2F24");
+        let href = b.run("return document.querySelector('a[download]').getAttribute('href')");
+        let csv = get(&srv, &b.cookie("ipls_session"), &href).text();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "ip,type,hostname,added,last_checkin,els_allowed");
+        assert_eq!(lines.len(), 3, "{csv}");
+        assert!(lines[1].starts_with("203.0.113.10,1,,2026-11-28 12:00:00,,false"), "{csv}");
+        assert!(lines[2].starts_with("203.0.113.11,16,"), "{csv}");
+        assert_eq!(srv.count("SELECT count(*) AS n FROM ip_licenses"), 3);
+    }
+
+    fn bulk_remove_states_the_count(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        let acme = srv.add_reseller("acme", &[1]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        for i in 1..=12 {
+            acme.ok("register", &format!("ip=203.0.113.{i}&type=1"));
+        }
+        for i in 1..=5 {
+            acme.ok("register", &format!("ip=198.51.100.{i}&type=1"));
+        }
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+
+        // Two ticked rows.
+        b.goto("/console/licenses?ip=198.51.100.0%2F24");
+        b.click("input[value='198.51.100.1|1']");
+        b.click("input[value='198.51.100.2|1']");
+        b.click("form#bulk button[type=submit]");
+        assert_eq!(b.text(".notice"), "The selected licenses were removed.");
+        assert_eq!(srv.count("SELECT count(*) AS n FROM ip_licenses WHERE ip LIKE '198.51.100.%'"), 3);
+
+        // Every row matching a filter, after a confirmation that states the count.
+        b.goto("/console/licenses?ip=203.0.113.0%2F24");
+        b.click("a[href^='/console/licenses/remove-matching']");
+        assert_eq!(b.text(".warning .count"), "12");
+        b.screenshot(&format!("bulk-remove-confirm-{kind:?}"));
+        b.assert_accessible("bulk remove confirmation");
+        b.click("button.danger");
+        assert_eq!(b.text(".notice .count"), "12");
+        assert_eq!(srv.count("SELECT count(*) AS n FROM ip_licenses"), 3);
+        assert_eq!(
+            srv.count("SELECT count(*) AS n FROM license_events WHERE action = 'remove' AND source = 'console:ops@acme.example'"),
+            14
+        );
+    }
+
+    fn rotating_the_secret_switches_the_api_key(kind) {
+        let options = Options { auth_cache_secs: 2, ..Options::default() };
+        let Some(srv) = console_server(kind, options) else { return };
+        let acme = srv.add_reseller("acme", &[1]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        acme.ok("check", "ip=203.0.113.1");
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+        b.goto("/console/account");
+        b.assert_accessible("Account");
+        b.fill("#reveal-password", PASSWORD);
+        b.click("form[action='/console/account/reveal'] button");
+        assert_eq!(b.text("#revealed"), acme.secret);
+        assert!(!b.path().contains(&acme.secret), "no secret in a URL");
+
+        b.click("#rotate-confirm");
+        b.click("form[action='/console/account/rotate'] button");
+        let new_secret = b.text("#revealed");
+        assert_ne!(new_secret, acme.secret);
+        b.screenshot(&format!("account-rotated-{kind:?}"));
+
+        let mut renewed = acme.clone();
+        renewed.secret = new_secret;
+        renewed.ok("check", "ip=203.0.113.1");
+        // The old secret may live on in the credentials cache for its bound, not longer.
+        srv.clock.advance(Duration::seconds(3));
+        assert_eq!(acme.refused("check", "ip=203.0.113.1"), "Authorization failed");
+        renewed.ok("check", "ip=203.0.113.1");
+    }
+}

@@ -1,0 +1,71 @@
+//! The console's defences, seen from a browser: a form without its CSRF token changes
+//! nothing, markup sent by a server at check-in shows as text, logout and idle expiry end
+//! the session.
+
+use chrono::Duration;
+use ipls::domain::users::Role;
+
+use crate::common::console::{add_user, PASSWORD};
+use crate::common::{http, Options};
+use crate::driver::Browser;
+use crate::{console_server, in_the_browser};
+
+in_the_browser! {
+    fn a_form_without_its_csrf_token_changes_nothing(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        srv.add_reseller("acme", &[1]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+        b.goto("/console/licenses");
+        b.fill("#add-ip", "203.0.113.9");
+        b.run("document.querySelector('form.add input[name=csrf]').remove()");
+        b.click("form.add button[type=submit]");
+        assert!(b.text(".error").contains("nothing was changed"), "{}", b.body_text());
+        assert_eq!(srv.count("SELECT count(*) AS n FROM ip_licenses"), 0);
+        b.assert_accessible("refusal page");
+    }
+
+    fn check_in_markup_is_shown_as_text(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        let acme = srv.add_reseller("acme", &[1]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        acme.ok("register", "ip=127.0.0.1&type=1");
+        let hostile = "<img src=x onerror=\"document.title='pwned'\"><script>alert(1)</script>";
+        let query = serde_urlencoded::to_string([("server_info", hostile)]).unwrap();
+        let answer = http::request(srv.addr, "GET", &format!("/api/server/checkin.json?{query}"), &[], b"");
+        assert_eq!(answer.json()["success"], true, "{}", answer.text());
+
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+        b.goto("/console/licenses");
+        assert_eq!(b.texts("td.ip"), ["127.0.0.1"]);
+        let shown = b.run("return document.querySelector('tbody tr td:nth-child(3)').textContent");
+        assert_eq!(shown, hostile);
+        assert_eq!(b.run("return document.title"), "IP Licenses · ipls");
+        assert_eq!(b.count("tbody img"), 0);
+        assert_eq!(b.count("tbody script"), 0);
+    }
+
+    fn logout_and_idle_expiry_end_the_session(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        srv.add_reseller("acme", &[1]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+        b.click("form.logout button");
+        assert_eq!(b.path(), "/console/login");
+        b.goto("/console/licenses");
+        assert_eq!(b.path(), "/console/login");
+        assert_eq!(srv.count("SELECT count(*) AS n FROM console_sessions"), 0);
+
+        b.log_in("ops@acme.example", PASSWORD);
+        srv.clock.advance(Duration::minutes(29));
+        b.goto("/console/licenses");
+        assert_eq!(b.path(), "/console/licenses", "29 minutes idle is within the limit");
+        srv.clock.advance(Duration::minutes(31));
+        b.goto("/console/licenses");
+        assert_eq!(b.path(), "/console/login?expired=1");
+        assert!(b.text(".error").contains("session ended"));
+    }
+}
