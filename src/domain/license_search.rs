@@ -221,38 +221,28 @@ fn query(
         (SortColumn::Type, false) => q.order((ip_licenses::type_id.asc(), ip_licenses::id.asc())),
         (SortColumn::Type, true) => q.order((ip_licenses::type_id.desc(), ip_licenses::id.desc())),
     };
+    // `col >= v AND (col > v OR id > i)`: the first half is a range the index can seek to,
+    // so a deep page costs what the first one does.
     q = match (after, desc) {
         (None, _) => q,
-        (Some(After::Ip(ip, id)), false) => q.filter(
-            ip_licenses::ip
-                .gt(ip.clone())
-                .or(ip_licenses::ip.eq(ip.clone()).and(ip_licenses::id.gt(*id))),
-        ),
-        (Some(After::Ip(ip, id)), true) => q.filter(
-            ip_licenses::ip
-                .lt(ip.clone())
-                .or(ip_licenses::ip.eq(ip.clone()).and(ip_licenses::id.lt(*id))),
-        ),
-        (Some(After::Added(at, id)), false) => q.filter(
-            ip_licenses::created_at
-                .gt(*at)
-                .or(ip_licenses::created_at.eq(*at).and(ip_licenses::id.gt(*id))),
-        ),
-        (Some(After::Added(at, id)), true) => q.filter(
-            ip_licenses::created_at
-                .lt(*at)
-                .or(ip_licenses::created_at.eq(*at).and(ip_licenses::id.lt(*id))),
-        ),
-        (Some(After::Type(t, id)), false) => q.filter(
-            ip_licenses::type_id
-                .gt(*t)
-                .or(ip_licenses::type_id.eq(*t).and(ip_licenses::id.gt(*id))),
-        ),
-        (Some(After::Type(t, id)), true) => q.filter(
-            ip_licenses::type_id
-                .lt(*t)
-                .or(ip_licenses::type_id.eq(*t).and(ip_licenses::id.lt(*id))),
-        ),
+        (Some(After::Ip(ip, id)), false) => q
+            .filter(ip_licenses::ip.ge(ip.clone()))
+            .filter(ip_licenses::ip.gt(ip.clone()).or(ip_licenses::id.gt(*id))),
+        (Some(After::Ip(ip, id)), true) => q
+            .filter(ip_licenses::ip.le(ip.clone()))
+            .filter(ip_licenses::ip.lt(ip.clone()).or(ip_licenses::id.lt(*id))),
+        (Some(After::Added(at, id)), false) => q
+            .filter(ip_licenses::created_at.ge(*at))
+            .filter(ip_licenses::created_at.gt(*at).or(ip_licenses::id.gt(*id))),
+        (Some(After::Added(at, id)), true) => q
+            .filter(ip_licenses::created_at.le(*at))
+            .filter(ip_licenses::created_at.lt(*at).or(ip_licenses::id.lt(*id))),
+        (Some(After::Type(t, id)), false) => q
+            .filter(ip_licenses::type_id.ge(*t))
+            .filter(ip_licenses::type_id.gt(*t).or(ip_licenses::id.gt(*id))),
+        (Some(After::Type(t, id)), true) => q
+            .filter(ip_licenses::type_id.le(*t))
+            .filter(ip_licenses::type_id.lt(*t).or(ip_licenses::id.lt(*id))),
     };
     Ok(q.load(conn)?)
 }

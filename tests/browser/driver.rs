@@ -45,16 +45,25 @@ pub fn screenshot_dir() -> PathBuf {
 
 /// axe-core's script, installed from npm by .ci/run (never committed).
 fn axe_source() -> Option<String> {
-    let path = std::env::var("IPLS_AXE_JS").map(PathBuf::from).unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/axe/node_modules/axe-core/axe.min.js")
-    });
+    let path = std::env::var("IPLS_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/axe/node_modules/axe-core/axe.min.js")
+        });
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(_) if std::env::var("IPLS_REQUIRE_BROWSER").as_deref() == Ok("1") => {
-            panic!("IPLS_REQUIRE_BROWSER=1 but axe-core is not at {}", path.display())
+            panic!(
+                "IPLS_REQUIRE_BROWSER=1 but axe-core is not at {}",
+                path.display()
+            )
         }
         Err(_) => {
-            eprintln!("axe-core not found at {}; accessibility checks skipped", path.display());
+            eprintln!(
+                "axe-core not found at {}; accessibility checks skipped",
+                path.display()
+            );
             None
         }
     }
@@ -97,7 +106,9 @@ impl Browser {
                 ]
             }
         });
-        let Value::Object(capabilities) = capabilities else { unreachable!() };
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
         let url = format!("http://127.0.0.1:{port}");
         let client = runtime.block_on(async {
             let deadline = Instant::now() + Duration::from_secs(20);
@@ -136,7 +147,10 @@ impl Browser {
     }
 
     pub fn path(&self) -> String {
-        let url = self.runtime.block_on(self.client().current_url()).expect("current URL");
+        let url = self
+            .runtime
+            .block_on(self.client().current_url())
+            .expect("current URL");
         match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
@@ -145,24 +159,48 @@ impl Browser {
 
     pub fn fill(&self, css: &str, value: &str) {
         self.runtime.block_on(async {
-            let field = self.client().find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css}: {e}"));
-            field.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
-            field.send_keys(value).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+            let field = self
+                .client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("find {css}: {e}"));
+            field
+                .clear()
+                .await
+                .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+            field
+                .send_keys(value)
+                .await
+                .unwrap_or_else(|e| panic!("type into {css}: {e}"));
         });
     }
 
     pub fn select(&self, css: &str, value: &str) {
         self.runtime.block_on(async {
-            let field = self.client().find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css}: {e}"));
-            field.select_by_value(value).await.unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
+            let field = self
+                .client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("find {css}: {e}"));
+            field
+                .select_by_value(value)
+                .await
+                .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
         });
     }
 
     /// Clicks and waits for the page the click leads to (if any) to load.
     pub fn click(&self, css: &str) {
         self.runtime.block_on(async {
-            let target = self.client().find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css}: {e}"));
-            target.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+            let target = self
+                .client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("find {css}: {e}"));
+            target
+                .click()
+                .await
+                .unwrap_or_else(|e| panic!("click {css}: {e}"));
         });
         self.settle();
     }
@@ -182,8 +220,15 @@ impl Browser {
 
     pub fn text(&self, css: &str) -> String {
         self.runtime.block_on(async {
-            let found = self.client().find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css}: {e}"));
-            found.text().await.unwrap_or_else(|e| panic!("text of {css}: {e}"))
+            let found = self
+                .client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("find {css}: {e}"));
+            found
+                .text()
+                .await
+                .unwrap_or_else(|e| panic!("text of {css}: {e}"))
         })
     }
 
@@ -191,7 +236,12 @@ impl Browser {
     pub fn texts(&self, css: &str) -> Vec<String> {
         self.runtime.block_on(async {
             let mut out = Vec::new();
-            for found in self.client().find_all(Locator::Css(css)).await.expect("find all") {
+            for found in self
+                .client()
+                .find_all(Locator::Css(css))
+                .await
+                .expect("find all")
+            {
                 out.push(found.text().await.expect("text"));
             }
             out
@@ -235,7 +285,10 @@ impl Browser {
 
     /// Saves a PNG of the viewport as target/screenshots/NAME.png.
     pub fn screenshot(&self, name: &str) {
-        let png = self.runtime.block_on(self.client().screenshot()).expect("screenshot");
+        let png = self
+            .runtime
+            .block_on(self.client().screenshot())
+            .expect("screenshot");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot directory");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
@@ -257,7 +310,10 @@ impl Browser {
             .block_on(self.client().execute_async(script, vec![]))
             .expect("run axe");
         let violations: Vec<String> = serde_json::from_value(found).unwrap_or_default();
-        assert!(violations.is_empty(), "accessibility of {page}: {violations:#?}");
+        assert!(
+            violations.is_empty(),
+            "accessibility of {page}: {violations:#?}"
+        );
     }
 
     /// Logs in through the login form and waits for the landing page.

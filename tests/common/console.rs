@@ -56,7 +56,12 @@ pub fn set_cookie(response: &http::Response, name: &str) -> Option<String> {
 /// Logs in through the form (with its double-submit token); panics unless it succeeds.
 pub fn log_in(srv: &TestServer, email: &str, password: &str) -> Session {
     let (response, _) = try_log_in(srv, email, password, &[]);
-    assert_eq!(response.status, 303, "login of {email}: {}", response.text());
+    assert_eq!(
+        response.status,
+        303,
+        "login of {email}: {}",
+        response.text()
+    );
     let cookie = set_cookie(&response, "ipls_session")
         .expect("a session cookie")
         .split(';')
@@ -80,7 +85,17 @@ pub fn try_log_in(
     password: &str,
     headers: &[(&str, &str)],
 ) -> (http::Response, String) {
-    let form = http::request(srv.addr, "GET", "/console/login", headers, b"");
+    try_log_in_at(srv.addr, email, password, headers)
+}
+
+/// `try_log_in` against the server at `addr` (another instance).
+pub fn try_log_in_at(
+    addr: std::net::SocketAddr,
+    email: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> (http::Response, String) {
+    let form = http::request(addr, "GET", "/console/login", headers, b"");
     let token = field_value(&form.text(), "login_token").expect("a login token");
     let token_cookie = set_cookie(&form, "ipls_login")
         .expect("a login cookie")
@@ -97,7 +112,7 @@ pub fn try_log_in(
     let mut all: Vec<(&str, &str)> = headers.to_vec();
     all.push(("cookie", &token_cookie));
     all.push(("content-type", "application/x-www-form-urlencoded"));
-    let response = http::request(srv.addr, "POST", "/console/login", &all, body.as_bytes());
+    let response = http::request(addr, "POST", "/console/login", &all, body.as_bytes());
     (response, token_cookie)
 }
 
@@ -106,7 +121,12 @@ pub fn get(srv: &TestServer, cookie: &str, target: &str) -> http::Response {
 }
 
 /// Posts a form as the session's user; `fields` are sent as given (add the CSRF yourself).
-pub fn post(srv: &TestServer, cookie: &str, target: &str, fields: &[(&str, &str)]) -> http::Response {
+pub fn post(
+    srv: &TestServer,
+    cookie: &str,
+    target: &str,
+    fields: &[(&str, &str)],
+) -> http::Response {
     let body = serde_urlencoded::to_string(fields).expect("form");
     http::request(
         srv.addr,

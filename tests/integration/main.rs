@@ -8,6 +8,8 @@ mod authentication;
 mod availability_check;
 mod checkin_flood;
 mod cli;
+mod console_cli;
+mod console_security;
 mod dual_stack;
 mod envelope;
 mod fuzz_regressions;

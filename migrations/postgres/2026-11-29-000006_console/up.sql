@@ -21,3 +21,8 @@ CREATE TABLE console_sessions (
     last_seen_at TIMESTAMP NOT NULL
 );
 CREATE INDEX console_sessions_user ON console_sessions (user_id);
+
+-- The console's IP Licenses page sorts a reseller's licenses by IP (ip_licenses_by_owner),
+-- by date added or by type, a keyset page at a time: each order needs its index.
+CREATE INDEX ip_licenses_by_owner_added ON ip_licenses (reseller_id, created_at, id);
+CREATE INDEX ip_licenses_by_owner_type ON ip_licenses (reseller_id, type_id, id);
