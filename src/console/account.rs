@@ -61,6 +61,8 @@ async fn page(
     let id = reseller.id;
     let logins: Vec<ConsoleUser> = db::run(&state.pool, move |c| users::list(c, Some(id))).await?;
     let full = who.role() == Role::Full;
+    // A blocked account's key can still be revealed; nothing else can change.
+    let writable = full && reseller.blocked_reason.is_none();
     let body = html! {
         (notice(message))
         @if let Some((title, value)) = reveal {
@@ -85,6 +87,8 @@ async fn page(
                     input #reveal-password type="password" name="password" autocomplete="current-password" required;
                     button type="submit" { "Reveal the IP secret key" }
                 }
+            }
+            @if writable {
                 form method="post" action="/console/account/rotate" {
                     (csrf_field(who))
                     input #rotate-confirm type="checkbox" name="confirm" value="yes" required;
@@ -115,7 +119,7 @@ async fn page(
                             td { (user.role().as_str()) }
                             td { (user.created_at.format("%Y-%m-%d")) }
                             td {
-                                @if full && user.id != who.user.id {
+                                @if writable && user.id != who.user.id {
                                     form method="post" action="/console/account/users/remove" {
                                         (csrf_field(who))
                                         input type="hidden" name="email" value=(user.email);
@@ -127,7 +131,7 @@ async fn page(
                     }
                 }
             }
-            @if full {
+            @if writable {
                 form method="post" action="/console/account/users" {
                     (csrf_field(who))
                     label for="new-email" { "E-mail" }

@@ -3,11 +3,13 @@
 
 use crate::auth::session::{tokens_match, Console};
 use crate::db::models::Reseller;
+use crate::domain::ensure_active;
 use crate::domain::users::Role;
 
 use super::page::ConsoleError;
 
-/// A reseller user's write: the CSRF token matches and the role is `full`. Returns the
+/// A reseller user's write: the CSRF token matches, the role is `full` and the account is
+/// not blocked (a blocked account reads but changes nothing, as in the API). Returns the
 /// reseller acted for.
 pub fn reseller_write<'a>(who: &'a Console, csrf: &str) -> Result<&'a Reseller, ConsoleError> {
     csrf_matches(who, csrf)?;
@@ -16,9 +18,12 @@ pub fn reseller_write<'a>(who: &'a Console, csrf: &str) -> Result<&'a Reseller, 
             "Your login is read-only: it can see this account but not change it.",
         ));
     }
-    who.reseller
+    let reseller = who
+        .reseller
         .as_ref()
-        .ok_or(ConsoleError::Forbidden("This page is for reseller users."))
+        .ok_or(ConsoleError::Forbidden("This page is for reseller users."))?;
+    ensure_active(reseller)?;
+    Ok(reseller)
 }
 
 /// A reseller user's read: any role of a reseller.

@@ -189,8 +189,13 @@ impl Browser {
         });
     }
 
-    /// Clicks and waits for the page the click leads to (if any) to load.
+    /// Clicks; unless the target is a checkbox, waits until the page the click leads to has
+    /// replaced this one and finished loading (a marker set on this page's window is gone).
     pub fn click(&self, css: &str) {
+        let toggles = self.run(&format!(
+            "const e = document.querySelector({css:?}); window.__iplsOld = true; \
+             return e && e.type === 'checkbox' ? 'checkbox' : 'other'"
+        ));
         self.runtime.block_on(async {
             let target = self
                 .client()
@@ -202,20 +207,27 @@ impl Browser {
                 .await
                 .unwrap_or_else(|e| panic!("click {css}: {e}"));
         });
-        self.settle();
+        if toggles != "checkbox" {
+            self.wait_for_new_page(css);
+        }
     }
 
-    /// Waits until the document has loaded.
-    fn settle(&self) {
+    fn wait_for_new_page(&self, after: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            let state = self.run("return document.readyState");
-            if state == "complete" {
-                return;
+            let state = self.runtime.block_on(self.client().execute(
+                "return window.__iplsOld === true ? 'old' : document.readyState",
+                vec![],
+            ));
+            // An error means the old page's context is gone mid-navigation: ask again.
+            if let Ok(Value::String(state)) = state {
+                if state == "complete" {
+                    return;
+                }
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("the page did not finish loading");
+        panic!("clicking {after} led to no new page");
     }
 
     pub fn text(&self, css: &str) -> String {

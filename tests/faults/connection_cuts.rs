@@ -19,7 +19,8 @@ fn behind_proxy() -> Option<(TestDatabase, Proxy, ServeProcess)> {
         .target
         .replacen(":5432/", &format!(":{}/", proxy.addr.port()), 1);
     assert_ne!(proxied, db.url.target, "the URL names port 5432");
-    let server = serve(&format!("{proxied}?connect_timeout=2"), &[]);
+    let separator = if proxied.contains('?') { '&' } else { '?' };
+    let server = serve(&format!("{proxied}{separator}connect_timeout=2"), &[]);
     Some((db, proxy, server))
 }
 

@@ -179,6 +179,11 @@ fn demo_prints_a_working_curl_line() {
         .map(|l| l.expect("line"))
         .find(|l| l.contains("register.json"))
         .expect("a curl line");
+    let console = lines
+        .by_ref()
+        .map(|l| l.expect("line"))
+        .find(|l| l.starts_with("Console: "))
+        .expect("a console line");
     // Keep reading, so the server never writes to a closed pipe.
     std::thread::spawn(move || lines.for_each(drop));
     let url = line.split('\'').nth(1).expect("quoted URL");
@@ -191,11 +196,22 @@ fn demo_prints_a_working_curl_line() {
         &[],
         b"",
     );
+    // "Console: URL (log in as EMAIL with password PASSWORD)": those credentials work.
+    let words: Vec<&str> = console.trim_end_matches(')').split_whitespace().collect();
+    assert!(words[1].ends_with("/console/"), "{console}");
+    let (email, password) = (words[5], words[8]);
+    let (login, _) = crate::common::console::try_log_in_at(
+        host.parse().expect("socket address"),
+        email,
+        password,
+        &[],
+    );
     let _ = child.kill();
     let _ = child.wait();
     let value = response.json();
     assert_eq!(value["success"], true, "{value}");
     assert_eq!(value["data"]["ip"], "203.0.113.10");
+    assert_eq!(login.status, 303, "{console}: {}", login.text());
 }
 
 /// Reports and the audit trail over a history written in January 2020.

@@ -109,6 +109,19 @@ on_both_backends! {
         assert_eq!(get(&srv, &b.cookie, "/console/licenses").header("location"), Some("/console/login"));
         let again = log_in(&srv, "b@acme.example", PASSWORD);
         assert!(get(&srv, &again.cookie, "/console/dashboard").text().contains("This account is blocked: </strong>unpaid"));
+        // Blocked: reads work, changes are refused as in the API.
+        assert_eq!(get(&srv, &again.cookie, "/console/licenses").status, 200);
+        for (target, fields) in [
+            ("/console/licenses/add", vec![("ip", "203.0.113.1"), ("type", "1")]),
+            ("/console/account/rotate", vec![("confirm", "yes")]),
+            ("/console/account/allowlist", vec![("allow_from", "")]),
+        ] {
+            let mut fields = fields;
+            fields.push(("csrf", &again.csrf));
+            let refused = post(&srv, &again.cookie, target, &fields);
+            assert_eq!(refused.status, 422, "{target}");
+            assert!(refused.text().contains("Account acme is blocked: unpaid"), "{target}: {}", refused.text());
+        }
 
         let id = users::get(&mut srv.conn(), "b@acme.example").unwrap().id;
         users::remove(&mut srv.conn(), id).unwrap();

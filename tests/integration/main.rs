@@ -9,6 +9,7 @@ mod availability_check;
 mod checkin_flood;
 mod cli;
 mod console_cli;
+mod console_pages;
 mod console_security;
 mod dual_stack;
 mod envelope;
