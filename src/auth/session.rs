@@ -149,7 +149,15 @@ pub async fn log_in(
         created_at: now,
         last_seen_at: now,
     };
-    db::run(&state.pool, move |c| sessions::start(c, &session)).await?;
+    let idle_cutoff = now - Duration::minutes(state.config.console_idle_minutes);
+    let absolute_cutoff = now - Duration::hours(state.config.console_session_hours);
+    db::run(&state.pool, move |c| {
+        // Sessions that ran out and were never used again are cleared at each login, so
+        // the table holds live sessions and the few that ended since the last login.
+        sessions::prune(c, idle_cutoff, absolute_cutoff)?;
+        sessions::start(c, &session)
+    })
+    .await?;
     Ok(id)
 }
 

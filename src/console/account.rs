@@ -61,7 +61,8 @@ async fn page(
     let id = reseller.id;
     let logins: Vec<ConsoleUser> = db::run(&state.pool, move |c| users::list(c, Some(id))).await?;
     let full = who.role() == Role::Full;
-    // A blocked account's key can still be revealed; nothing else can change.
+    // A blocked account's key can still be revealed and its users may change their own
+    // passwords; the account's settings and logins cannot change.
     let writable = full && reseller.blocked_reason.is_none();
     let body = html! {
         (notice(message))
@@ -69,7 +70,7 @@ async fn page(
             section.reveal aria-label=(title) {
                 h2 { (title) }
                 p { code #revealed { (value) } }
-                p.muted { "Shown once; it is not kept in any URL or log." }
+                p.muted { "It is not put in any URL or log, and this page is not cached." }
             }
         }
         section {
@@ -216,7 +217,7 @@ pub async fn rotate(
         secret: Some(secret.clone()),
         ..Default::default()
     };
-    update(&state, &reseller.login, changes).await?;
+    super::operator::change(&state, reseller.login.clone(), changes).await?;
     page(
         &state,
         &who,
@@ -224,20 +225,6 @@ pub async fn rotate(
         Some(("New IP secret key", &secret)),
     )
     .await
-}
-
-async fn update(
-    state: &AppState,
-    login: &str,
-    changes: AccountChanges,
-) -> Result<(), ConsoleError> {
-    let secrets = state.secrets.clone();
-    let login = login.to_string();
-    db::run(&state.pool, move |c| {
-        resellers::update(c, &login, &changes, &secrets)
-    })
-    .await?;
-    Ok(())
 }
 
 fn redirect(notice: &str) -> HttpResponse {
@@ -266,7 +253,7 @@ pub async fn allowlist(
         allow_from: Some(allow_from),
         ..Default::default()
     };
-    update(&state, &reseller.login, changes).await?;
+    super::operator::change(&state, reseller.login.clone(), changes).await?;
     Ok(redirect("allowlist"))
 }
 
@@ -288,7 +275,7 @@ pub async fn legacy(
         legacy_sha1: Some(form.on == "on"),
         ..Default::default()
     };
-    update(&state, &reseller.login, changes).await?;
+    super::operator::change(&state, reseller.login.clone(), changes).await?;
     Ok(redirect("legacy"))
 }
 

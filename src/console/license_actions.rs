@@ -38,6 +38,13 @@ pub struct LicenseForm {
     els: String,
 }
 
+impl LicenseForm {
+    /// The license the form names: its IP and type.
+    fn license(&self) -> Result<(LicenseIp, i32), ConsoleError> {
+        Ok((ip_of(&self.ip)?, type_of(&self.type_id)?))
+    }
+}
+
 fn ip_of(text: &str) -> Result<LicenseIp, ConsoleError> {
     LicenseIp::parse(text.trim()).ok_or_else(|| {
         ConsoleError::Domain(DomainError::refused(format!(
@@ -96,9 +103,10 @@ pub async fn add(
     form: web::Form<LicenseForm>,
 ) -> PageResult {
     let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let (ip, type_id) = form.license()?;
     let request = Registration {
-        ip: ip_of(&form.ip)?,
-        type_id: type_of(&form.type_id)?,
+        ip,
+        type_id,
         els_allowed: false,
     };
     let policy = state.policy();
@@ -115,8 +123,7 @@ pub async fn remove(
     form: web::Form<LicenseForm>,
 ) -> PageResult {
     let reseller = guard::reseller_write(&who, &form.csrf)?;
-    let ip = ip_of(&form.ip)?;
-    let type_id = type_of(&form.type_id)?;
+    let (ip, type_id) = form.license()?;
     as_actor(&state, &who, reseller, move |c, actor| {
         licenses::remove(c, actor, &ip, Some(type_id))
     })
@@ -130,8 +137,7 @@ pub async fn els(
     form: web::Form<LicenseForm>,
 ) -> PageResult {
     let reseller = guard::reseller_write(&who, &form.csrf)?;
-    let ip = ip_of(&form.ip)?;
-    let type_id = type_of(&form.type_id)?;
+    let (ip, type_id) = form.license()?;
     let on = form.els == "on";
     as_actor(&state, &who, reseller, move |c, actor| {
         licenses::update_els(c, actor, &ip, Some(type_id), on)

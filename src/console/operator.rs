@@ -150,7 +150,7 @@ fn secret_page(who: &Console, title: &str, login: &str, secret: &str) -> HttpRes
         section.reveal {
             p { "API login: " code { (login) } }
             p { "IP secret key: " code #revealed { (secret) } }
-            p.muted { "Shown once: give it to the reseller. It is not kept in any URL or log." }
+            p.muted { "Shown once: give it to the reseller. It is not put in any URL or log." }
             p { a href={"/console/operator/resellers/" (login)} { "Go to " (login) } }
         }
     };
@@ -256,7 +256,9 @@ pub async fn show(
     )))
 }
 
-async fn change(
+/// Applies `changes` to the reseller `login` (the operator's pages and a reseller's own
+/// Account page).
+pub async fn change(
     state: &AppState,
     login: String,
     changes: AccountChanges,
@@ -267,6 +269,17 @@ async fn change(
     })
     .await?;
     Ok(())
+}
+
+/// `change`, then back to the reseller's page with a notice.
+async fn change_then_back(
+    state: &AppState,
+    login: String,
+    changes: AccountChanges,
+    notice: &str,
+) -> PageResult {
+    change(state, login.clone(), changes).await?;
+    Ok(back_to(&login, notice))
 }
 
 fn back_to(login: &str, notice: &str) -> HttpResponse {
@@ -298,8 +311,7 @@ pub async fn settings(
         ),
         ..Default::default()
     };
-    change(&state, login.clone(), changes).await?;
-    Ok(back_to(&login, "saved"))
+    change_then_back(&state, login, changes, "saved").await
 }
 
 #[derive(Deserialize)]
@@ -334,8 +346,7 @@ pub async fn block(
         blocked_reason: Some(Some(reason.to_string())),
         ..Default::default()
     };
-    change(&state, login.clone(), changes).await?;
-    Ok(back_to(&login, "blocked"))
+    change_then_back(&state, login, changes, "blocked").await
 }
 
 pub async fn unblock(
@@ -350,8 +361,7 @@ pub async fn unblock(
         blocked_reason: Some(None),
         ..Default::default()
     };
-    change(&state, login.clone(), changes).await?;
-    Ok(back_to(&login, "unblocked"))
+    change_then_back(&state, login, changes, "unblocked").await
 }
 
 pub async fn rotate(

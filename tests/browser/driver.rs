@@ -139,6 +139,13 @@ impl Browser {
         self.client.as_ref().expect("an open session")
     }
 
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("find {css}: {e}"))
+    }
+
     pub fn goto(&self, path: &str) {
         let url = format!("{}{path}", self.base);
         self.runtime
@@ -159,11 +166,7 @@ impl Browser {
 
     pub fn fill(&self, css: &str, value: &str) {
         self.runtime.block_on(async {
-            let field = self
-                .client()
-                .find(Locator::Css(css))
-                .await
-                .unwrap_or_else(|e| panic!("find {css}: {e}"));
+            let field = self.find(css).await;
             field
                 .clear()
                 .await
@@ -177,11 +180,7 @@ impl Browser {
 
     pub fn select(&self, css: &str, value: &str) {
         self.runtime.block_on(async {
-            let field = self
-                .client()
-                .find(Locator::Css(css))
-                .await
-                .unwrap_or_else(|e| panic!("find {css}: {e}"));
+            let field = self.find(css).await;
             field
                 .select_by_value(value)
                 .await
@@ -197,11 +196,7 @@ impl Browser {
              return e && e.type === 'checkbox' ? 'checkbox' : 'other'"
         ));
         self.runtime.block_on(async {
-            let target = self
-                .client()
-                .find(Locator::Css(css))
-                .await
-                .unwrap_or_else(|e| panic!("find {css}: {e}"));
+            let target = self.find(css).await;
             target
                 .click()
                 .await
@@ -232,11 +227,7 @@ impl Browser {
 
     pub fn text(&self, css: &str) -> String {
         self.runtime.block_on(async {
-            let found = self
-                .client()
-                .find(Locator::Css(css))
-                .await
-                .unwrap_or_else(|e| panic!("find {css}: {e}"));
+            let found = self.find(css).await;
             found
                 .text()
                 .await

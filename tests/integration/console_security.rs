@@ -142,6 +142,11 @@ on_both_backends! {
         let ended = get(&srv, &s.cookie, "/console/dashboard");
         assert_eq!(ended.header("location"), Some("/console/login?expired=1"));
         assert_eq!(srv.count("SELECT count(*) AS n FROM console_sessions"), 0);
+        // A session left to run out is cleared by the next login, whoever's.
+        let _forgotten = log_in(&srv, "ops@acme.example", PASSWORD);
+        srv.clock.advance(Duration::minutes(31));
+        let _next = log_in(&srv, "ops@acme.example", PASSWORD);
+        assert_eq!(srv.count("SELECT count(*) AS n FROM console_sessions"), 1);
     }
 }
 
