@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod observe;
+pub mod problem;
 pub mod secrets;
 pub mod server;
 pub mod state;

@@ -36,7 +36,7 @@ impl RequestFacts {
             .map(|s| s.config.trusted_proxies.as_slice())
             .unwrap_or(&[]);
         Self {
-            source: super::client_address::of_request(req, trusted),
+            source: crate::auth::client_address::of_request(req, trusted),
             body_limit: state.map(|s| s.config.max_body_bytes).unwrap_or(65_536),
             declared: declared_length(req),
         }

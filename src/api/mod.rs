@@ -3,7 +3,7 @@
 pub mod body;
 pub mod call;
 pub mod checkin_limit;
-pub mod client_address;
+
 pub mod envelope;
 pub mod error;
 pub mod lifecycle;

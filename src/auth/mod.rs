@@ -2,9 +2,11 @@
 //! budgets, known sources, canonical source addresses, and the actix extractor that
 //! handlers take as an argument.
 
+pub mod admin;
 pub mod bucket;
 pub mod budget;
 pub mod cache;
+pub mod client_address;
 pub mod extract;
 pub mod known_sources;
 pub mod password;

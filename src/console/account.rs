@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::guard;
 use super::page::{csrf_field, notice, shell, ConsoleError, PageResult, Section};
-use crate::api::client_address;
+use crate::auth::client_address;
 use crate::auth::password;
 use crate::auth::session::{self, Console};
 use crate::config::normalised_cidrs;

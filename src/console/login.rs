@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::guard;
 use super::page::{shell, ConsoleError, PageResult, Section};
-use crate::api::client_address;
+use crate::auth::client_address;
 use crate::auth::session::{self, is_https, random_token, tokens_match, Console};
 use crate::domain::users::Role;
 use crate::error::DomainError;

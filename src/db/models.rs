@@ -139,3 +139,34 @@ pub struct ConsoleSession {
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::admin_tokens)]
+pub struct AdminToken {
+    pub id: i64,
+    pub name: String,
+    pub token_hash: String,
+    pub read_only: bool,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = super::schema::admin_tokens)]
+pub struct NewAdminToken<'a> {
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub read_only: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::idempotency_keys)]
+pub struct StoredAnswer {
+    pub token_id: i64,
+    pub key: String,
+    pub request_hash: String,
+    pub status: i32,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}

@@ -137,3 +137,28 @@ diesel::table! {
 diesel::joinable!(console_sessions -> console_users (user_id));
 diesel::joinable!(console_users -> resellers (reseller_id));
 diesel::allow_tables_to_appear_in_same_query!(console_sessions, console_users, resellers);
+
+diesel::table! {
+    admin_tokens (id) {
+        id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        read_only -> Bool,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (token_id, key) {
+        token_id -> BigInt,
+        key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(idempotency_keys -> admin_tokens (token_id));
+diesel::allow_tables_to_appear_in_same_query!(idempotency_keys, admin_tokens);

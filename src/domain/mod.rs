@@ -1,6 +1,7 @@
 //! The rules of the product, free of HTTP: every function takes a `DbConnection` and runs
 //! its writes in one transaction.
 
+pub mod admin_tokens;
 pub mod catalogue;
 pub mod checkin;
 pub mod events;

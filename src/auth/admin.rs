@@ -1,0 +1,162 @@
+//! The admin API's callers: operator API tokens sent as `Authorization: Bearer ipls_...`.
+//! A token is looked up by its SHA-256; every failed attempt spends the failure budget of
+//! the caller's source address, as a failed reseller token does.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use sha2::{Digest, Sha256};
+
+use super::budget::source_key;
+use super::source::network_of;
+use crate::auth::client_address;
+use crate::db;
+use crate::db::models::AdminToken;
+use crate::domain::admin_tokens;
+use crate::error::DomainError;
+use crate::problem::{self, Kind};
+use crate::state::AppState;
+
+/// Every admin token starts so, which lets secret scanners recognise a leaked one.
+pub const TOKEN_PREFIX: &str = "ipls_at_";
+
+/// A new token (shown once) and the hash that is stored.
+pub fn new_token() -> Result<(String, String), DomainError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| DomainError::Internal(format!("no randomness from the OS: {e}")))?;
+    let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+    let hash = token_hash(&token);
+    Ok((token, hash))
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// An admin API call whose token is live.
+pub struct AdminCaller {
+    pub token: AdminToken,
+}
+
+impl AdminCaller {
+    /// Writes need a token that is not read-only.
+    pub fn may_write(&self) -> Result<(), AdminRefused> {
+        if self.token.read_only {
+            Err(AdminRefused(
+                Kind::ReadOnlyToken,
+                format!("token {} is read-only", self.token.name),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// How the history names this caller.
+    pub fn actor_label(&self) -> String {
+        format!("admin-token:{}", self.token.name)
+    }
+}
+
+/// An admin request refused before it reached its handler (problem details).
+#[derive(Debug)]
+pub struct AdminRefused(pub Kind, pub String);
+
+impl std::fmt::Display for AdminRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+
+impl ResponseError for AdminRefused {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut answer = problem::response(self.0, self.1.clone());
+        if self.0 == Kind::Unauthorized {
+            answer.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"ipls admin\""),
+            );
+        }
+        answer
+    }
+}
+
+impl From<DomainError> for AdminRefused {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Throttled(secs) => AdminRefused(
+                Kind::Throttled,
+                format!("too many failed authentications; retry in {secs} seconds"),
+            ),
+            DomainError::Unavailable(m) | DomainError::Busy(m) => {
+                AdminRefused(Kind::Unavailable, m)
+            }
+            other => AdminRefused(Kind::Internal, other.to_string()),
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+impl FromRequest for AdminCaller {
+    type Error = AdminRefused;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AdminRefused>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        let source = state
+            .as_ref()
+            .and_then(|s| client_address::of_request(req, &s.config.trusted_proxies));
+        Box::pin(async move {
+            let state = state
+                .ok_or_else(|| AdminRefused(Kind::Internal, "application state missing".into()))?;
+            let now = state.clock.now().naive_utc();
+            let keys: Vec<String> = source
+                .map(network_of)
+                .map(|n| source_key(&n))
+                .into_iter()
+                .collect();
+            let permit = state.budgets.charge(&state.pool, keys, true, now).await?;
+            let found = match token {
+                Some(token) if token.starts_with(TOKEN_PREFIX) => {
+                    let hash = token_hash(&token);
+                    match db::run(&state.pool, move |c| admin_tokens::find_live(c, &hash)).await {
+                        Ok(found) => found,
+                        Err(e) => {
+                            state.budgets.succeeded(permit, now);
+                            return Err(e.into());
+                        }
+                    }
+                }
+                _ => None,
+            };
+            match found {
+                Some(token) => {
+                    state.budgets.succeeded(permit, now);
+                    Ok(AdminCaller { token })
+                }
+                None => {
+                    state.budgets.failed(&state.pool, permit, true, now).await;
+                    Err(AdminRefused(
+                        Kind::Unauthorized,
+                        "send a live admin token: Authorization: Bearer ipls_at_...".into(),
+                    ))
+                }
+            }
+        })
+    }
+}
