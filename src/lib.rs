@@ -2,6 +2,7 @@
 //!
 //! Layers: `api` (HTTP only) → `domain` (the rules) → `db` (storage, two backends).
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod bootstrap;

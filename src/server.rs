@@ -8,6 +8,7 @@ use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::admin;
 use crate::api;
 use crate::console;
 use crate::observe::access::observe;
@@ -27,6 +28,8 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
         App::new()
             .app_data(data.clone())
             .wrap(from_fn(observe))
+            // The admin scope first: `/api` would otherwise take `/api/admin/...` too.
+            .configure(admin::configure)
             .configure(api::configure)
             .configure(console::configure)
     })

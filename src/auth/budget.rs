@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, NaiveDateTime};
@@ -34,11 +35,23 @@ const PRUNE_EVERY: u64 = 256;
 /// Longest an attempt waits for attempts in flight on its budgets before it is refused.
 const MAX_WAIT: StdDuration = StdDuration::from_secs(5);
 
-/// The reservations of one attempt, settled by `succeeded` or `failed`.
-#[derive(Debug)]
+/// The reservations of one attempt, settled by `succeeded` or `failed`. A permit dropped
+/// unsettled (the client went away while its attempt waited on the database) gives its
+/// reservations back, so an abandoned attempt can never hold a budget's tokens.
 #[must_use]
 pub struct Permit {
     keys: Vec<String>,
+    at: NaiveDateTime,
+    owner: Option<Arc<Budgets>>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(budgets) = self.owner.take() {
+            budgets.memory.settle(&self.keys, false, self.at);
+            budgets.settled.notify_waiters();
+        }
+    }
 }
 
 pub struct Budgets {
@@ -74,7 +87,7 @@ impl Budgets {
     /// unknown source), the budgets shared by all instances are read first. Refused with
     /// the longest wait when any budget is spent.
     pub async fn charge(
-        &self,
+        self: &Arc<Self>,
         pool: &Pool,
         keys: Vec<String>,
         consult_shared: bool,
@@ -92,7 +105,13 @@ impl Budgets {
             tokio::pin!(settled);
             settled.as_mut().enable();
             match self.memory.reserve_all(&keys, now) {
-                Reservation::Granted => return Ok(Permit { keys }),
+                Reservation::Granted => {
+                    return Ok(Permit {
+                        keys,
+                        at: now,
+                        owner: Some(Arc::clone(self)),
+                    })
+                }
                 Reservation::Refused(wait) => return Err(DomainError::Throttled(wait)),
                 Reservation::Wait => {
                     let left = deadline.saturating_duration_since(Instant::now());
@@ -105,7 +124,8 @@ impl Budgets {
     }
 
     /// The attempt verified (or never got to be judged): its reservations are given back.
-    pub fn succeeded(&self, permit: Permit, now: NaiveDateTime) {
+    pub fn succeeded(&self, mut permit: Permit, now: NaiveDateTime) {
+        permit.owner = None;
         self.memory.settle(&permit.keys, false, now);
         self.settled.notify_waiters();
     }
@@ -113,7 +133,8 @@ impl Budgets {
     /// The attempt failed: its reservations are spent; with `share`, on Postgres, the
     /// failure is charged to the shared budgets too, and this process's budgets are lowered
     /// to what they say is left.
-    pub async fn failed(&self, pool: &Pool, permit: Permit, share: bool, now: NaiveDateTime) {
+    pub async fn failed(&self, pool: &Pool, mut permit: Permit, share: bool, now: NaiveDateTime) {
+        permit.owner = None;
         self.memory.settle(&permit.keys, true, now);
         self.settled.notify_waiters();
         if !(share && self.shared_in_postgres) {
@@ -122,7 +143,7 @@ impl Budgets {
         let quota = self.quota;
         let prune = self.shared_charges.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == 0;
         let full_after = Duration::milliseconds((quota.burst / quota.per_second * 1000.0) as i64);
-        let keys = permit.keys;
+        let keys = std::mem::take(&mut permit.keys);
         let charged = db::run(pool, move |c| {
             if prune {
                 budgets::prune(c, now - full_after)?;
@@ -163,5 +184,37 @@ impl Budgets {
             .filter(|tokens| *tokens < 1.0)
             .map(|tokens| quota.retry_after(tokens))
             .max())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{build_pool, DatabaseUrl};
+
+    #[test]
+    fn a_dropped_permit_gives_its_reservation_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let url =
+            DatabaseUrl::parse(&format!("sqlite://{}/budget.db", dir.path().display())).unwrap();
+        let options = crate::config::Config::from_lookup(|_| None).unwrap().pool;
+        let pool = build_pool(&url, &options);
+        let budgets = Arc::new(Budgets::new(Backend::Sqlite, 1, 1));
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let keys = || vec![source_key("192.0.2.1")];
+        actix_web::rt::System::new().block_on(async {
+            let abandoned = budgets.charge(&pool, keys(), false, now).await.unwrap();
+            // The attempt's future is dropped before it is judged (its client went away).
+            drop(abandoned);
+            let again = budgets.charge(&pool, keys(), false, now).await;
+            assert!(again.is_ok(), "the only token came back");
+            budgets.failed(&pool, again.unwrap(), false, now).await;
+            assert!(matches!(
+                budgets.charge(&pool, keys(), false, now).await,
+                Err(DomainError::Throttled(_))
+            ));
+        });
     }
 }

@@ -1,6 +1,7 @@
 //! The operator's command line (clap). Every command prints one clear line on error and
 //! exits non-zero; none panics.
 
+mod admin_token;
 mod args;
 mod license;
 mod output;
@@ -87,6 +88,9 @@ enum Command {
     /// Web console users: operators and resellers' users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Operator tokens for the admin API (/api/admin/v1).
+    #[command(subcommand)]
+    AdminToken(admin_token::AdminTokenCommand),
 }
 
 /// Parses the command line and runs it. Returns the process's error line, if any.
@@ -136,6 +140,7 @@ pub fn run() -> Result<(), String> {
         Command::Price(command) => report::price(&config, clock.as_ref(), command),
         Command::Rekey { new_key } => rekey::run(&config, new_key),
         Command::User(command) => user::run(&config, clock.as_ref(), command),
+        Command::AdminToken(command) => admin_token::run(&config, clock.as_ref(), command),
     }
 }
 

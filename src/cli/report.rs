@@ -191,6 +191,7 @@ pub fn audit(config: &Config, clock: &dyn Clock, args: AuditArgs) -> Result<(), 
         reseller_id: reseller_id(&mut conn, args.reseller.as_deref())?,
         ip,
         since: args.since.as_deref().map(|s| since(s, now)).transpose()?,
+        before_id: None,
         limit: args.limit,
     };
     let names = logins(&mut conn)?;

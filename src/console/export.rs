@@ -88,7 +88,15 @@ pub async fn csv(
             cursor.after.clone(),
         );
         let page = db::run(&cursor.state.pool, move |c| {
-            license_search::page(c, id, &filter, sort, after.as_ref(), ROWS_PER_FETCH, now)
+            license_search::page(
+                c,
+                Some(id),
+                &filter,
+                sort,
+                after.as_ref(),
+                ROWS_PER_FETCH,
+                now,
+            )
         })
         .await;
         match page {

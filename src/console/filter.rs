@@ -54,6 +54,7 @@ impl ListQuery {
             type_id,
             address,
             text: (!text.is_empty()).then(|| text.to_string()),
+            ..Filter::default()
         })
     }
 
@@ -85,6 +86,7 @@ impl ListQuery {
                 id,
             ),
             SortColumn::Type => After::Type(value.parse().map_err(|_| bad())?, id),
+            SortColumn::Id => After::Id(id),
         }))
     }
 
@@ -106,6 +108,7 @@ impl ListQuery {
             SortColumn::Ip => last.ip.clone(),
             SortColumn::Added => last.created_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(),
             SortColumn::Type => last.type_id.to_string(),
+            SortColumn::Id => String::new(),
         };
         let after = serde_urlencoded::to_string([("after", format!("{}~{value}", last.id))])
             .unwrap_or_default();

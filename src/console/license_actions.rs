@@ -238,7 +238,7 @@ async fn matching(
         let page = db::run(&state.pool, move |c| {
             license_search::page(
                 c,
-                reseller_id,
+                Some(reseller_id),
                 &page_filter,
                 sort,
                 cursor.as_ref(),

@@ -50,7 +50,15 @@ pub async fn list(
     let id = reseller.id;
     let (types, rows) = db::run(&state.pool, move |c| {
         let types = enabled_types(c, id)?;
-        let rows = license_search::page(c, id, &filter, sort, after.as_ref(), PAGE_SIZE + 1, now)?;
+        let rows = license_search::page(
+            c,
+            Some(id),
+            &filter,
+            sort,
+            after.as_ref(),
+            PAGE_SIZE + 1,
+            now,
+        )?;
         Ok((types, rows))
     })
     .await?;

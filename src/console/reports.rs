@@ -282,6 +282,7 @@ pub async fn history(
         reseller_id,
         ip,
         since,
+        before_id: None,
         limit: HISTORY_ROWS,
     };
     let mut events = db::run(&state.pool, move |c| audit(c, &filter)).await?;

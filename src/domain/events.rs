@@ -83,6 +83,8 @@ pub struct AuditFilter {
     pub reseller_id: Option<i64>,
     pub ip: Option<String>,
     pub since: Option<NaiveDateTime>,
+    /// Only events older than this id (the next page, newest first).
+    pub before_id: Option<i64>,
     pub limit: i64,
 }
 
@@ -104,6 +106,9 @@ pub fn audit(
     }
     if let Some(since) = filter.since {
         query = query.filter(license_events::at.ge(since));
+    }
+    if let Some(before) = filter.before_id {
+        query = query.filter(license_events::id.lt(before));
     }
     let mut events = query.load(conn)?;
     events.reverse();

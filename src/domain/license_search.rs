@@ -50,6 +50,10 @@ pub struct Filter {
     pub address: Option<AddressFilter>,
     /// Case-insensitive substring of the IP or the server's check-in text.
     pub text: Option<String>,
+    /// Whether the server has checked in at least once.
+    pub registered: Option<bool>,
+    /// Only licenses whose server has not checked in since (never, for one created before).
+    pub stale_since: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -58,6 +62,8 @@ pub enum SortColumn {
     Ip,
     Added,
     Type,
+    /// Creation order (the admin API's cursor).
+    Id,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -72,6 +78,7 @@ pub enum After {
     Ip(String, i64),
     Added(NaiveDateTime, i64),
     Type(i32, i64),
+    Id(i64),
 }
 
 impl After {
@@ -81,6 +88,7 @@ impl After {
             SortColumn::Ip => After::Ip(license.ip.clone(), license.id),
             SortColumn::Added => After::Added(license.created_at, license.id),
             SortColumn::Type => After::Type(license.type_id, license.id),
+            SortColumn::Id => After::Id(license.id),
         }
     }
 }
@@ -88,12 +96,12 @@ impl After {
 /// Rows read per round trip while a CIDR block is matched in memory.
 const SCAN_BATCH: i64 = 500;
 
-/// Up to `limit` licenses held by the reseller at `now` that match, in `sort` order, after
+/// Up to `limit` licenses held at `now` by the reseller (or by anyone, for None) that match, in `sort` order, after
 /// `after`. A CIDR block is narrowed in SQL to its textual prefix (whole IPv4 octets) and
 /// matched exactly here, reading on until the page is full.
 pub fn page(
     conn: &mut DbConnection,
-    reseller_id: i64,
+    reseller_id: Option<i64>,
     filter: &Filter,
     sort: Sort,
     after: Option<&After>,
@@ -171,7 +179,7 @@ fn textual_prefix(net: &IpNet) -> Option<String> {
 
 fn query(
     conn: &mut DbConnection,
-    reseller_id: i64,
+    reseller_id: Option<i64>,
     filter: &Filter,
     sort: Sort,
     after: Option<&After>,
@@ -179,11 +187,29 @@ fn query(
     now: NaiveDateTime,
 ) -> Result<Vec<License>, DomainError> {
     let mut q = ip_licenses::table
-        .filter(ip_licenses::reseller_id.eq(reseller_id))
         .filter(held_at(now))
         .select(License::as_select())
         .limit(limit)
         .into_boxed();
+    if let Some(id) = reseller_id {
+        q = q.filter(ip_licenses::reseller_id.eq(id));
+    }
+    if let Some(registered) = filter.registered {
+        q = if registered {
+            q.filter(ip_licenses::registered_at.is_not_null())
+        } else {
+            q.filter(ip_licenses::registered_at.is_null())
+        };
+    }
+    if let Some(since) = filter.stale_since {
+        q = q.filter(
+            ip_licenses::last_checkin
+                .lt(since)
+                .or(ip_licenses::last_checkin
+                    .is_null()
+                    .and(ip_licenses::created_at.lt(since))),
+        );
+    }
     if let Some(type_id) = filter.type_id {
         q = q.filter(ip_licenses::type_id.eq(type_id));
     }
@@ -220,6 +246,8 @@ fn query(
         }
         (SortColumn::Type, false) => q.order((ip_licenses::type_id.asc(), ip_licenses::id.asc())),
         (SortColumn::Type, true) => q.order((ip_licenses::type_id.desc(), ip_licenses::id.desc())),
+        (SortColumn::Id, false) => q.order(ip_licenses::id.asc()),
+        (SortColumn::Id, true) => q.order(ip_licenses::id.desc()),
     };
     // `col >= v AND (col > v OR id > i)`: the first half is a range the index can seek to,
     // so a deep page costs what the first one does.
@@ -243,6 +271,8 @@ fn query(
         (Some(After::Type(t, id)), true) => q
             .filter(ip_licenses::type_id.le(*t))
             .filter(ip_licenses::type_id.lt(*t).or(ip_licenses::id.lt(*id))),
+        (Some(After::Id(id)), false) => q.filter(ip_licenses::id.gt(*id)),
+        (Some(After::Id(id)), true) => q.filter(ip_licenses::id.lt(*id)),
     };
     Ok(q.load(conn)?)
 }

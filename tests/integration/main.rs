@@ -4,6 +4,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin_api;
+mod admin_openapi;
 mod authentication;
 mod availability_check;
 mod checkin_flood;

@@ -1,0 +1,85 @@
+//! The admin API under `/api/admin/v1`: JSON for partner systems (billing, CRM), operator
+//! tokens (`auth::admin`), problem-details errors, cursor pages, and an OpenAPI document
+//! generated from the handlers. Handlers call the domain, never the database.
+
+mod body;
+mod error;
+mod idempotency;
+mod licenses;
+pub mod openapi;
+mod params;
+mod reports;
+mod resellers;
+mod views;
+
+use actix_web::{web, HttpResponse};
+
+use crate::problem::{self, Kind};
+
+/// Largest request body read.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let query = web::QueryConfig::default().error_handler(|e, _| {
+        error::AdminError::invalid(format!("the query is not valid: {e}")).into()
+    });
+    let path = web::PathConfig::default().error_handler(|e, _| {
+        error::AdminError::invalid(format!("the path is not valid: {e}")).into()
+    });
+    cfg.service(
+        web::scope("/api/admin/v1")
+            .app_data(query)
+            .app_data(path)
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .service(resource("/openapi.json", "GET").route(web::get().to(openapi::document)))
+            .service(
+                resource("/resellers", "GET, POST")
+                    .route(web::get().to(resellers::list))
+                    .route(web::post().to(resellers::create)),
+            )
+            .service(
+                resource("/resellers/{login}", "GET, PATCH")
+                    .route(web::get().to(resellers::get))
+                    .route(web::patch().to(resellers::patch)),
+            )
+            .service(
+                resource("/resellers/{login}/block", "POST")
+                    .route(web::post().to(resellers::block)),
+            )
+            .service(
+                resource("/resellers/{login}/unblock", "POST")
+                    .route(web::post().to(resellers::unblock)),
+            )
+            .service(
+                resource("/resellers/{login}/rotate-secret", "POST")
+                    .route(web::post().to(resellers::rotate_secret)),
+            )
+            .service(resource("/licenses", "GET").route(web::get().to(licenses::list)))
+            .service(resource("/licenses/{ip}", "GET").route(web::get().to(licenses::on_ip)))
+            .service(resource("/usage", "GET").route(web::get().to(reports::usage)))
+            .service(resource("/audit", "GET").route(web::get().to(reports::audit)))
+            .service(resource("/prices", "GET").route(web::get().to(reports::list_prices)))
+            .service(resource("/prices/{type}", "PUT").route(web::put().to(reports::set_price)))
+            .default_service(web::to(not_found)),
+    );
+}
+
+/// A resource whose other methods answer 405 with the `Allow` header (not 404: the path
+/// exists).
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        let mut answer = problem::response(
+            Kind::MethodNotAllowed,
+            format!("this resource takes {allow}"),
+        );
+        answer.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        answer
+    }))
+}
+
+async fn not_found() -> HttpResponse {
+    problem::response(Kind::NotFound, "no such admin API resource or method")
+}

@@ -1,0 +1,73 @@
+//! `ipls admin-token ...`: the admin API's operator tokens.
+
+use clap::Subcommand;
+
+use super::{connect, domain_error, table};
+use crate::auth::admin::new_token;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::admin_tokens;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenCommand {
+    /// Create a token; prints it once (only its hash is stored).
+    Create {
+        name: String,
+        /// The token may read but not change anything.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token; calls with it are refused at once.
+    Revoke { name: String },
+}
+
+pub fn run(config: &Config, clock: &dyn Clock, command: AdminTokenCommand) -> Result<(), String> {
+    let (mut conn, _) = connect(config)?;
+    let conn = &mut conn;
+    let now = clock.now().naive_utc();
+    match command {
+        AdminTokenCommand::Create { name, read_only } => {
+            let (token, hash) = new_token().map_err(domain_error)?;
+            let created =
+                admin_tokens::create(conn, &name, &hash, read_only, now).map_err(domain_error)?;
+            let access = if created.read_only {
+                "read-only"
+            } else {
+                "read-write"
+            };
+            println!("created admin token {} ({access})", created.name);
+            println!("token: {token}");
+            println!("(shown once: send it as Authorization: Bearer TOKEN to /api/admin/v1)");
+        }
+        AdminTokenCommand::List => {
+            let rows: Vec<Vec<String>> = admin_tokens::list(conn)
+                .map_err(domain_error)?
+                .into_iter()
+                .map(|t| {
+                    vec![
+                        t.name,
+                        if t.read_only {
+                            "read-only"
+                        } else {
+                            "read-write"
+                        }
+                        .to_string(),
+                        t.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                        t.revoked_at.map_or_else(
+                            || "-".to_string(),
+                            |at| at.format("%Y-%m-%d %H:%M").to_string(),
+                        ),
+                    ]
+                })
+                .collect();
+            table::print(&["NAME", "ACCESS", "CREATED (UTC)", "REVOKED (UTC)"], &rows);
+        }
+        AdminTokenCommand::Revoke { name } => {
+            admin_tokens::revoke(conn, &name, now).map_err(domain_error)?;
+            println!("revoked admin token {name}");
+        }
+    }
+    Ok(())
+}
