@@ -1,8 +1,6 @@
 //! `/api/admin/v1/licenses`: licenses across resellers, filtered, a cursor page at a time;
 //! and every license on one IP.
 
-use std::collections::HashMap;
-
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -14,7 +12,6 @@ use crate::db;
 use crate::domain::ip::LicenseIp;
 use crate::domain::license_search::{self, AddressFilter, After, Filter, Sort, SortColumn};
 use crate::domain::queries::holders_of;
-use crate::domain::resellers;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -71,11 +68,6 @@ fn filter_of(q: &LicenseParams) -> Result<Filter, AdminError> {
     })
 }
 
-async fn logins(state: &AppState) -> Result<HashMap<i64, String>, AdminError> {
-    let all = db::run(&state.pool, resellers::list).await?;
-    Ok(all.into_iter().map(|r| (r.id, r.login)).collect())
-}
-
 /// Licenses held now (expired trials are not), oldest first.
 #[utoipa::path(get, path = "/api/admin/v1/licenses", operation_id = "listLicenses", tag = "licenses", params(LicenseParams),
     responses((status = 200, description = "A page of licenses", body = Page<LicenseView>)))]
@@ -87,17 +79,8 @@ pub async fn list(
     let filter = filter_of(&query)?;
     let limit = params::limit(query.limit.as_deref())?;
     let after = params::id_cursor(query.cursor.as_deref())?.map(After::Id);
-    let names = logins(&state).await?;
-    let reseller_id = match params::text(&query.reseller) {
-        None => None,
-        Some(login) => Some(
-            names
-                .iter()
-                .find(|(_, l)| l.as_str() == login)
-                .map(|(id, _)| *id)
-                .ok_or_else(|| AdminError::not_found("no such reseller"))?,
-        ),
-    };
+    let names = params::logins(&state).await?;
+    let reseller_id = params::reseller_id(&names, query.reseller.as_deref())?;
     let now = state.clock.now().naive_utc();
     let sort = Sort {
         column: SortColumn::Id,

@@ -1,9 +1,14 @@
 //! Reading the admin API's query parameters: everything arrives as text and is parsed here,
 //! so that a bad value gets a problem answer that names it.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 
 use super::error::AdminError;
+use crate::db;
+use crate::domain::resellers;
+use crate::state::AppState;
 
 /// Default and largest page.
 pub const DEFAULT_LIMIT: i64 = 100;
@@ -48,5 +53,25 @@ pub fn id_cursor(text: Option<&str>) -> Result<Option<i64>, AdminError> {
             .parse::<i64>()
             .map(Some)
             .map_err(|_| AdminError::invalid("cursor is not one this API gave out")),
+    }
+}
+
+/// Reseller logins by id, to name them in answers and to find one by login.
+pub async fn logins(state: &AppState) -> Result<HashMap<i64, String>, AdminError> {
+    let all = db::run(&state.pool, resellers::list).await?;
+    Ok(all.into_iter().map(|r| (r.id, r.login)).collect())
+}
+
+pub fn reseller_id(
+    names: &HashMap<i64, String>,
+    login: Option<&str>,
+) -> Result<Option<i64>, AdminError> {
+    match login.filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(login) => names
+            .iter()
+            .find(|(_, l)| l.as_str() == login)
+            .map(|(id, _)| Some(*id))
+            .ok_or_else(|| AdminError::not_found("no such reseller")),
     }
 }

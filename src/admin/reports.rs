@@ -1,8 +1,6 @@
 //! `/api/admin/v1/usage`, `/audit` and `/prices`: the figures of the usage report, the
 //! history a cursor page at a time (newest first), and monthly prices.
 
-use std::collections::HashMap;
-
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -17,27 +15,8 @@ use crate::domain::catalogue::all_types;
 use crate::domain::events::{audit as history, AuditFilter};
 use crate::domain::ip::LicenseIp;
 use crate::domain::month::Month;
-use crate::domain::{prices, resellers, usage};
+use crate::domain::{prices, usage};
 use crate::state::AppState;
-
-async fn logins(state: &AppState) -> Result<HashMap<i64, String>, AdminError> {
-    let all = db::run(&state.pool, resellers::list).await?;
-    Ok(all.into_iter().map(|r| (r.id, r.login)).collect())
-}
-
-fn reseller_id(
-    names: &HashMap<i64, String>,
-    login: Option<&str>,
-) -> Result<Option<i64>, AdminError> {
-    match login.filter(|t| !t.is_empty()) {
-        None => Ok(None),
-        Some(login) => names
-            .iter()
-            .find(|(_, l)| l.as_str() == login)
-            .map(|(id, _)| Some(*id))
-            .ok_or_else(|| AdminError::not_found("no such reseller")),
-    }
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -61,8 +40,8 @@ pub async fn usage(
         None => Month::containing(today),
         Some(text) => Month::parse(text).ok_or_else(|| AdminError::invalid("month is YYYY-MM"))?,
     };
-    let names = logins(&state).await?;
-    let id = reseller_id(&names, query.reseller.as_deref())?;
+    let names = params::logins(&state).await?;
+    let id = params::reseller_id(&names, query.reseller.as_deref())?;
     let lines = db::run(&state.pool, move |c| usage::report(c, id, &month, today)).await?;
     let total_cents = lines.iter().filter_map(|l| l.amount_cents).sum();
     let lines = lines
@@ -105,10 +84,10 @@ pub async fn audit(
     _caller: AdminCaller,
     query: web::Query<AuditParams>,
 ) -> AdminResult {
-    let names = logins(&state).await?;
+    let names = params::logins(&state).await?;
     let limit = params::limit(query.limit.as_deref())?;
     let filter = AuditFilter {
-        reseller_id: reseller_id(&names, query.reseller.as_deref())?,
+        reseller_id: params::reseller_id(&names, query.reseller.as_deref())?,
         ip: match params::text(&query.ip) {
             None => None,
             Some(t) => Some(

@@ -169,7 +169,7 @@ pub async fn create(
         }
     }
     let input: NewReseller = body::object(&req, &body)?;
-    let login = input.login.trim().to_string();
+    let login = input.login.clone();
     let secret = resellers::generate_secret()?;
     let secrets = state.secrets.clone();
     let now = state.clock.now().naive_utc();
