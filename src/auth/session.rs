@@ -162,17 +162,17 @@ pub async fn log_in(
 }
 
 /// The session id in the request's cookie, if any.
-fn cookie_value(req: &HttpRequest) -> Option<String> {
-    [SECURE_COOKIE, PLAIN_COOKIE]
-        .iter()
-        .find_map(|name| req.cookie(name))
+/// Over HTTPS only the `__Host-` cookie counts, so that a cookie planted over plain HTTP
+/// (which any network attacker can do) is never taken for a session there.
+fn cookie_value(req: &HttpRequest, https: bool) -> Option<String> {
+    req.cookie(cookie_name(https))
         .map(|c| c.value().to_string())
         .filter(|v| !v.is_empty())
 }
 
 /// Ends the request's session, if it has one.
 pub async fn log_out(state: &AppState, req: &HttpRequest) -> Result<(), DomainError> {
-    if let Some(id) = cookie_value(req) {
+    if let Some(id) = cookie_value(req, is_https(req, state)) {
         let hash = id_hash(&id);
         db::run(&state.pool, move |c| sessions::end(c, &hash)).await?;
     }
@@ -270,7 +270,9 @@ impl FromRequest for Console {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let id = cookie_value(req);
+        let id = state
+            .as_ref()
+            .and_then(|s| cookie_value(req, is_https(req, s)));
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 SessionRefused::Failed(DomainError::Internal("application state missing".into()))

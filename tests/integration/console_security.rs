@@ -161,6 +161,19 @@ fn https_behind_a_trusted_proxy_gets_a_host_cookie(kind: Kind) {
         cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
         "{cookie}"
     );
+    let value = cookie.split(';').next().unwrap();
+    let over_https = |cookie: &str| {
+        let headers = [("cookie", cookie), ("x-forwarded-proto", "https")];
+        crate::common::http::request(srv.addr, "GET", "/console/dashboard", &headers, b"")
+    };
+    assert_eq!(over_https(value).status, 200);
+    // The same id in a plain cookie (which anyone on the network could plant) is not a
+    // session over HTTPS.
+    let planted = value.replace("__Host-ipls_session", "ipls_session");
+    assert_eq!(
+        over_https(&planted).header("location"),
+        Some("/console/login")
+    );
 }
 
 fn failed_logins_spend_the_budgets(kind: Kind) {
