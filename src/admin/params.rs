@@ -58,8 +58,7 @@ pub fn id_cursor(text: Option<&str>) -> Result<Option<i64>, AdminError> {
 
 /// Reseller logins by id, to name them in answers and to find one by login.
 pub async fn logins(state: &AppState) -> Result<HashMap<i64, String>, AdminError> {
-    let all = db::run(&state.pool, resellers::list).await?;
-    Ok(all.into_iter().map(|r| (r.id, r.login)).collect())
+    Ok(db::run(&state.pool, resellers::logins_by_id).await?)
 }
 
 pub fn reseller_id(

@@ -54,11 +54,6 @@ impl AdminCaller {
             Ok(())
         }
     }
-
-    /// How the history names this caller.
-    pub fn actor_label(&self) -> String {
-        format!("admin-token:{}", self.token.name)
-    }
 }
 
 /// An admin request refused before it reached its handler (problem details).

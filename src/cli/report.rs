@@ -54,11 +54,7 @@ fn reseller_id(conn: &mut DbConnection, login: Option<&str>) -> Result<Option<i6
 }
 
 fn logins(conn: &mut DbConnection) -> Result<std::collections::HashMap<i64, String>, String> {
-    Ok(resellers::list(conn)
-        .map_err(domain_error)?
-        .into_iter()
-        .map(|r| (r.id, r.login))
-        .collect())
+    resellers::logins_by_id(conn).map_err(domain_error)
 }
 
 pub fn run(config: &Config, clock: &dyn Clock, command: ReportCommand) -> Result<(), String> {

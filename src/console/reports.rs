@@ -33,8 +33,7 @@ fn is_operator(who: &Console) -> bool {
 
 /// Reseller logins by id, for the operator's views.
 async fn logins(state: &AppState) -> Result<HashMap<i64, String>, ConsoleError> {
-    let all = db::run(&state.pool, resellers::list).await?;
-    Ok(all.into_iter().map(|r| (r.id, r.login)).collect())
+    Ok(db::run(&state.pool, resellers::logins_by_id).await?)
 }
 
 #[derive(Deserialize, Default)]

@@ -34,6 +34,16 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Reseller>, DomainError> {
         .load(conn)?)
 }
 
+/// Every reseller's login by id, for naming resellers in reports and views.
+pub fn logins_by_id(
+    conn: &mut DbConnection,
+) -> Result<std::collections::HashMap<i64, String>, DomainError> {
+    let rows: Vec<(i64, String)> = resellers::table
+        .select((resellers::id, resellers::login))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Logins go into tokens (`LOGIN|TS|HASH`) and URLs: keep them to a safe alphabet.
 pub fn validate_login(login: &str) -> Result<(), DomainError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "._@-".contains(c);
