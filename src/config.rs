@@ -48,6 +48,22 @@ pub struct Config {
     pub console_idle_minutes: i64,
     /// A console session ends this long after login however it is used (hours).
     pub console_session_hours: i64,
+    pub webhooks: WebhookSettings,
+}
+
+/// The webhook delivery worker inside `ipls serve`.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Endpoints served at the same time by this instance (0: this instance sends none).
+    pub workers: usize,
+    /// How often an idle worker looks for due deliveries (other instances' events, retries).
+    pub poll: Duration,
+    /// Longest wait for one endpoint's answer, connection included.
+    pub timeout: Duration,
+    /// Let endpoints on loopback, private and link-local addresses receive (tests, labs).
+    pub allow_private: bool,
+    /// Delay before each attempt, the first included; after the last, the endpoint is disabled.
+    pub retry_schedule: Vec<Duration>,
 }
 
 /// A setting that must never be printed (Debug shows `***`).
@@ -159,6 +175,29 @@ impl Config {
             master_key_file: get("IPLS_MASTER_KEY_FILE").map(PathBuf::from),
             console_idle_minutes: number(&get, "IPLS_CONSOLE_IDLE_MINUTES", 30, 1, 10_080)?,
             console_session_hours: number(&get, "IPLS_CONSOLE_SESSION_HOURS", 12, 1, 720)?,
+            webhooks: WebhookSettings {
+                workers: number(&get, "IPLS_WEBHOOK_WORKERS", 2, 0, 64)?,
+                poll: Duration::from_millis(number(
+                    &get,
+                    "IPLS_WEBHOOK_POLL_MS",
+                    1_000,
+                    10,
+                    600_000,
+                )?),
+                timeout: Duration::from_millis(number(
+                    &get,
+                    "IPLS_WEBHOOK_TIMEOUT_MS",
+                    10_000,
+                    100,
+                    120_000,
+                )?),
+                allow_private: boolean(&get, "IPLS_WEBHOOK_ALLOW_PRIVATE", false)?,
+                retry_schedule: crate::webhooks::schedule::parse(
+                    &get("IPLS_WEBHOOK_RETRY_SCHEDULE")
+                        .unwrap_or_else(|| crate::webhooks::schedule::DEFAULT_SCHEDULE.into()),
+                )
+                .map_err(|e| format!("IPLS_WEBHOOK_RETRY_SCHEDULE={e}"))?,
+            },
         })
     }
 }

@@ -19,4 +19,5 @@ pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod webhooks;
 pub mod xmlrpc;

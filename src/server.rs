@@ -23,6 +23,8 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
         Some((cert, key)) => Some(tls::server_config(cert, key)?),
         None => None,
     };
+    // The webhook workers run on this runtime and end with it.
+    crate::webhooks::worker::start(&state);
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()

@@ -13,6 +13,7 @@ mod reseller;
 mod serve;
 mod table;
 mod user;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -91,6 +92,9 @@ enum Command {
     /// Operator tokens for the admin API (/api/admin/v1).
     #[command(subcommand)]
     AdminToken(admin_token::AdminTokenCommand),
+    /// Webhook endpoints and their deliveries.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
 }
 
 /// Parses the command line and runs it. Returns the process's error line, if any.
@@ -141,6 +145,7 @@ pub fn run() -> Result<(), String> {
         Command::Rekey { new_key } => rekey::run(&config, new_key),
         Command::User(command) => user::run(&config, clock.as_ref(), command),
         Command::AdminToken(command) => admin_token::run(&config, clock.as_ref(), command),
+        Command::Webhook(command) => webhook::run(&config, clock.as_ref(), command),
     }
 }
 

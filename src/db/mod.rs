@@ -4,6 +4,7 @@
 pub mod budgets;
 pub mod migrate;
 pub mod models;
+pub mod raw;
 pub mod schema;
 mod url;
 mod write;

@@ -4,6 +4,7 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
 use super::DbConnection;
+use crate::domain::webhooks::outbox::take_queued;
 use crate::error::DomainError;
 
 /// Runs `f` in a transaction meant to write.
@@ -14,6 +15,18 @@ use crate::error::DomainError;
 /// for the lock up front does. `f` must not open a transaction of its own.
 /// Postgres: an ordinary transaction (row locks and unique indexes do the rest).
 pub fn write_transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
+) -> Result<T, DomainError> {
+    let result = run_transaction(conn, f);
+    // Deliveries queued by a transaction that committed wake this instance's webhook worker.
+    if take_queued() && result.is_ok() {
+        crate::webhooks::wake::nudge();
+    }
+    result
+}
+
+fn run_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
 ) -> Result<T, DomainError> {

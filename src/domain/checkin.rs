@@ -62,9 +62,11 @@ pub fn check_in(
             }
             types.push(license.type_id);
             if license.registered_at.is_none() {
+                let login = super::resellers::login_of(c, license.reseller_id)?;
                 let context = EventContext {
                     at: now,
                     reseller_id: license.reseller_id,
+                    login: &login,
                     source: &ip_text,
                 };
                 events::record(c, context, Action::Checkin, &ip_text, license.type_id, None)?;

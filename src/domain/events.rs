@@ -4,6 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use serde_json::json;
+
+use super::webhooks::{outbox, EventType};
 use super::Actor;
 use crate::db::models::{LicenseEvent, NewLicenseEvent};
 use crate::db::schema::license_events;
@@ -42,6 +45,8 @@ pub const TRIAL_DETAIL: &str = "trial";
 pub struct EventContext<'a> {
     pub at: NaiveDateTime,
     pub reseller_id: i64,
+    /// The reseller's login, for webhook payloads.
+    pub login: &'a str,
     pub source: &'a str,
 }
 
@@ -50,11 +55,13 @@ impl<'a> From<&Actor<'a>> for EventContext<'a> {
         Self {
             at: actor.now,
             reseller_id: actor.reseller.id,
+            login: &actor.reseller.login,
             source: actor.source,
         }
     }
 }
 
+/// Writes the history row and queues the matching webhook event, in the caller's transaction.
 pub fn record(
     conn: &mut DbConnection,
     context: EventContext<'_>,
@@ -63,6 +70,10 @@ pub fn record(
     type_id: i32,
     detail: Option<String>,
 ) -> Result<(), DomainError> {
+    outbox::emit(
+        conn,
+        webhook_event(&context, action, ip, type_id, detail.as_deref()),
+    )?;
     diesel::insert_into(license_events::table)
         .values(NewLicenseEvent {
             at: context.at,
@@ -75,6 +86,50 @@ pub fn record(
         })
         .execute(conn)?;
     Ok(())
+}
+
+/// The webhook event reporting a history row: its type follows the action, and `data` names
+/// the license, the reseller and the source, with what the detail says in fields of its own.
+fn webhook_event(
+    context: &EventContext<'_>,
+    action: Action,
+    ip: &str,
+    type_id: i32,
+    detail: Option<&str>,
+) -> outbox::Event {
+    let kind = match action {
+        Action::Register => EventType::LicenseRegistered,
+        Action::Remove => EventType::LicenseRemoved,
+        Action::Convert => EventType::LicenseConverted,
+        Action::Update => EventType::LicenseUpdated,
+        Action::Checkin => EventType::LicenseCheckedIn,
+        Action::Expire => EventType::LicenseExpired,
+    };
+    let mut data = json!({
+        "ip": ip,
+        "type": type_id,
+        "reseller": context.login,
+        "reseller_id": context.reseller_id,
+        "source": context.source,
+        "at": outbox::iso_time(context.at),
+    });
+    let parsed = detail.and_then(|d| d.split_once('='));
+    match (action, parsed) {
+        (Action::Convert, Some(("from", from))) => {
+            data["from_type"] = from.parse::<i32>().map_or(json!(from), |n| json!(n));
+        }
+        (Action::Update, Some(("els_allowed", value))) => {
+            data["els_allowed"] = json!(value == "true");
+        }
+        (Action::Register, _) => data["trial"] = json!(detail == Some(TRIAL_DETAIL)),
+        _ => {}
+    }
+    outbox::Event {
+        kind,
+        reseller_id: context.reseller_id,
+        at: context.at,
+        data,
+    }
 }
 
 /// Filters for the audit view; None means any.

@@ -209,9 +209,11 @@ fn clear_expired(
     for license in expired {
         let deleted = diesel::delete(as_read(&license)).execute(conn)?;
         changed_as_read(deleted)?;
+        let login = super::resellers::login_of(conn, license.reseller_id)?;
         let context = EventContext {
             at: now,
             reseller_id: license.reseller_id,
+            login: &login,
             source: "ipls",
         };
         events::record(
@@ -434,4 +436,30 @@ pub fn convert(
         )?;
         Ok(true)
     })
+}
+
+/// Ends trials that ran out: each is deleted with an `expire` history row (and its
+/// `license.expired` webhook), at most `batch` per call. Returns how many ended. Run by the
+/// delivery worker; a trial that another instance (or a register on its IP) ended first is
+/// skipped, so each ending is recorded once.
+pub fn expire_due_trials(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    batch: i64,
+) -> Result<usize, DomainError> {
+    let due: Vec<License> = ip_licenses::table
+        .filter(ip_licenses::trial_expires_at.le(now))
+        .order(ip_licenses::trial_expires_at)
+        .limit(batch)
+        .select(License::as_select())
+        .load(conn)?;
+    let mut ended = 0;
+    for license in due {
+        match write_transaction(conn, |c| clear_expired(c, vec![license.clone()], now)) {
+            Ok(_) => ended += 1,
+            Err(DomainError::Conflict) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ended)
 }

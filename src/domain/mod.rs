@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod usage;
 pub mod usage_history;
 pub mod users;
+pub mod webhooks;
 
 use chrono::NaiveDateTime;
 use diesel::{BoolExpressionMethods, ExpressionMethods};

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 
 use super::catalogue::find_type;
+use super::webhooks::{outbox, EventType};
 use crate::db::models::{NewReseller, Reseller, ResellerType};
 use crate::db::schema::{reseller_types, resellers};
 use crate::db::{write_transaction, DbConnection};
@@ -45,6 +46,14 @@ pub fn logins_by_id(
 }
 
 /// Logins go into tokens (`LOGIN|TS|HASH`) and URLs: keep them to a safe alphabet.
+/// One reseller's login by id.
+pub fn login_of(conn: &mut DbConnection, id: i64) -> Result<String, DomainError> {
+    Ok(resellers::table
+        .find(id)
+        .select(resellers::login)
+        .first(conn)?)
+}
+
 pub fn validate_login(login: &str) -> Result<(), DomainError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "._@-".contains(c);
     if login.is_empty() || login.len() > 64 || !login.chars().all(ok_char) {
@@ -112,7 +121,8 @@ pub fn seal_plaintext(conn: &mut DbConnection, secrets: &SecretBox) -> Result<us
     })
 }
 
-/// `ipls rekey`: re-seals every secret under `new`, in one transaction. Returns the count.
+/// `ipls rekey`: re-seals every secret (resellers' and webhook endpoints') under `new`, in one
+/// transaction. Returns the count.
 pub fn reseal_all(
     conn: &mut DbConnection,
     old: &SecretBox,
@@ -133,7 +143,8 @@ pub fn reseal_all(
                 .set(resellers::secret.eq(value))
                 .execute(c)?;
         }
-        Ok(all.len())
+        let endpoints = super::webhooks::endpoints::reseal_all(c, old, new)?;
+        Ok(all.len() + endpoints)
     })
 }
 
@@ -277,6 +288,15 @@ pub fn update(
                 // Its console users are logged out everywhere; a new login shows the block.
                 super::sessions::end_for_reseller(c, reseller.id)?;
             }
+            match (&reseller.blocked_reason, reason) {
+                (before, Some(reason)) if before.as_ref() != Some(reason) => {
+                    emit_account_event(c, &reseller, EventType::ResellerBlocked, Some(reason))?;
+                }
+                (Some(_), None) => {
+                    emit_account_event(c, &reseller, EventType::ResellerUnblocked, None)?;
+                }
+                _ => {}
+            }
         }
         if let Some(allow_from) = &changes.allow_from {
             diesel::update(target)
@@ -289,10 +309,40 @@ pub fn update(
             diesel::update(target)
                 .set(resellers::secret.eq(sealed))
                 .execute(c)?;
+            emit_account_event(c, &reseller, EventType::ResellerSecretRotated, None)?;
         }
         if let Some(grants) = &changes.grants {
             replace_grants(c, reseller.id, grants)?;
         }
         get(c, login)
     })
+}
+
+/// Queues a `reseller.*` webhook event in the change's transaction. Account changes carry no
+/// clock of their own, so the event is dated by the system clock.
+fn emit_account_event(
+    conn: &mut DbConnection,
+    reseller: &Reseller,
+    kind: EventType,
+    reason: Option<&String>,
+) -> Result<(), DomainError> {
+    let at = chrono::Utc::now().naive_utc();
+    let mut data = serde_json::json!({
+        "reseller": reseller.login,
+        "reseller_id": reseller.id,
+        "at": outbox::iso_time(at),
+    });
+    if let Some(reason) = reason {
+        data["reason"] = serde_json::json!(reason);
+    }
+    outbox::emit(
+        conn,
+        outbox::Event {
+            kind,
+            reseller_id: reseller.id,
+            at,
+            data,
+        },
+    )?;
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod console;
 pub mod database;
 pub mod http;
 pub mod process;
+pub mod receiver;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{mpsc, Arc};

@@ -34,4 +34,5 @@ mod server_update_convert;
 mod shutdown;
 mod stale_writes;
 mod transport;
+mod webhooks;
 mod xmlrpc;

@@ -1,0 +1,161 @@
+//! `ipls webhook ...`: webhook endpoints and their deliveries.
+
+use clap::Subcommand;
+
+use super::{connect, domain_error, table};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::webhooks::{deliveries, endpoints};
+use crate::webhooks::ping::send_test;
+use crate::webhooks::subscribe::{add_endpoint, EndpointRequest};
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint; prints its signing secret once.
+    Add {
+        url: String,
+        /// Only this reseller's events (default: every reseller's, for the operator).
+        #[arg(long)]
+        reseller: Option<String>,
+        /// `*` (default) or a comma-separated list, e.g. license.registered,license.removed.
+        #[arg(long, default_value = "*")]
+        events: String,
+    },
+    /// List endpoints (never their secrets).
+    List,
+    /// Remove an endpoint with its queued deliveries and log.
+    Remove { id: i64 },
+    /// Send a signed webhook.test message to the endpoint now and print its answer.
+    Test { id: i64 },
+    /// The endpoint's latest deliveries, newest first.
+    Deliveries {
+        id: i64,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1000))]
+        limit: i64,
+    },
+    /// Queue a delivery again (due at once) and enable its endpoint if it was disabled.
+    Retry { delivery_id: i64 },
+}
+
+fn time(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Result<(), String> {
+    let (mut conn, secrets) = connect(config)?;
+    let conn = &mut conn;
+    let settings = &config.webhooks;
+    match command {
+        WebhookCommand::Add {
+            url,
+            reseller,
+            events,
+        } => {
+            let request = EndpointRequest {
+                url: &url,
+                reseller: reseller.as_deref(),
+                events: &events,
+                now: clock.now().naive_utc(),
+            };
+            let (view, secret) = add_endpoint(conn, &request, &secrets, settings.allow_private)
+                .map_err(domain_error)?;
+            println!(
+                "added webhook endpoint {} -> {} ({})",
+                view.endpoint.id,
+                view.endpoint.url,
+                view.subscription.display()
+            );
+            println!("signing secret: {secret}");
+            println!("(shown once: receivers verify the webhook-signature header with it)");
+        }
+        WebhookCommand::List => {
+            let rows: Vec<Vec<String>> = endpoints::list(conn, None)
+                .map_err(domain_error)?
+                .into_iter()
+                .map(|v| {
+                    vec![
+                        v.endpoint.id.to_string(),
+                        v.endpoint.url,
+                        v.reseller.unwrap_or_else(|| "(all)".into()),
+                        v.subscription.display(),
+                        match v.endpoint.disabled_reason {
+                            None if v.endpoint.enabled => "enabled".into(),
+                            None => "disabled".into(),
+                            Some(why) => format!("disabled: {why}"),
+                        },
+                    ]
+                })
+                .collect();
+            table::print(&["ID", "URL", "RESELLER", "EVENTS", "STATE"], &rows);
+        }
+        WebhookCommand::Remove { id } => {
+            endpoints::remove(conn, id).map_err(domain_error)?;
+            println!("removed webhook endpoint {id}");
+        }
+        WebhookCommand::Test { id } => {
+            let view = endpoints::get(conn, id).map_err(domain_error)?;
+            let runtime = actix_web::rt::System::new();
+            let (message_id, answer) =
+                runtime.block_on(send_test(&view.endpoint, &secrets, settings))?;
+            let body = deliveries::logged_answer(&answer.body);
+            match (answer.status, answer.error) {
+                (Some(status), _) => println!(
+                    "{message_id}: HTTP {status} in {} ms {body}",
+                    answer.elapsed.as_millis()
+                ),
+                (None, Some(error)) => {
+                    return Err(format!("{message_id}: not delivered: {error}"));
+                }
+                (None, None) => return Err(format!("{message_id}: no answer")),
+            }
+            if !(200..300).contains(&answer.status.unwrap_or_default()) {
+                return Err("the endpoint did not accept the test message".into());
+            }
+        }
+        WebhookCommand::Deliveries { id, limit } => {
+            endpoints::get(conn, id).map_err(domain_error)?;
+            let list = deliveries::list(conn, id, None, limit).map_err(domain_error)?;
+            let ids: Vec<i64> = list.iter().map(|d| d.id).collect();
+            let attempts = deliveries::attempts_of(conn, &ids).map_err(domain_error)?;
+            let rows: Vec<Vec<String>> = list
+                .into_iter()
+                .map(|d| {
+                    let last = attempts.iter().rev().find(|a| a.delivery_id == d.id);
+                    vec![
+                        d.id.to_string(),
+                        d.message_id,
+                        d.event_type,
+                        time(d.created_at),
+                        d.state,
+                        d.attempts.to_string(),
+                        last.map_or("-".into(), |a| match (a.status, &a.error) {
+                            (Some(status), _) => format!("HTTP {status}, {} ms", a.duration_ms),
+                            (None, Some(error)) => error.chars().take(60).collect(),
+                            (None, None) => "-".into(),
+                        }),
+                    ]
+                })
+                .collect();
+            table::print(
+                &[
+                    "ID",
+                    "WEBHOOK-ID",
+                    "EVENT",
+                    "QUEUED (UTC)",
+                    "STATE",
+                    "ATTEMPTS",
+                    "LAST ANSWER",
+                ],
+                &rows,
+            );
+        }
+        WebhookCommand::Retry { delivery_id } => {
+            let delivery = deliveries::retry(conn, delivery_id).map_err(domain_error)?;
+            println!(
+                "delivery {} ({}) queued again for endpoint {}; a running ipls serve sends it",
+                delivery.id, delivery.message_id, delivery.endpoint_id
+            );
+        }
+    }
+    Ok(())
+}

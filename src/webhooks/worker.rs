@@ -1,0 +1,236 @@
+//! The delivery worker inside `ipls serve`: `workers` tasks on the server's runtime, each
+//! taking the lease of one endpoint with due work, sending its queue in order until the head
+//! fails or the queue is empty, then looking for the next. It wakes when this instance
+//! commits deliveries and polls for the rest (other instances' events, retries coming due).
+//! Between looks it also ends trials that ran out (`license.expired`).
+//!
+//! Delivery timing (leases, retries, the `webhook-timestamp` header) follows the system
+//! clock, which every instance and receiver shares; trial expiry follows the server's clock.
+
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDateTime, Utc};
+use reqwest::Client;
+
+use super::sender::{self, Message};
+use super::{schedule, signature, wake};
+use crate::db::{self, Pool};
+use crate::domain::licenses::expire_due_trials;
+use crate::domain::webhooks::deliveries::{self, Delivery, Next, Outcome};
+use crate::domain::webhooks::endpoints;
+use crate::error::DomainError;
+use crate::state::AppState;
+
+/// Deliveries read from an endpoint's queue per round trip.
+const QUEUE_BATCH: i64 = 32;
+/// Trials ended per look.
+const EXPIRY_BATCH: i64 = 100;
+
+/// Starts the workers on the current runtime (they end with it); none when disabled.
+pub fn start(state: &AppState) {
+    let settings = &state.config.webhooks;
+    if settings.workers == 0 {
+        return;
+    }
+    let client = match sender::client(settings) {
+        Ok(client) => client,
+        Err(e) => {
+            log::error!("webhooks will not be delivered by this instance: {e}");
+            return;
+        }
+    };
+    let instance = match crate::domain::webhooks::outbox::new_message_id() {
+        Ok(id) => id.replacen("msg_", "", 1),
+        Err(e) => {
+            log::error!("webhooks will not be delivered by this instance: {e}");
+            return;
+        }
+    };
+    for n in 0..settings.workers {
+        let worker = Worker {
+            state: state.clone(),
+            client: client.clone(),
+            owner: format!("{instance}-{n}"),
+        };
+        actix_web::rt::spawn(worker.run());
+    }
+}
+
+struct Worker {
+    state: AppState,
+    client: Client,
+    /// Names this worker's leases.
+    owner: String,
+}
+
+/// The system clock's now, as stored.
+fn wall_now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+impl Worker {
+    fn pool(&self) -> &Pool {
+        &self.state.pool
+    }
+
+    /// How long a lease lasts: longer than any one attempt, so a live worker never loses it;
+    /// a killed one's lease runs out this long after its last renewal.
+    fn lease(&self) -> chrono::Duration {
+        let attempt = self.state.config.webhooks.timeout;
+        chrono::Duration::from_std(attempt * 2 + Duration::from_secs(5))
+            .unwrap_or(chrono::Duration::seconds(60))
+    }
+
+    async fn run(self) {
+        let poll = self.state.config.webhooks.poll;
+        let mut last_expiry: Option<Instant> = None;
+        loop {
+            let woken = wake::notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if last_expiry.is_none_or(|at| at.elapsed() >= poll) {
+                last_expiry = Some(Instant::now());
+                self.end_expired_trials().await;
+            }
+            match self.serve_one_endpoint().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => log::warn!("webhook delivery: {e}"),
+            }
+            tokio::select! {
+                _ = woken => {}
+                _ = actix_web::rt::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    async fn end_expired_trials(&self) {
+        let now = self.state.clock.now().naive_utc();
+        match db::run(self.pool(), move |c| {
+            expire_due_trials(c, now, EXPIRY_BATCH)
+        })
+        .await
+        {
+            Ok(0) => {}
+            Ok(n) => log::info!("{n} trial license(s) ran out and were ended"),
+            Err(e) => log::warn!("ending expired trials: {e}"),
+        }
+    }
+
+    /// Serves one endpoint with due work; false when there was none.
+    async fn serve_one_endpoint(&self) -> Result<bool, DomainError> {
+        let now = wall_now();
+        let until = now + self.lease();
+        let owner = self.owner.clone();
+        let claimed = db::run(self.pool(), move |c| {
+            deliveries::claim(c, now, until, &owner)
+        })
+        .await?;
+        let Some(endpoint_id) = claimed else {
+            return Ok(false);
+        };
+        let result = self.send_queue(endpoint_id).await;
+        let owner = self.owner.clone();
+        let released = db::run(self.pool(), move |c| {
+            deliveries::release(c, endpoint_id, &owner, wall_now())
+        })
+        .await;
+        result.and(released).map(|_| true)
+    }
+
+    /// Sends the endpoint's queue in order while the head succeeds.
+    async fn send_queue(&self, endpoint_id: i64) -> Result<(), DomainError> {
+        let endpoint = db::run(self.pool(), move |c| endpoints::get(c, endpoint_id)).await?;
+        let secret = endpoints::signing_secret(&endpoint.endpoint, &self.state.secrets)?;
+        let key = signature::secret_key(&secret).map_err(DomainError::Internal)?;
+        loop {
+            let head = db::run(self.pool(), move |c| {
+                deliveries::queue_head(c, endpoint_id, QUEUE_BATCH)
+            })
+            .await?;
+            if head.is_empty() {
+                return Ok(());
+            }
+            for delivery in head {
+                if delivery.next_attempt_at.is_some_and(|due| due > wall_now()) {
+                    return Ok(());
+                }
+                let delivered = self.attempt(&endpoint.endpoint.url, &key, delivery).await?;
+                if !delivered {
+                    return Ok(());
+                }
+                let owner = self.owner.clone();
+                let until = wall_now() + self.lease();
+                let held = db::run(self.pool(), move |c| {
+                    deliveries::renew(c, endpoint_id, &owner, until)
+                })
+                .await?;
+                if !held {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// One attempt, logged; true when it was delivered.
+    async fn attempt(
+        &self,
+        url: &str,
+        key: &[u8],
+        delivery: Delivery,
+    ) -> Result<bool, DomainError> {
+        let settings = &self.state.config.webhooks;
+        let started = wall_now();
+        let message = Message {
+            url,
+            signing_key: key,
+            message_id: &delivery.message_id,
+            timestamp: started.and_utc().timestamp(),
+            body: &delivery.payload,
+        };
+        let answer = sender::send(&self.client, &message, settings.allow_private).await;
+        let done = answer.succeeded();
+        let failures = usize::try_from(delivery.attempts).unwrap_or(0) + 1;
+        let next = if done {
+            Next::Delivered
+        } else if answer.status == Some(410) {
+            Next::GiveUp("the endpoint answered 410 Gone".into())
+        } else {
+            match schedule::next_delay(&settings.retry_schedule, failures) {
+                Some(delay) => Next::RetryAt(
+                    wall_now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+                ),
+                None => Next::GiveUp(format!(
+                    "{failures} attempts failed (the retry schedule is used up)"
+                )),
+            }
+        };
+        let response = deliveries::logged_answer(&answer.body);
+        let error = answer.error.clone();
+        let status = answer.status;
+        let duration_ms = i32::try_from(answer.elapsed.as_millis()).unwrap_or(i32::MAX);
+        if !done {
+            log::info!(
+                "webhook {} to endpoint {} failed (attempt {failures}): {}",
+                delivery.message_id,
+                delivery.endpoint_id,
+                error
+                    .clone()
+                    .unwrap_or_else(|| format!("HTTP {}", status.unwrap_or_default()))
+            );
+        }
+        db::run(self.pool(), move |c| {
+            let outcome = Outcome {
+                at: started,
+                status,
+                duration_ms,
+                response: (!response.is_empty()).then_some(response.as_str()),
+                error: error.as_deref(),
+                next,
+            };
+            deliveries::record(c, &delivery, &outcome)
+        })
+        .await?;
+        Ok(done)
+    }
+}
