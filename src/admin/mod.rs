@@ -11,6 +11,7 @@ mod params;
 mod reports;
 mod resellers;
 mod views;
+mod webhooks;
 
 use actix_web::{web, HttpResponse};
 
@@ -60,6 +61,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/audit", "GET").route(web::get().to(reports::audit)))
             .service(resource("/prices", "GET").route(web::get().to(reports::list_prices)))
             .service(resource("/prices/{type}", "PUT").route(web::put().to(reports::set_price)))
+            .service(
+                resource("/webhooks", "GET, POST")
+                    .route(web::get().to(webhooks::list))
+                    .route(web::post().to(webhooks::create)),
+            )
+            .service(
+                resource("/webhooks/{id}", "GET, DELETE")
+                    .route(web::get().to(webhooks::get))
+                    .route(web::delete().to(webhooks::delete)),
+            )
+            .service(resource("/webhooks/{id}/test", "POST").route(web::post().to(webhooks::test)))
+            .service(
+                resource("/webhooks/{id}/deliveries", "GET")
+                    .route(web::get().to(webhooks::list_deliveries)),
+            )
+            .service(
+                resource("/webhook-deliveries/{id}/retry", "POST")
+                    .route(web::post().to(webhooks::retry)),
+            )
             .default_service(web::to(not_found)),
     );
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::common::{http, Reseller, TestServer};
 use crate::on_both_backends;
 
-fn token(srv: &TestServer, name: &str, read_only: bool) -> String {
+pub(crate) fn token(srv: &TestServer, name: &str, read_only: bool) -> String {
     let (token, hash) = new_token().unwrap();
     admin_tokens::create(
         &mut srv.conn(),
@@ -22,7 +22,7 @@ fn token(srv: &TestServer, name: &str, read_only: bool) -> String {
     token
 }
 
-fn call(
+pub(crate) fn call(
     srv: &TestServer,
     token: &str,
     method: &str,
@@ -38,7 +38,13 @@ fn call(
     http::request(srv.addr, method, target, &headers, text.as_bytes())
 }
 
-fn ok(srv: &TestServer, token: &str, method: &str, target: &str, body: Option<Value>) -> Value {
+pub(crate) fn ok(
+    srv: &TestServer,
+    token: &str,
+    method: &str,
+    target: &str,
+    body: Option<Value>,
+) -> Value {
     let answer = call(srv, token, method, target, body);
     assert!(
         answer.status < 300,
@@ -49,7 +55,7 @@ fn ok(srv: &TestServer, token: &str, method: &str, target: &str, body: Option<Va
     answer.json()
 }
 
-fn problem(answer: &http::Response, status: u16, kind: &str) {
+pub(crate) fn problem(answer: &http::Response, status: u16, kind: &str) {
     assert_eq!(answer.status, status, "{}", answer.text());
     assert_eq!(
         answer.header("content-type"),

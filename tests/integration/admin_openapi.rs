@@ -46,6 +46,9 @@ fn schemathesis_finds_nothing(kind: Kind) {
         kind,
         Options {
             auth_failure_burst: 1_000_000,
+            // Endpoints it adds point at public addresses this machine cannot reach: a test
+            // message gives up quickly.
+            configure: |c| c.webhooks.timeout = std::time::Duration::from_millis(300),
             ..Options::default()
         },
     ) else {
@@ -93,7 +96,7 @@ fn schemathesis_finds_nothing(kind: Kind) {
         run.status.success(),
         "Schemathesis found failures:\n{report}"
     );
-    assert!(report.contains("13 passed"), "{report}");
+    assert!(report.contains("20 passed"), "{report}");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod common;
 
 mod admin_api;
 mod admin_openapi;
+mod admin_webhooks;
 mod authentication;
 mod availability_check;
 mod checkin_flood;
