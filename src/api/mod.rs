@@ -9,6 +9,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod list_stream;
 pub mod mutation;
+pub mod openapi;
 pub mod rest;
 pub mod status;
 pub mod v2;
@@ -23,6 +24,11 @@ use actix_web::{guard, web, HttpRequest, HttpResponse, Route};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
+            .service(
+                web::resource("/openapi.json")
+                    .route(web::get().to(openapi::document))
+                    .default_service(web::to(get_only)),
+            )
             .service(get_or_post(
                 "/ipl/availability.json",
                 web::to(rest::availability),
@@ -78,8 +84,27 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    envelope::failure(
+    refuse_method(&req, "GET, POST")
+}
+
+/// 405 for the read-only document.
+async fn get_only(req: HttpRequest) -> HttpResponse {
+    refuse_method(&req, "GET")
+}
+
+/// 405 in the envelope, with the `Allow` header RFC 9110 requires.
+fn refuse_method(req: &HttpRequest, allow: &'static str) -> HttpResponse {
+    let mut answer = envelope::failure(
         StatusCode::METHOD_NOT_ALLOWED,
-        &format!("Method {} not allowed here; use GET or POST", req.method()),
-    )
+        &format!(
+            "Method {} not allowed here; use {}",
+            req.method(),
+            allow.replace(", ", " or ")
+        ),
+    );
+    answer.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static(allow),
+    );
+    answer
 }

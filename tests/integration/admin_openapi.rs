@@ -14,7 +14,7 @@ use ipls::domain::admin_tokens;
 
 use crate::common::{Kind, Options, TestServer};
 
-fn tool(name: &str) -> Option<PathBuf> {
+pub(crate) fn tool(name: &str) -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/py/bin")
         .join(name);

@@ -46,6 +46,7 @@ fn unknown_paths_and_methods_get_an_envelope() {
     }
     let response = http::request(srv.addr, "PUT", "/api/ipl/check.json", &[], b"");
     assert_eq!(response.status, 405);
+    assert_eq!(response.header("allow"), Some("GET, POST"));
     assert_envelope(&response.json());
 }
 

@@ -11,6 +11,7 @@ mod authentication;
 mod availability_check;
 mod checkin_flood;
 mod cli;
+mod cln_openapi;
 mod console_cli;
 mod console_pages;
 mod console_security;
