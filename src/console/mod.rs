@@ -16,6 +16,7 @@ mod login;
 mod operator;
 pub mod page;
 mod reports;
+mod webhook_pages;
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
@@ -132,6 +133,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/operator/resellers/{login}/rotate",
                 web::post().to(operator::rotate),
+            )
+            .route("/operator/webhooks", web::get().to(webhook_pages::list))
+            .route("/operator/webhooks", web::post().to(webhook_pages::add))
+            .route(
+                "/operator/webhooks/{id}",
+                web::get().to(webhook_pages::show),
+            )
+            .route(
+                "/operator/webhooks/{id}/remove",
+                web::post().to(webhook_pages::remove),
+            )
+            .route(
+                "/operator/webhooks/{id}/test",
+                web::post().to(webhook_pages::test),
+            )
+            .route(
+                "/operator/webhooks/deliveries/{id}/retry",
+                web::post().to(webhook_pages::retry),
             )
             .default_service(web::to(not_found)),
     );

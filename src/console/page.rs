@@ -22,6 +22,7 @@ pub enum Section {
     AllLicenses,
     Prices,
     Audit,
+    Webhooks,
     None,
 }
 
@@ -49,6 +50,7 @@ const OPERATOR_NAV: &[(Section, &str, &str)] = &[
     (Section::Usage, "/console/operator/usage", "Usage"),
     (Section::Prices, "/console/operator/prices", "Prices"),
     (Section::Audit, "/console/operator/audit", "Audit log"),
+    (Section::Webhooks, "/console/operator/webhooks", "Webhooks"),
 ];
 
 /// A whole page: `body` inside the shell, with navigation when someone is logged in.

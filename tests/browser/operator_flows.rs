@@ -4,6 +4,7 @@
 use ipls::domain::users::Role;
 
 use crate::common::console::{add_user, PASSWORD};
+use crate::common::receiver::{Receiver, ReceiverOptions};
 use crate::common::{Options, Reseller};
 use crate::driver::Browser;
 use crate::{console_server, in_the_browser};
@@ -93,5 +94,60 @@ in_the_browser! {
             b.assert_accessible(page);
             b.screenshot(&format!("{name}-{kind:?}"));
         }
+    }
+}
+
+in_the_browser! {
+    fn operator_manages_webhooks(kind) {
+        let Some(receiver) = Receiver::start(ReceiverOptions::default()) else { return };
+        let options = Options {
+            configure: |c| {
+                c.webhooks.allow_private = true;
+                c.webhooks.poll = std::time::Duration::from_millis(50);
+            },
+            ..Options::default()
+        };
+        let Some(srv) = console_server(kind, options) else { return };
+        let acme = srv.add_reseller("acme", &[1]);
+        add_user(&srv, "root@ipls.example", Role::Operator, None);
+        let b = Browser::open(srv.addr);
+        b.log_in("root@ipls.example", PASSWORD);
+        b.goto("/console/operator/webhooks");
+        b.assert_accessible("Webhooks, empty");
+        b.fill("#hook-url", &receiver.url);
+        b.fill("#hook-reseller", "acme");
+        b.click("#ev-license\\.registered");
+        b.click("form.create button[type=submit]");
+        let secret = b.text("#revealed");
+        assert!(secret.starts_with("whsec_"), "{secret}");
+        receiver.set_secret(&secret);
+
+        b.goto("/console/operator/webhooks");
+        assert_eq!(b.texts("#webhooks td:nth-child(3)"), ["license.registered"]);
+        b.click("#webhooks form[action$='/test'] button");
+        assert!(b.text("#test-result").contains("HTTP 200"), "{}", b.text("#test-result"));
+
+        acme.ok("register", "ip=203.0.113.9&type=1");
+        let got = receiver.wait_for_accepted(2, std::time::Duration::from_secs(30));
+        assert!(got.iter().all(|r| r.verified), "{got:?}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            b.goto("/console/operator/webhooks/1");
+            if b.texts("#deliveries td:nth-child(4)") == ["delivered"] {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{}", b.body_text());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(b.text("#endpoint-state"), "enabled");
+        b.assert_accessible("Webhook endpoint");
+        b.screenshot(&format!("operator-webhooks-{kind:?}"));
+        b.click("#deliveries form button");
+        assert!(b.body_text().contains("Delivery queued again."));
+        receiver.wait_for_accepted(3, std::time::Duration::from_secs(30));
+        b.goto("/console/operator/webhooks");
+        b.screenshot(&format!("operator-webhook-list-{kind:?}"));
+        b.click("#webhooks form[action$='/remove'] button");
+        assert!(b.body_text().contains("Endpoint removed."));
     }
 }
