@@ -311,10 +311,8 @@ pub async fn list_deliveries(
     let more = rows.len() as i64 > limit;
     let mut items: Vec<WebhookDelivery> = Vec::with_capacity(rows.len());
     for d in rows.into_iter().take(limit as usize) {
-        let attempts = log
-            .iter()
-            .filter(|a| a.delivery_id == d.id)
-            .cloned()
+        let attempts = deliveries::log_of(&d, &log)
+            .into_iter()
             .map(WebhookAttempt::from)
             .collect();
         items.push(delivery_view(d, attempts));
@@ -347,6 +345,9 @@ pub async fn retry(
     })
     .await?;
     crate::webhooks::wake::nudge();
-    let log = log.into_iter().map(WebhookAttempt::from).collect();
+    let log = deliveries::log_of(&delivery, &log)
+        .into_iter()
+        .map(WebhookAttempt::from)
+        .collect();
     Ok(HttpResponse::Ok().json(delivery_view(delivery, log)))
 }

@@ -115,12 +115,17 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
         WebhookCommand::Deliveries { id, limit } => {
             endpoints::get(conn, id).map_err(domain_error)?;
             let list = deliveries::list(conn, id, None, limit).map_err(domain_error)?;
-            let ids: Vec<i64> = list.iter().map(|d| d.id).collect();
-            let attempts = deliveries::attempts_of(conn, &ids).map_err(domain_error)?;
             let rows: Vec<Vec<String>> = list
                 .into_iter()
                 .map(|d| {
-                    let last = attempts.iter().rev().find(|a| a.delivery_id == d.id);
+                    let last = match (d.last_status, &d.last_error) {
+                        (Some(status), _) => format!(
+                            "HTTP {status}, {} ms",
+                            d.last_duration_ms.unwrap_or_default()
+                        ),
+                        (None, Some(error)) => error.chars().take(60).collect(),
+                        (None, None) => "-".into(),
+                    };
                     vec![
                         d.id.to_string(),
                         d.message_id,
@@ -128,11 +133,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
                         time(d.created_at),
                         d.state,
                         d.attempts.to_string(),
-                        last.map_or("-".into(), |a| match (a.status, &a.error) {
-                            (Some(status), _) => format!("HTTP {status}, {} ms", a.duration_ms),
-                            (None, Some(error)) => error.chars().take(60).collect(),
-                            (None, None) => "-".into(),
-                        }),
+                        last,
                     ]
                 })
                 .collect();

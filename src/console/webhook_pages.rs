@@ -149,12 +149,10 @@ pub async fn show(
         let Some(view) = endpoints::find(c, id)? else {
             return Ok(None);
         };
-        let list = deliveries::list(c, id, None, 100)?;
-        let ids: Vec<i64> = list.iter().map(|d| d.id).collect();
-        Ok(Some((view, list, deliveries::attempts_of(c, &ids)?)))
+        Ok(Some((view, deliveries::list(c, id, None, 100)?)))
     })
     .await?;
-    let (view, list, attempts) = found.ok_or(ConsoleError::NotFound)?;
+    let (view, list) = found.ok_or(ConsoleError::NotFound)?;
     let body = html! {
         (notice(notice_text(&query.notice)))
         dl {
@@ -174,7 +172,6 @@ pub async fn show(
                 thead { tr { th scope="col" { "Event" } th scope="col" { "webhook-id" } th scope="col" { "Queued (UTC)" } th scope="col" { "State" } th scope="col" { "Attempts" } th scope="col" { "Last answer" } th scope="col" { "Retry" } } }
                 tbody {
                     @for d in &list {
-                        @let last = attempts.iter().rev().find(|a| a.delivery_id == d.id);
                         tr {
                             td { (d.event_type) }
                             td { code { (d.message_id) } }
@@ -182,13 +179,9 @@ pub async fn show(
                             td { (d.state) }
                             td { (d.attempts) }
                             td {
-                                @match last {
-                                    Some(a) => {
-                                        @if let Some(status) = a.status { "HTTP " (status) ", " (a.duration_ms) " ms" }
-                                        @else { (a.error.as_deref().unwrap_or("")) }
-                                    }
-                                    None => { "-" }
-                                }
+                                @if let Some(status) = d.last_status { "HTTP " (status) ", " (d.last_duration_ms.unwrap_or_default()) " ms" }
+                                @else if let Some(error) = &d.last_error { (error) }
+                                @else { "-" }
                             }
                             td {
                                 form method="post" action={"/console/operator/webhooks/deliveries/" (d.id) "/retry"} {

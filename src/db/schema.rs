@@ -190,6 +190,10 @@ diesel::table! {
         attempts -> Integer,
         next_attempt_at -> Nullable<Timestamp>,
         delivered_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_duration_ms -> Nullable<Integer>,
+        last_response -> Nullable<Text>,
+        last_error -> Nullable<Text>,
     }
 }
 

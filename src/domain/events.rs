@@ -70,10 +70,14 @@ pub fn record(
     type_id: i32,
     detail: Option<String>,
 ) -> Result<(), DomainError> {
-    outbox::emit(
-        conn,
-        webhook_event(&context, action, ip, type_id, detail.as_deref()),
-    )?;
+    let queued = outbox::Queued::new(webhook_event(
+        &context,
+        action,
+        ip,
+        type_id,
+        detail.as_deref(),
+    ))?;
+    outbox::emit_queued(conn, &queued)?;
     diesel::insert_into(license_events::table)
         .values(NewLicenseEvent {
             at: context.at,

@@ -16,13 +16,15 @@ use super::sender::{self, Message};
 use super::{schedule, signature, wake};
 use crate::db::{self, Pool};
 use crate::domain::licenses::expire_due_trials;
-use crate::domain::webhooks::deliveries::{self, Delivery, Next, Outcome};
+use crate::domain::webhooks::deliveries::{self, Delivery, Lease, Next, Outcome};
 use crate::domain::webhooks::endpoints;
 use crate::error::DomainError;
 use crate::state::AppState;
 
 /// Deliveries read from an endpoint's queue per round trip.
 const QUEUE_BATCH: i64 = 32;
+/// How long a woken worker waits for more commits before it looks for work.
+const GATHER: Duration = Duration::from_millis(20);
 /// Trials ended per look.
 const EXPIRY_BATCH: i64 = 100;
 
@@ -98,7 +100,10 @@ impl Worker {
                 Err(e) => log::warn!("webhook delivery: {e}"),
             }
             tokio::select! {
-                _ = woken => {}
+                // Woken by a commit: the changes committed in the next few milliseconds go
+                // out in the same pass (one lease, one read of the queue, one commit of their
+                // outcomes) instead of one pass per change.
+                _ = woken => actix_web::rt::time::sleep(GATHER).await,
                 _ = actix_web::rt::time::sleep(poll) => {}
             }
         }
@@ -138,7 +143,9 @@ impl Worker {
         result.and(released).map(|_| true)
     }
 
-    /// Sends the endpoint's queue in order while the head succeeds.
+    /// Sends the endpoint's queue in order while the head succeeds. The outcomes of a batch
+    /// are recorded together (one commit); a crash before that commit sends the batch again
+    /// with the same webhook-ids (at-least-once).
     async fn send_queue(&self, endpoint_id: i64) -> Result<(), DomainError> {
         let endpoint = db::run(self.pool(), move |c| endpoints::get(c, endpoint_id)).await?;
         let secret = endpoints::signing_secret(&endpoint.endpoint, &self.state.secrets)?;
@@ -151,34 +158,54 @@ impl Worker {
             if head.is_empty() {
                 return Ok(());
             }
+            let mut batch = Vec::with_capacity(head.len());
+            let mut stopped = false;
+            // Recorded (and the lease renewed) well before the lease could run out.
+            let batch_began = Instant::now();
+            let record_by = (self.lease() / 2)
+                .to_std()
+                .unwrap_or(Duration::from_secs(5));
             for delivery in head {
+                if batch_began.elapsed() > record_by {
+                    break;
+                }
                 if delivery.next_attempt_at.is_some_and(|due| due > wall_now()) {
-                    return Ok(());
+                    stopped = true;
+                    break;
                 }
-                let delivered = self.attempt(&endpoint.endpoint.url, &key, delivery).await?;
-                if !delivered {
-                    return Ok(());
+                let (outcome, done) = self.attempt(&endpoint.endpoint.url, &key, &delivery).await;
+                batch.push((delivery, outcome));
+                if !done {
+                    stopped = true;
+                    break;
                 }
-                let owner = self.owner.clone();
-                let until = wall_now() + self.lease();
-                let held = db::run(self.pool(), move |c| {
-                    deliveries::renew(c, endpoint_id, &owner, until)
-                })
-                .await?;
-                if !held {
-                    return Ok(());
-                }
+            }
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let owner = self.owner.clone();
+            let until = wall_now() + self.lease();
+            let held = db::run(self.pool(), move |c| {
+                let batch: Vec<(Delivery, Outcome<'_>)> = batch
+                    .iter()
+                    .map(|(d, o)| (d.clone(), o.as_outcome()))
+                    .collect();
+                let lease = Lease {
+                    endpoint_id,
+                    owner: &owner,
+                    until,
+                };
+                deliveries::record(c, &batch, &lease)
+            })
+            .await?;
+            if stopped || !held {
+                return Ok(());
             }
         }
     }
 
-    /// One attempt, logged; true when it was delivered.
-    async fn attempt(
-        &self,
-        url: &str,
-        key: &[u8],
-        delivery: Delivery,
-    ) -> Result<bool, DomainError> {
+    /// One attempt; its outcome, and whether it was delivered.
+    async fn attempt(&self, url: &str, key: &[u8], delivery: &Delivery) -> (Attempted, bool) {
         let settings = &self.state.config.webhooks;
         let started = wall_now();
         let message = Message {
@@ -205,32 +232,48 @@ impl Worker {
                 )),
             }
         };
-        let response = deliveries::logged_answer(&answer.body);
-        let error = answer.error.clone();
-        let status = answer.status;
-        let duration_ms = i32::try_from(answer.elapsed.as_millis()).unwrap_or(i32::MAX);
         if !done {
             log::info!(
                 "webhook {} to endpoint {} failed (attempt {failures}): {}",
                 delivery.message_id,
                 delivery.endpoint_id,
-                error
+                answer
+                    .error
                     .clone()
-                    .unwrap_or_else(|| format!("HTTP {}", status.unwrap_or_default()))
+                    .unwrap_or_else(|| format!("HTTP {}", answer.status.unwrap_or_default()))
             );
         }
-        db::run(self.pool(), move |c| {
-            let outcome = Outcome {
-                at: started,
-                status,
-                duration_ms,
-                response: (!response.is_empty()).then_some(response.as_str()),
-                error: error.as_deref(),
-                next,
-            };
-            deliveries::record(c, &delivery, &outcome)
-        })
-        .await?;
-        Ok(done)
+        let attempted = Attempted {
+            at: started,
+            status: answer.status,
+            duration_ms: i32::try_from(answer.elapsed.as_millis()).unwrap_or(i32::MAX),
+            response: deliveries::logged_answer(&answer.body),
+            error: answer.error,
+            next,
+        };
+        (attempted, done)
+    }
+}
+
+/// An attempt's outcome, owned, until its batch is recorded.
+struct Attempted {
+    at: NaiveDateTime,
+    status: Option<u16>,
+    duration_ms: i32,
+    response: String,
+    error: Option<String>,
+    next: Next,
+}
+
+impl Attempted {
+    fn as_outcome(&self) -> Outcome<'_> {
+        Outcome {
+            at: self.at,
+            status: self.status,
+            duration_ms: self.duration_ms,
+            response: (!self.response.is_empty()).then_some(self.response.as_str()),
+            error: self.error.as_deref(),
+            next: self.next.clone(),
+        }
     }
 }

@@ -218,7 +218,9 @@ mod a_failing_receiver_gets_each_event_once_in_order {
         assert_eq!(rows.len(), ips.len(), "only subscribed events were queued");
         let first = rows.iter().min_by_key(|d| d.id).expect("one");
         assert_eq!(first.attempts, 4);
-        let log = deliveries::attempts_of(&mut srv.conn(), &[first.id]).expect("attempts");
+        let failed = deliveries::attempts_of(&mut srv.conn(), &[first.id]).expect("attempts");
+        assert_eq!(failed.len(), 3, "the failed attempts are logged");
+        let log = deliveries::log_of(first, &failed);
         assert_eq!(
             log.iter().map(|a| a.status).collect::<Vec<_>>(),
             [Some(500), Some(500), Some(500), Some(200)]

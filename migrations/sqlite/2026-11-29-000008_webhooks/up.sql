@@ -29,12 +29,18 @@ CREATE TABLE webhook_deliveries (
     attempts INTEGER NOT NULL DEFAULT 0,
     -- NULL: due at once (a new delivery); otherwise when the next retry is due.
     next_attempt_at TIMESTAMP,
-    delivered_at TIMESTAMP
+    delivered_at TIMESTAMP,
+    -- The last attempt's answer. A delivery's successful attempt is recorded only here (one
+    -- row update per webhook sent); webhook_attempts keeps the failed ones before it.
+    last_status INTEGER,
+    last_duration_ms INTEGER,
+    last_response TEXT,
+    last_error TEXT
 );
 -- The head of each endpoint's queue, found without reading delivered rows.
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint_id, id) WHERE state = 'pending';
 
--- The delivery log: one row per attempt, with the first 2 KB of the answer.
+-- The delivery log: one row per failed attempt, with the first 2 KB of the answer.
 CREATE TABLE webhook_attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     delivery_id BIGINT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,

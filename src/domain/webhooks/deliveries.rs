@@ -4,9 +4,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
 use super::endpoints;
+use crate::db::raw::numbered;
 use crate::db::schema::{webhook_attempts, webhook_deliveries};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::DomainError;
@@ -31,6 +32,10 @@ pub struct Delivery {
     pub attempts: i32,
     pub next_attempt_at: Option<NaiveDateTime>,
     pub delivered_at: Option<NaiveDateTime>,
+    pub last_status: Option<i32>,
+    pub last_duration_ms: Option<i32>,
+    pub last_response: Option<String>,
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -55,6 +60,7 @@ pub struct Outcome<'a> {
     pub next: Next,
 }
 
+#[derive(Debug, Clone)]
 pub enum Next {
     Delivered,
     /// Failed; try again at this time.
@@ -164,58 +170,139 @@ pub fn queue_head(
         .load(conn)?)
 }
 
-/// Logs the attempt and moves the delivery on, in one transaction. A delivery no longer
-/// pending (removed, or retried by hand meanwhile) keeps its state; the attempt is logged.
+/// Records a batch of attempts and moves their deliveries on, in one transaction (one commit
+/// for the batch, not one per delivery), and renews the sender's lease. Returns whether the
+/// lease is still held. The batch's successes are one update of their delivery rows; a
+/// failure is also logged in `webhook_attempts`. A delivery no longer pending (removed, or retried by hand
+/// meanwhile) keeps its state.
 pub fn record(
     conn: &mut DbConnection,
-    delivery: &Delivery,
-    outcome: &Outcome<'_>,
-) -> Result<(), DomainError> {
+    batch: &[(Delivery, Outcome<'_>)],
+    lease: &Lease<'_>,
+) -> Result<bool, DomainError> {
     write_transaction(conn, |c| {
-        diesel::insert_into(webhook_attempts::table)
-            .values((
-                webhook_attempts::delivery_id.eq(delivery.id),
-                webhook_attempts::at.eq(outcome.at),
-                webhook_attempts::status.eq(outcome.status.map(i32::from)),
-                webhook_attempts::duration_ms.eq(outcome.duration_ms),
-                webhook_attempts::response.eq(outcome.response),
-                webhook_attempts::error.eq(outcome.error),
-            ))
-            .execute(c)?;
-        let row = webhook_deliveries::table
-            .filter(webhook_deliveries::id.eq(delivery.id))
-            .filter(webhook_deliveries::state.eq(PENDING));
-        let attempts = delivery.attempts.saturating_add(1);
-        match &outcome.next {
-            Next::Delivered => {
-                diesel::update(row)
-                    .set((
-                        webhook_deliveries::state.eq(DELIVERED),
-                        webhook_deliveries::attempts.eq(attempts),
-                        webhook_deliveries::delivered_at.eq(Some(outcome.at)),
+        let mut delivered = Vec::with_capacity(batch.len());
+        for (delivery, outcome) in batch {
+            let row = webhook_deliveries::table
+                .filter(webhook_deliveries::id.eq(delivery.id))
+                .filter(webhook_deliveries::state.eq(PENDING));
+            let last = (
+                webhook_deliveries::attempts.eq(delivery.attempts.saturating_add(1)),
+                webhook_deliveries::last_status.eq(outcome.status.map(i32::from)),
+                webhook_deliveries::last_duration_ms.eq(Some(outcome.duration_ms)),
+                webhook_deliveries::last_response.eq(outcome.response),
+                webhook_deliveries::last_error.eq(outcome.error),
+            );
+            if !matches!(outcome.next, Next::Delivered) {
+                diesel::insert_into(webhook_attempts::table)
+                    .values((
+                        webhook_attempts::delivery_id.eq(delivery.id),
+                        webhook_attempts::at.eq(outcome.at),
+                        webhook_attempts::status.eq(outcome.status.map(i32::from)),
+                        webhook_attempts::duration_ms.eq(outcome.duration_ms),
+                        webhook_attempts::response.eq(outcome.response),
+                        webhook_attempts::error.eq(outcome.error),
                     ))
                     .execute(c)?;
             }
-            Next::RetryAt(at) => {
-                diesel::update(row)
-                    .set((
-                        webhook_deliveries::attempts.eq(attempts),
-                        webhook_deliveries::next_attempt_at.eq(Some(*at)),
-                    ))
-                    .execute(c)?;
-            }
-            Next::GiveUp(reason) => {
-                diesel::update(row)
-                    .set((
-                        webhook_deliveries::state.eq(FAILED),
-                        webhook_deliveries::attempts.eq(attempts),
-                    ))
-                    .execute(c)?;
-                endpoints::disable(c, delivery.endpoint_id, reason)?;
+            match &outcome.next {
+                Next::Delivered => delivered.push((delivery, outcome)),
+                Next::RetryAt(at) => {
+                    diesel::update(row)
+                        .set((last, webhook_deliveries::next_attempt_at.eq(Some(*at))))
+                        .execute(c)?;
+                }
+                Next::GiveUp(reason) => {
+                    diesel::update(row)
+                        .set((last, webhook_deliveries::state.eq(FAILED)))
+                        .execute(c)?;
+                    endpoints::disable(c, delivery.endpoint_id, reason)?;
+                }
             }
         }
-        Ok(())
+        mark_delivered(c, &delivered)?;
+        renew(c, lease.endpoint_id, lease.owner, lease.until)
     })
+}
+
+/// Marks the batch's delivered rows, each with its own answer, in one statement: under load
+/// a worker records dozens at a time, and one statement each cost it a round trip apiece.
+fn mark_delivered(
+    conn: &mut DbConnection,
+    delivered: &[(&Delivery, &Outcome<'_>)],
+) -> Result<(), DomainError> {
+    if delivered.is_empty() {
+        return Ok(());
+    }
+    let case = vec!["WHEN ? THEN ?"; delivered.len()].join(" ");
+    let sql = format!(
+        "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, \
+         delivered_at = CASE id {case} END, last_status = CASE id {case} END, \
+         last_duration_ms = CASE id {case} END, last_response = CASE id {case} END, \
+         last_error = NULL WHERE state = 'pending' AND id IN ({})",
+        vec!["?"; delivered.len()].join(", ")
+    );
+    macro_rules! update {
+        ($conn:expr, $sql:expr) => {{
+            let mut query = diesel::sql_query($sql).into_boxed();
+            for (d, o) in delivered {
+                query = query.bind::<BigInt, _>(d.id).bind::<Timestamp, _>(o.at);
+            }
+            for (d, o) in delivered {
+                query = query
+                    .bind::<BigInt, _>(d.id)
+                    .bind::<Nullable<Integer>, _>(o.status.map(i32::from));
+            }
+            for (d, o) in delivered {
+                query = query
+                    .bind::<BigInt, _>(d.id)
+                    .bind::<Integer, _>(o.duration_ms);
+            }
+            for (d, o) in delivered {
+                query = query
+                    .bind::<BigInt, _>(d.id)
+                    .bind::<Nullable<Text>, _>(o.response);
+            }
+            for (d, _) in delivered {
+                query = query.bind::<BigInt, _>(d.id);
+            }
+            query.execute($conn)?
+        }};
+    }
+    match conn {
+        DbConnection::Postgresql(pg) => update!(pg, numbered(&sql)),
+        DbConnection::Sqlite(lite) => update!(lite, sql),
+    };
+    Ok(())
+}
+
+/// Every attempt of a delivery, oldest first: the failed ones logged in `failed` (from
+/// `attempts_of`), then its successful one, kept on the delivery row.
+pub fn log_of(delivery: &Delivery, failed: &[Attempt]) -> Vec<Attempt> {
+    let mut log: Vec<Attempt> = failed
+        .iter()
+        .filter(|a| a.delivery_id == delivery.id)
+        .cloned()
+        .collect();
+    if let (Some(at), DELIVERED) = (delivery.delivered_at, delivery.state.as_str()) {
+        log.push(Attempt {
+            id: 0,
+            delivery_id: delivery.id,
+            at,
+            status: delivery.last_status,
+            duration_ms: delivery.last_duration_ms.unwrap_or_default(),
+            response: delivery.last_response.clone(),
+            error: delivery.last_error.clone(),
+        });
+    }
+    log
+}
+
+/// The lease a sender holds while it sends: renewed with every batch it records.
+pub struct Lease<'a> {
+    pub endpoint_id: i64,
+    pub owner: &'a str,
+    pub until: NaiveDateTime,
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Delivery>, DomainError> {
@@ -245,7 +332,7 @@ pub fn list(
     Ok(query.load(conn)?)
 }
 
-/// The attempts of these deliveries, oldest first.
+/// The failed attempts of these deliveries, oldest first (`log_of` adds the successful one).
 pub fn attempts_of(
     conn: &mut DbConnection,
     delivery_ids: &[i64],

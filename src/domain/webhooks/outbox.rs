@@ -5,8 +5,8 @@
 use std::cell::Cell;
 
 use chrono::NaiveDateTime;
-use diesel::sql_types::{BigInt, Text, Timestamp};
-use diesel::RunQueryDsl;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text, Timestamp};
 use serde_json::{json, Value};
 
 use super::EventType;
@@ -22,45 +22,92 @@ pub struct Event {
     pub data: Value,
 }
 
-/// Every enabled endpoint that subscribed to the type (`*` or the name in its list) and may
-/// see the reseller gets a row; none match, none are written.
-const FAN_OUT: &str = "INSERT INTO webhook_deliveries \
-     (endpoint_id, message_id, event_type, payload, created_at, state, attempts) \
-     SELECT e.id, ?, ?, ?, ?, 'pending', 0 FROM webhook_endpoints e \
-     WHERE e.enabled AND (e.reseller_id IS NULL OR e.reseller_id = ?) \
-       AND (e.events = '*' OR e.events LIKE ?)";
-
 thread_local! {
     /// Set when this thread's open transaction queued a delivery; read after its commit.
     static QUEUED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Queues `event` for its subscribers; returns how many deliveries were queued.
-pub fn emit(conn: &mut DbConnection, event: Event) -> Result<usize, DomainError> {
-    let message_id = new_message_id()?;
-    let payload = json!({
-        "type": event.kind.as_str(),
-        "timestamp": iso_time(event.at),
-        "data": event.data,
-    })
-    .to_string();
-    let listed = format!("%,{},%", event.kind.as_str());
-    let queued = crate::raw_sql!(
-        conn,
-        FAN_OUT,
-        [
-            (Text, &message_id),
-            (Text, event.kind.as_str()),
-            (Text, &payload),
-            (Timestamp, event.at),
-            (BigInt, event.reseller_id),
-            (Text, &listed),
-        ],
-        execute
-    )?;
+/// An event ready to be written: its webhook-id, its payload, and the LIKE pattern that finds
+/// endpoints listing its type.
+pub struct Queued {
+    pub message_id: String,
+    pub kind: EventType,
+    pub payload: String,
+    pub listed: String,
+    pub at: NaiveDateTime,
+    pub reseller_id: i64,
+}
+
+impl Queued {
+    pub fn new(event: Event) -> Result<Self, DomainError> {
+        let payload = json!({
+            "type": event.kind.as_str(),
+            "timestamp": iso_time(event.at),
+            "data": event.data,
+        })
+        .to_string();
+        Ok(Self {
+            message_id: new_message_id()?,
+            kind: event.kind,
+            payload,
+            listed: format!("%,{},%", event.kind.as_str()),
+            at: event.at,
+            reseller_id: event.reseller_id,
+        })
+    }
+}
+
+/// Notes that the current transaction queued deliveries (`queued` rows).
+fn note_queued(queued: usize) {
     if queued > 0 {
         QUEUED.with(|q| q.set(true));
     }
+}
+
+/// Queues `event` for its subscribers; returns how many deliveries were queued.
+pub fn emit(conn: &mut DbConnection, event: Event) -> Result<usize, DomainError> {
+    emit_queued(conn, &Queued::new(event)?)
+}
+
+/// Every enabled endpoint that subscribed to the type (`*` or the name in its list) and may
+/// see the reseller gets a row; none match, none are written.
+///
+/// The fan-out is in diesel's DSL rather than raw SQL so that both backends keep it as a
+/// prepared statement: raw SQL is parsed and planned on every call, which cost SQLite 9 % of
+/// its register+remove rate (`bench/webhooks.py --queue-only`: 0.91 of the rate without an
+/// endpoint before, 0.98 after).
+pub fn emit_queued(conn: &mut DbConnection, q: &Queued) -> Result<usize, DomainError> {
+    use crate::db::schema::{webhook_deliveries as d, webhook_endpoints as e};
+    let subscribers = e::table
+        .filter(e::enabled.eq(true))
+        .filter(
+            e::reseller_id
+                .is_null()
+                .or(e::reseller_id.eq(q.reseller_id)),
+        )
+        .filter(e::events.eq("*").or(e::events.like(&q.listed)))
+        .select((
+            e::id,
+            q.message_id.as_str().into_sql::<Text>(),
+            q.kind.as_str().into_sql::<Text>(),
+            q.payload.as_str().into_sql::<Text>(),
+            q.at.into_sql::<Timestamp>(),
+            "pending".into_sql::<Text>(),
+            0.into_sql::<Integer>(),
+        ));
+    let queued = diesel::insert_into(d::table)
+        .values(subscribers)
+        .into_columns((
+            d::endpoint_id,
+            d::message_id,
+            d::event_type,
+            d::payload,
+            d::created_at,
+            d::state,
+            d::attempts,
+        ))
+        .execute(conn)?;
+    note_queued(queued);
     Ok(queued)
 }
 
