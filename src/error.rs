@@ -63,9 +63,21 @@ impl From<DieselError> for DomainError {
             DieselError::DatabaseError(_, info) if is_busy(info.message()) => {
                 DomainError::Busy(info.message().to_string())
             }
+            // Postgres refuses NUL in text (SQLite stores it). Inputs are checked where they
+            // come in (`domain::refuse_nul`); this is the net under any text that is not, so a
+            // NUL is the caller's mistake on every path, never a 500.
+            DieselError::DatabaseError(_, info) if is_nul_in_text(info.message()) => {
+                DomainError::Refused(NUL_REFUSAL.to_string())
+            }
             _ => DomainError::Internal(e.to_string()),
         }
     }
+}
+
+pub const NUL_REFUSAL: &str = "text must not contain NUL (\\0) characters";
+
+fn is_nul_in_text(message: &str) -> bool {
+    message.contains("invalid byte sequence") && message.contains("0x00")
 }
 
 /// SQLite could not write its files.

@@ -26,6 +26,9 @@ pub fn check_in(
     server_info: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<Vec<i32>, DomainError> {
+    if let Some(info) = server_info {
+        super::refuse_nul("server_info", info)?;
+    }
     if server_info.is_some_and(|s| s.chars().count() > MAX_SERVER_INFO) {
         return Err(DomainError::refused(format!(
             "server_info is longer than {MAX_SERVER_INFO} characters"

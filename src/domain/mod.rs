@@ -55,6 +55,17 @@ pub struct Actor<'a> {
     pub now: NaiveDateTime,
 }
 
+/// Text with a NUL character is refused before it is stored: Postgres cannot store it, and
+/// both backends must answer the same.
+pub fn refuse_nul(field: &str, text: &str) -> Result<(), DomainError> {
+    if text.contains('\0') {
+        return Err(DomainError::refused(format!(
+            "{field} must not contain NUL (\\0) characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Blocked accounts may read but not change anything (contract §1).
 pub fn ensure_active(reseller: &Reseller) -> Result<(), DomainError> {
     match &reseller.blocked_reason {

@@ -262,6 +262,9 @@ pub fn update(
     changes: &AccountChanges,
     secrets: &SecretBox,
 ) -> Result<Reseller, DomainError> {
+    if let Some(Some(reason)) = &changes.blocked_reason {
+        super::refuse_nul("the block reason", reason)?;
+    }
     write_transaction(conn, |c| {
         let reseller = get(c, login)?;
         let target = resellers::table.find(reseller.id);

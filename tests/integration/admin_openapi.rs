@@ -78,7 +78,9 @@ fn schemathesis_finds_nothing(kind: Kind) {
     );
 
     let url = format!("http://{}/api/admin/v1/openapi.json", srv.addr);
+    // In the temporary directory: Schemathesis keeps a cache (.schemathesis/) where it runs.
     let run = Command::new(schemathesis)
+        .current_dir(dir.path())
         .args([
             "run",
             &url,

@@ -53,7 +53,9 @@ fn schemathesis_finds_nothing(kind: Kind) {
     .unwrap();
 
     let url = format!("http://{}/api/openapi.json", srv.addr);
+    // In the temporary directory: Schemathesis keeps a cache (.schemathesis/) where it runs.
     let run = Command::new(schemathesis)
+        .current_dir(dir.path())
         .arg("--config-file")
         .arg(&config)
         .args(["run", &url, "--checks", "all", "--exclude-checks"])

@@ -26,6 +26,7 @@ mod lifecycle;
 mod list;
 mod lockout;
 mod migrations;
+mod nul_text;
 mod race;
 mod register;
 mod rekey_live;
