@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 const MAX_KEY: usize = 255;
 
-pub fn key_of(req: &HttpRequest) -> Result<Option<String>, AdminError> {
+fn key_of(req: &HttpRequest) -> Result<Option<String>, AdminError> {
     let Some(value) = req.headers().get("idempotency-key") else {
         return Ok(None);
     };
@@ -36,7 +36,7 @@ fn sealing_name(caller: &AdminCaller, key: &str) -> String {
 }
 
 /// The kept answer to this key, if the same request came with it before.
-pub async fn replay(
+async fn replay(
     state: &AppState,
     caller: &AdminCaller,
     key: &str,
@@ -70,7 +70,7 @@ pub async fn replay(
     ))
 }
 
-pub async fn remember(
+async fn remember(
     state: &AppState,
     caller: &AdminCaller,
     key: &str,
@@ -92,4 +92,40 @@ pub async fn remember(
     };
     db::run(&state.pool, move |c| admin_tokens::store_answer(c, &row)).await?;
     Ok(())
+}
+
+/// The start of a POST that creates: its `Idempotency-Key`, and the kept answer when the
+/// request is a repeat (then nothing else is done).
+pub async fn begin(
+    state: &AppState,
+    caller: &AdminCaller,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Option<String>, Option<HttpResponse>), AdminError> {
+    let key = key_of(req)?;
+    let replayed = match &key {
+        Some(key) => replay(state, caller, key, body).await?,
+        None => None,
+    };
+    Ok((key, replayed))
+}
+
+/// The end of a POST that creates: the answer, 201, kept under its key when it has one. It
+/// holds a secret shown once, so it is not cached anywhere on the way.
+pub async fn created<T: serde::Serialize>(
+    state: &AppState,
+    caller: &AdminCaller,
+    key: Option<&str>,
+    body: &[u8],
+    answer: &T,
+) -> Result<HttpResponse, AdminError> {
+    let json =
+        serde_json::to_string(answer).map_err(|e| AdminError(Kind::Internal, e.to_string()))?;
+    if let Some(key) = key {
+        remember(state, caller, key, body, 201, &json).await?;
+    }
+    Ok(HttpResponse::Created()
+        .content_type("application/json")
+        .insert_header(("cache-control", "no-store"))
+        .body(json))
 }

@@ -17,7 +17,6 @@ use crate::db;
 use crate::domain::catalogue::all_types;
 use crate::domain::queries::held_by_reseller;
 use crate::domain::resellers::{self, AccountChanges, Grants, NewAccount};
-use crate::problem::Kind;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -162,11 +161,9 @@ pub async fn create(
     body: web::Bytes,
 ) -> AdminResult {
     caller.may_write()?;
-    let key = idempotency::key_of(&req)?;
-    if let Some(key) = &key {
-        if let Some(replay) = idempotency::replay(&state, &caller, key, &body).await? {
-            return Ok(replay);
-        }
+    let (key, replayed) = idempotency::begin(&state, &caller, &req, &body).await?;
+    if let Some(answer) = replayed {
+        return Ok(answer);
     }
     let input: NewReseller = body::object(&req, &body)?;
     let login = input.login.clone();
@@ -196,14 +193,7 @@ pub async fn create(
         reseller: view(&state, login).await?,
         secret,
     };
-    let json =
-        serde_json::to_string(&answer).map_err(|e| AdminError(Kind::Internal, e.to_string()))?;
-    if let Some(key) = &key {
-        idempotency::remember(&state, &caller, key, &body, 201, &json).await?;
-    }
-    Ok(HttpResponse::Created()
-        .content_type("application/json")
-        .body(json))
+    idempotency::created(&state, &caller, key.as_deref(), &body, &answer).await
 }
 
 /// One reseller.

@@ -114,7 +114,13 @@ pub struct WebhookDelivery {
     pub log: Vec<WebhookAttempt>,
 }
 
-fn delivery_view(d: Delivery, log: Vec<WebhookAttempt>) -> WebhookDelivery {
+/// A delivery with its every attempt (`failed`: the failed attempts of this and other
+/// deliveries, from `attempts_of`).
+fn delivery_view(d: Delivery, failed: &[Attempt]) -> WebhookDelivery {
+    let log = deliveries::log_of(&d, failed)
+        .into_iter()
+        .map(WebhookAttempt::from)
+        .collect();
     let pending = d.state == deliveries::PENDING;
     WebhookDelivery {
         id: d.id,
@@ -185,11 +191,9 @@ pub async fn create(
     body: web::Bytes,
 ) -> AdminResult {
     caller.may_write()?;
-    let key = idempotency::key_of(&req)?;
-    if let Some(key) = &key {
-        if let Some(replay) = idempotency::replay(&state, &caller, key, &body).await? {
-            return Ok(replay);
-        }
+    let (key, replayed) = idempotency::begin(&state, &caller, &req, &body).await?;
+    if let Some(answer) = replayed {
+        return Ok(answer);
     }
     let input: NewWebhookEndpoint = body::object(&req, &body)?;
     let events = match &input.events {
@@ -222,15 +226,7 @@ pub async fn create(
         endpoint: view.into(),
         secret,
     };
-    let json =
-        serde_json::to_string(&answer).map_err(|e| AdminError(Kind::Internal, e.to_string()))?;
-    if let Some(key) = &key {
-        idempotency::remember(&state, &caller, key, &body, 201, &json).await?;
-    }
-    Ok(HttpResponse::Created()
-        .content_type("application/json")
-        .insert_header(("cache-control", "no-store"))
-        .body(json))
+    idempotency::created(&state, &caller, key.as_deref(), &body, &answer).await
 }
 
 /// One endpoint.
@@ -311,11 +307,7 @@ pub async fn list_deliveries(
     let more = rows.len() as i64 > limit;
     let mut items: Vec<WebhookDelivery> = Vec::with_capacity(rows.len());
     for d in rows.into_iter().take(limit as usize) {
-        let attempts = deliveries::log_of(&d, &log)
-            .into_iter()
-            .map(WebhookAttempt::from)
-            .collect();
-        items.push(delivery_view(d, attempts));
+        items.push(delivery_view(d, &log));
     }
     let next_cursor = more
         .then(|| items.last().map(|d| d.id.to_string()))
@@ -345,9 +337,5 @@ pub async fn retry(
     })
     .await?;
     crate::webhooks::wake::nudge();
-    let log = deliveries::log_of(&delivery, &log)
-        .into_iter()
-        .map(WebhookAttempt::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(delivery_view(delivery, log)))
+    Ok(HttpResponse::Ok().json(delivery_view(delivery, &log)))
 }
