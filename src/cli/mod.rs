@@ -3,6 +3,7 @@
 
 mod admin_token;
 mod args;
+mod backup;
 mod license;
 mod output;
 #[cfg(test)]
@@ -95,6 +96,15 @@ enum Command {
     /// Webhook endpoints and their deliveries.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Copy a live SQLite database and its master key file to DEST (and DEST.key), checked.
+    Backup { dest: std::path::PathBuf },
+    /// Put a backup in place of the configured SQLite database, after checking it opens with
+    /// its key; --force replaces an existing database (stop ipls first).
+    Restore {
+        source: std::path::PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Parses the command line and runs it. Returns the process's error line, if any.
@@ -146,6 +156,8 @@ pub fn run() -> Result<(), String> {
         Command::User(command) => user::run(&config, clock.as_ref(), command),
         Command::AdminToken(command) => admin_token::run(&config, clock.as_ref(), command),
         Command::Webhook(command) => webhook::run(&config, clock.as_ref(), command),
+        Command::Backup { dest } => backup::backup(&config, &dest),
+        Command::Restore { source, force } => backup::restore(&config, &source, force),
     }
 }
 

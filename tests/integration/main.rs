@@ -9,6 +9,7 @@ mod admin_openapi;
 mod admin_webhooks;
 mod authentication;
 mod availability_check;
+mod backup;
 mod checkin_flood;
 mod cli;
 mod cln_openapi;
