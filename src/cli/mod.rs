@@ -4,6 +4,7 @@
 mod admin_token;
 mod args;
 mod backup;
+mod doctor;
 mod license;
 mod output;
 #[cfg(test)]
@@ -96,6 +97,9 @@ enum Command {
     /// Webhook endpoints and their deliveries.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Check the setup: settings, database and schema, master key, TLS, bind address, trusted
+    /// proxies, clock. One line per check; exits non-zero when one fails.
+    Doctor,
     /// Copy a live SQLite database and its master key file to DEST (and DEST.key), checked.
     Backup { dest: std::path::PathBuf },
     /// Put a backup in place of the configured SQLite database, after checking it opens with
@@ -110,6 +114,16 @@ enum Command {
 /// Parses the command line and runs it. Returns the process's error line, if any.
 pub fn run() -> Result<(), String> {
     let cli = Cli::parse();
+    if let Command::Doctor = cli.command {
+        // The doctor reports settings that do not parse instead of stopping at them.
+        let config = Config::from_env().and_then(|mut config| {
+            if let Some(url) = &cli.database_url {
+                config.database_url = db::DatabaseUrl::parse(url)?;
+            }
+            Ok(config)
+        });
+        return doctor::run(config);
+    }
     let mut config = Config::from_env()?;
     if let Some(url) = &cli.database_url {
         config.database_url = db::DatabaseUrl::parse(url)?;
@@ -156,6 +170,7 @@ pub fn run() -> Result<(), String> {
         Command::User(command) => user::run(&config, clock.as_ref(), command),
         Command::AdminToken(command) => admin_token::run(&config, clock.as_ref(), command),
         Command::Webhook(command) => webhook::run(&config, clock.as_ref(), command),
+        Command::Doctor => Ok(()), // handled before the settings are read, above
         Command::Backup { dest } => backup::backup(&config, &dest),
         Command::Restore { source, force } => backup::restore(&config, &source, force),
     }

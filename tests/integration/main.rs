@@ -16,6 +16,7 @@ mod cln_openapi;
 mod console_cli;
 mod console_pages;
 mod console_security;
+mod doctor;
 mod dual_stack;
 mod envelope;
 mod fuzz_regressions;
