@@ -5,6 +5,7 @@ mod admin_token;
 mod args;
 mod backup;
 mod doctor;
+mod import;
 mod license;
 mod output;
 #[cfg(test)]
@@ -97,6 +98,9 @@ enum Command {
     /// Webhook endpoints and their deliveries.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Bring licenses over from CLN (or a CLN-compatible service).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Check the setup: settings, database and schema, master key, TLS, bind address, trusted
     /// proxies, clock. One line per check; exits non-zero when one fails.
     Doctor,
@@ -170,6 +174,7 @@ pub fn run() -> Result<(), String> {
         Command::User(command) => user::run(&config, clock.as_ref(), command),
         Command::AdminToken(command) => admin_token::run(&config, clock.as_ref(), command),
         Command::Webhook(command) => webhook::run(&config, clock.as_ref(), command),
+        Command::Import(command) => import::run(&config, command),
         Command::Doctor => Ok(()), // handled before the settings are read, above
         Command::Backup { dest } => backup::backup(&config, &dest),
         Command::Restore { source, force } => backup::restore(&config, &source, force),

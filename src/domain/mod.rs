@@ -5,6 +5,7 @@ pub mod admin_tokens;
 pub mod catalogue;
 pub mod checkin;
 pub mod events;
+pub mod import;
 pub mod ip;
 pub mod license_search;
 pub mod licenses;

@@ -22,6 +22,7 @@ mod envelope;
 mod fuzz_regressions;
 mod hardening;
 mod health;
+mod import_cln;
 mod instances;
 mod isolation;
 mod lifecycle;
