@@ -5,6 +5,7 @@ mod admin_token;
 mod args;
 mod backup;
 mod doctor;
+mod generated_docs;
 mod import;
 mod license;
 mod output;
@@ -98,6 +99,11 @@ enum Command {
     /// Webhook endpoints and their deliveries.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Print shell completions for bash, zsh, fish, elvish or powershell.
+    Completions { shell: clap_complete::Shell },
+    /// Write man pages for every command into DIR.
+    #[command(hide = true)]
+    Man { dir: std::path::PathBuf },
     /// Bring licenses over from CLN (or a CLN-compatible service).
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -118,6 +124,12 @@ enum Command {
 /// Parses the command line and runs it. Returns the process's error line, if any.
 pub fn run() -> Result<(), String> {
     let cli = Cli::parse();
+    // These need no settings and no database.
+    match &cli.command {
+        Command::Completions { shell } => return generated_docs::completions(*shell),
+        Command::Man { dir } => return generated_docs::man_pages(dir),
+        _ => {}
+    }
     if let Command::Doctor = cli.command {
         // The doctor reports settings that do not parse instead of stopping at them.
         let config = Config::from_env().and_then(|mut config| {
@@ -175,7 +187,8 @@ pub fn run() -> Result<(), String> {
         Command::AdminToken(command) => admin_token::run(&config, clock.as_ref(), command),
         Command::Webhook(command) => webhook::run(&config, clock.as_ref(), command),
         Command::Import(command) => import::run(&config, command),
-        Command::Doctor => Ok(()), // handled before the settings are read, above
+        // Handled before the settings are read, above.
+        Command::Doctor | Command::Completions { .. } | Command::Man { .. } => Ok(()),
         Command::Backup { dest } => backup::backup(&config, &dest),
         Command::Restore { source, force } => backup::restore(&config, &source, force),
     }
