@@ -2,7 +2,8 @@
 
 use clap::Subcommand;
 
-use super::{connect, domain_error, table};
+use super::output::{self, Format};
+use super::{connect, domain_error};
 use crate::auth::admin::new_token;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -18,7 +19,11 @@ pub enum AdminTokenCommand {
         read_only: bool,
     },
     /// List tokens (never the tokens themselves).
-    List,
+    List {
+        /// Output as an aligned table, CSV or JSON.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Revoke a token; calls with it are refused at once.
     Revoke { name: String },
 }
@@ -41,7 +46,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: AdminTokenCommand) -> Re
             println!("token: {token}");
             println!("(shown once: send it as Authorization: Bearer TOKEN to /api/admin/v1)");
         }
-        AdminTokenCommand::List => {
+        AdminTokenCommand::List { format } => {
             let rows: Vec<Vec<String>> = admin_tokens::list(conn)
                 .map_err(domain_error)?
                 .into_iter()
@@ -62,7 +67,11 @@ pub fn run(config: &Config, clock: &dyn Clock, command: AdminTokenCommand) -> Re
                     ]
                 })
                 .collect();
-            table::print(&["NAME", "ACCESS", "CREATED (UTC)", "REVOKED (UTC)"], &rows);
+            output::print(
+                format,
+                &["NAME", "ACCESS", "CREATED (UTC)", "REVOKED (UTC)"],
+                &rows,
+            );
         }
         AdminTokenCommand::Revoke { name } => {
             admin_tokens::revoke(conn, &name, now).map_err(domain_error)?;

@@ -3,7 +3,8 @@
 use clap::Subcommand;
 use diesel::prelude::*;
 
-use super::{connect, domain_error, table};
+use super::output::{self, Format};
+use super::{connect, domain_error};
 use crate::api::envelope::format_date;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -19,12 +20,19 @@ pub enum LicenseCommand {
         reseller: Option<String>,
         #[arg(long)]
         ip: Option<String>,
+        /// Output as an aligned table, CSV or JSON.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
 }
 
 pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Result<(), String> {
     let now = clock.now().naive_utc();
-    let LicenseCommand::List { reseller, ip } = command;
+    let LicenseCommand::List {
+        reseller,
+        ip,
+        format,
+    } = command;
     let (mut conn, _) = connect(config)?;
     let mut query = ip_licenses::table
         .inner_join(resellers::table)
@@ -63,7 +71,8 @@ pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Resul
             ]
         })
         .collect();
-    table::print(
+    output::print(
+        format,
         &[
             "IP",
             "TYPE",
@@ -75,6 +84,8 @@ pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Resul
         ],
         &cells,
     );
-    println!("{} license(s)", cells.len());
+    if format == Format::Table {
+        println!("{} license(s)", cells.len());
+    }
     Ok(())
 }

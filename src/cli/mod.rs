@@ -121,9 +121,40 @@ enum Command {
     },
 }
 
+/// The command line, or the process ends: `--help` and `--version` print in full and exit 0;
+/// a usage error is one line, like every other error of ipls, and exits 2 (before anything
+/// was opened or changed).
+fn parse_args() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = e.print();
+                    std::process::exit(0);
+                }
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    std::process::exit(2);
+                }
+                _ => {
+                    // clap's first paragraph (the error, and what it names on the next
+                    // lines), folded into one line; its usage block is left out.
+                    let rendered = e.to_string();
+                    let paragraph = rendered.split("\n\n").next().unwrap_or_default();
+                    let words: Vec<&str> = paragraph.split_whitespace().collect();
+                    eprintln!("{} (see ipls --help)", words.join(" "));
+                    std::process::exit(2);
+                }
+            }
+        }
+    }
+}
+
 /// Parses the command line and runs it. Returns the process's error line, if any.
 pub fn run() -> Result<(), String> {
-    let cli = Cli::parse();
+    let cli = parse_args();
     // These need no settings and no database.
     match &cli.command {
         Command::Completions { shell } => return generated_docs::completions(*shell),

@@ -44,7 +44,11 @@ pub enum PriceCommand {
     /// Monthly price of one license of TYPE, e.g. `ipls price set 1 12.50`.
     Set { type_id: i32, amount: String },
     /// List prices.
-    List,
+    List {
+        /// Output as an aligned table, CSV or JSON.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 fn reseller_id(conn: &mut DbConnection, login: Option<&str>) -> Result<Option<i64>, String> {
@@ -231,7 +235,7 @@ pub fn price(config: &Config, clock: &dyn Clock, command: PriceCommand) -> Resul
                 format_cents(cents)
             );
         }
-        PriceCommand::List => {
+        PriceCommand::List { format } => {
             let mut all: Vec<(i32, i64)> = prices::all(&mut conn)
                 .map_err(domain_error)?
                 .into_iter()
@@ -241,7 +245,7 @@ pub fn price(config: &Config, clock: &dyn Clock, command: PriceCommand) -> Resul
                 .into_iter()
                 .map(|(t, c)| vec![t.to_string(), format_cents(c)])
                 .collect();
-            output::print(Format::Table, &["TYPE", "MONTHLY"], &cells);
+            output::print(format, &["TYPE", "MONTHLY"], &cells);
         }
     }
     Ok(())

@@ -3,7 +3,8 @@
 use clap::Subcommand;
 
 use super::args::{grants, limit, on_off, type_list, TypeList};
-use super::{connect, domain_error, table};
+use super::output::{self, Format};
+use super::{connect, domain_error};
 use crate::auth::{self, HashForm};
 use crate::clock::Clock;
 use crate::config::{normalised_cidrs, Config};
@@ -29,7 +30,11 @@ pub enum ResellerCommand {
         secret: Option<String>,
     },
     /// List resellers.
-    List,
+    List {
+        /// Output as an aligned table, CSV or JSON.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Show one reseller (never its secret).
     Show { login: String },
     /// Replace the secret with a new random one; prints it once.
@@ -100,7 +105,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             println!("secret: {secret}");
             println!("(shown once: give it to the reseller as the API secret key)");
         }
-        ResellerCommand::List => {
+        ResellerCommand::List { format } => {
             let rows: Vec<Vec<String>> = resellers::list(conn)
                 .map_err(domain_error)?
                 .into_iter()
@@ -114,7 +119,8 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                     ]
                 })
                 .collect();
-            table::print(
+            output::print(
+                format,
                 &["LOGIN", "STATE", "TRIAL", "LEGACY_SHA1", "CREATED (UTC)"],
                 &rows,
             );

@@ -4,7 +4,8 @@ use std::io::BufRead;
 
 use clap::{Subcommand, ValueEnum};
 
-use super::{connect, domain_error, table};
+use super::output::{self, Format};
+use super::{connect, domain_error};
 use crate::auth::password;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -48,7 +49,11 @@ pub enum UserCommand {
         password_stdin: bool,
     },
     /// List console users.
-    List,
+    List {
+        /// Output as an aligned table, CSV or JSON.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Remove a console user; their sessions end at once.
     Remove { email: String },
 }
@@ -116,7 +121,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(
                 println!("(shown once)");
             }
         }
-        UserCommand::List => {
+        UserCommand::List { format } => {
             let logins: std::collections::HashMap<i64, String> = resellers::list(conn)
                 .map_err(domain_error)?
                 .into_iter()
@@ -138,7 +143,11 @@ pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(
                     ]
                 })
                 .collect();
-            table::print(&["EMAIL", "ROLE", "RESELLER", "CREATED (UTC)"], &rows);
+            output::print(
+                format,
+                &["EMAIL", "ROLE", "RESELLER", "CREATED (UTC)"],
+                &rows,
+            );
         }
         UserCommand::Remove { email } => {
             let user = users::get(conn, &email).map_err(domain_error)?;

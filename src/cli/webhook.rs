@@ -2,7 +2,8 @@
 
 use clap::Subcommand;
 
-use super::{connect, domain_error, table};
+use super::output::{self, Format};
+use super::{connect, domain_error};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::webhooks::{deliveries, endpoints};
@@ -22,7 +23,11 @@ pub enum WebhookCommand {
         events: String,
     },
     /// List endpoints (never their secrets).
-    List,
+    List {
+        /// Output as an aligned table, CSV or JSON.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Remove an endpoint with its queued deliveries and log.
     Remove { id: i64 },
     /// Send a signed webhook.test message to the endpoint now and print its answer.
@@ -32,6 +37,9 @@ pub enum WebhookCommand {
         id: i64,
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1000))]
         limit: i64,
+        /// Output as an aligned table, CSV or JSON.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// Queue a delivery again (due at once) and enable its endpoint if it was disabled.
     Retry { delivery_id: i64 },
@@ -68,7 +76,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
             println!("signing secret: {secret}");
             println!("(shown once: receivers verify the webhook-signature header with it)");
         }
-        WebhookCommand::List => {
+        WebhookCommand::List { format } => {
             let rows: Vec<Vec<String>> = endpoints::list(conn, None)
                 .map_err(domain_error)?
                 .into_iter()
@@ -86,7 +94,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
                     ]
                 })
                 .collect();
-            table::print(&["ID", "URL", "RESELLER", "EVENTS", "STATE"], &rows);
+            output::print(format, &["ID", "URL", "RESELLER", "EVENTS", "STATE"], &rows);
         }
         WebhookCommand::Remove { id } => {
             endpoints::remove(conn, id).map_err(domain_error)?;
@@ -112,7 +120,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
                 return Err("the endpoint did not accept the test message".into());
             }
         }
-        WebhookCommand::Deliveries { id, limit } => {
+        WebhookCommand::Deliveries { id, limit, format } => {
             endpoints::get(conn, id).map_err(domain_error)?;
             let list = deliveries::list(conn, id, None, limit).map_err(domain_error)?;
             let rows: Vec<Vec<String>> = list
@@ -137,7 +145,8 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
                     ]
                 })
                 .collect();
-            table::print(
+            output::print(
+                format,
                 &[
                     "ID",
                     "WEBHOOK-ID",

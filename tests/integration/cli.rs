@@ -410,3 +410,62 @@ fn multibyte_values_are_refused_not_panicked_on() {
         assert!(stderr.starts_with("error"), "{args:?}: {stderr}");
     }
 }
+
+/// Usage errors are one line like every other error, with exit status 2; `--help` is still
+/// whole; a failure is status 1; every listing speaks JSON.
+#[test]
+fn usage_errors_are_one_line_and_listings_speak_json() {
+    let db = TestDatabase::create_migrated(Kind::Sqlite).unwrap();
+    for args in [
+        &["--bogus"][..],
+        &["reseller", "add"][..],
+        &["serve", "--workers", "x"][..],
+        &["webhook", "deliveries", "1", "--limit", "0"][..],
+        &["reseller", "list", "--format", "xml"][..],
+    ] {
+        let output = ipls(&db, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains("see ipls --help"),
+            "{stderr}"
+        );
+    }
+    let missing = ipls(&db, &["reseller", "add"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("<LOGIN>"));
+    let help = ipls(&db, &["reseller", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).lines().count() > 5);
+    assert_eq!(
+        ipls(&db, &["reseller", "show", "nobody"]).status.code(),
+        Some(1)
+    );
+
+    succeeded(&ipls(&db, &["reseller", "add", "acme", "--types", "1"]));
+    succeeded(&ipls(&db, &["price", "set", "1", "12.50"]));
+    for args in [
+        &["reseller", "list"][..],
+        &["license", "list"][..],
+        &["price", "list"][..],
+        &["user", "list"][..],
+        &["admin-token", "list"][..],
+        &["webhook", "list"][..],
+        &["report", "stale"][..],
+        &["report", "usage"][..],
+        &["audit"][..],
+    ] {
+        let mut with_format = args.to_vec();
+        with_format.extend(["--format", "json"]);
+        let out = succeeded(&ipls(&db, &with_format));
+        let value: serde_json::Value = serde_json::from_str(out.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"));
+        assert!(value.is_array(), "{args:?}: {value}");
+    }
+    let resellers: serde_json::Value = serde_json::from_str(&succeeded(&ipls(
+        &db,
+        &["reseller", "list", "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(resellers[0]["login"], "acme");
+}
