@@ -3,8 +3,6 @@
 //! Postgres databases are backed up with Postgres's own tools (the message says how).
 
 use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use diesel::connection::SimpleConnection;
@@ -16,7 +14,7 @@ use crate::config::Config;
 use crate::db::{self, migrate, Backend, DatabaseUrl, DbConnection};
 use crate::domain::resellers;
 use crate::domain::webhooks::endpoints;
-use crate::secrets::{default_key_file, read_key_file, KeySource, SecretBox};
+use crate::secrets::{create_key_file, default_key_file, read_key_file, KeySource, SecretBox};
 
 const POSTGRES_GUIDE: &str = "ipls backup and restore copy SQLite databases. For Postgres use its \
 own tools: `pg_dump --format=custom --file=ipls.dump DATABASE_URL` (consistent while ipls runs) and \
@@ -203,16 +201,7 @@ fn verify(path: &str, key: &KeyOf<'_>) -> Result<String, String> {
     ))
 }
 
-/// Copies a key file to a new file with mode 0600, synced.
+/// Copies a key file (read and checked as any key file is) to a new file with mode 0600.
 fn copy_key_file(from: &Path, to: &Path) -> Result<(), String> {
-    let text = fs::read(from).map_err(|e| format!("master key file {}: {e}", from.display()))?;
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(to)
-        .map_err(|e| format!("cannot create {}: {e}", to.display()))?;
-    file.write_all(&text)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", to.display()))
+    create_key_file(to, &read_key_file(from)?)
 }
