@@ -126,6 +126,8 @@ in_the_browser! {
         assert_eq!(b.texts("#webhooks td:nth-child(3)"), ["license.registered"]);
         b.click("#webhooks form[action$='/test'] button");
         assert!(b.text("#test-result").contains("HTTP 200"), "{}", b.text("#test-result"));
+        b.assert_accessible("Webhook test result");
+        b.screenshot(&format!("operator-webhook-test-{kind:?}"));
 
         acme.ok("register", "ip=203.0.113.9&type=1");
         let got = receiver.wait_for_accepted(2, std::time::Duration::from_secs(30));
