@@ -8,6 +8,7 @@ pub mod raw;
 pub mod schema;
 mod url;
 mod write;
+pub mod write_gate;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct Pool {
     /// only "busy" while calls keep completing.
     last_answer_ms: Arc<AtomicU64>,
     epoch: Instant,
+    /// SQLite: this process's writers take turns here (`write_gate`); None for Postgres.
+    write_gate: Option<Arc<write_gate::WriteGate>>,
 }
 
 impl Pool {
@@ -185,6 +188,7 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
         call_timeout: options.call_timeout(url.backend),
         last_answer_ms: Arc::new(AtomicU64::new(0)),
         epoch: Instant::now(),
+        write_gate: (url.backend == Backend::Sqlite).then(Arc::default),
     }
 }
 
@@ -215,10 +219,12 @@ where
     T: Send + 'static,
 {
     let inner = pool.inner.clone();
+    let gate = pool.write_gate.clone();
     let work = actix_web::web::block(move || {
         let mut pooled = inner
             .get()
             .map_err(|e| DomainError::Unavailable(e.to_string()))?;
+        let _gate = write_gate::enter(gate);
         let result = f(&mut pooled.conn);
         if matches!(result, Err(DomainError::Unavailable(_))) {
             pooled.lost = true;

@@ -1,5 +1,7 @@
 //! Write transactions that behave the same under concurrency on both backends.
 
+use std::time::Duration;
+
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
@@ -9,7 +11,8 @@ use crate::error::DomainError;
 
 /// Runs `f` in a transaction meant to write.
 ///
-/// SQLite: `BEGIN IMMEDIATE` takes the database's write lock before the first read. A
+/// SQLite: writers of this process first wait their turn in the pool's `WriteGate` (first come
+/// first served), then `BEGIN IMMEDIATE` takes the database's write lock before the first read. A
 /// deferred transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT when
 /// another writer committed in between, and the busy timeout does not retry that; waiting
 /// for the lock up front does. `f` must not open a transaction of its own.
@@ -33,6 +36,21 @@ fn run_transaction<T>(
     if !matches!(conn, DbConnection::Sqlite(_)) {
         return conn.transaction(f);
     }
+    // This process's writers queue in order here, then take SQLite's lock at once.
+    let gate = super::write_gate::current();
+    let _turn = match &gate {
+        Some(gate) => Some(
+            gate.wait_turn(Duration::from_millis(u64::from(
+                super::SQLITE_BUSY_TIMEOUT_MS,
+            )))
+            .ok_or_else(|| {
+                DomainError::Busy(
+                    "database is locked: no turn to write within the busy timeout".into(),
+                )
+            })?,
+        ),
+        None => None,
+    };
     conn.batch_execute("BEGIN IMMEDIATE")?;
     let result = f(conn);
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
