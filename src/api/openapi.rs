@@ -34,8 +34,13 @@ fn type_id() -> Value {
 fn boolean_text() -> Value {
     json!({"type": "string", "enum": ["true", "false", "1", "0"]})
 }
-fn text() -> Value {
-    json!({"type": "string", "maxLength": 200})
+/// Up to 100 addresses of at most 45 characters, with commas (server.json's limit).
+fn ip_list() -> Value {
+    json!({"type": "string", "maxLength": 4_600})
+}
+/// `server_info` of a check-in (`domain::checkin::MAX_SERVER_INFO` characters at most).
+fn server_info() -> Value {
+    json!({"type": "string", "maxLength": crate::domain::checkin::MAX_SERVER_INFO})
 }
 fn month() -> Value {
     json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"})
@@ -195,7 +200,7 @@ const OPERATIONS: &[Operation] = &[
             name: "ip",
             required: true,
             description: "Comma-separated addresses, up to 100",
-            schema: text,
+            schema: ip_list,
         }],
         data: servers,
         token: true,
@@ -249,8 +254,8 @@ const OPERATIONS: &[Operation] = &[
         params: &[Param {
             name: "server_info",
             required: false,
-            description: "Free text about the server, up to 1000 characters",
-            schema: text,
+            description: "Free text about the server, up to 1024 characters",
+            schema: server_info,
         }],
         data: checkin,
         token: false,
