@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::db::{self, migrate, DbConnection, Pool};
+use crate::domain::keys::manage::backfill_default_keys;
 use crate::domain::resellers::seal_plaintext;
 use crate::error::DomainError;
 use crate::secrets::{self, SecretBox};
@@ -15,7 +16,16 @@ pub fn migrate_and_open(config: &Config) -> Result<(DbConnection, SecretBox), St
     for version in &applied {
         log::info!("applied migration {version}");
     }
-    open(config)
+    let (mut conn, secrets) = open(config)?;
+    // Resellers from before activation keys (or whose grants were written by SQL) get the
+    // default keys their products come with.
+    let now = chrono::Utc::now().naive_utc();
+    match backfill_default_keys(&mut conn, now) {
+        Ok(0) => {}
+        Ok(made) => log::info!("created {made} default activation key(s)"),
+        Err(e) => return Err(format!("cannot create default activation keys: {e}")),
+    }
+    Ok((conn, secrets))
 }
 
 /// For operator commands, which never change the schema: refuses a database whose schema

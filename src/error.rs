@@ -17,8 +17,8 @@ pub enum DomainError {
     /// Too many failed authentications from this address or for this login: HTTP 429.
     #[error("too many failed authentication attempts; retry in {0} seconds")]
     Throttled(u64),
-    /// Too many server check-ins from this source: HTTP 429.
-    #[error("too many check-ins from this address; retry in {0} seconds")]
+    /// Too many server check-ins or key registrations from this source: HTTP 429.
+    #[error("too many check-ins or server registrations from this address; retry in {0} seconds")]
     TooManyCheckins(u64),
     /// The database cannot be reached: HTTP 503.
     #[error("database unavailable: {0}")]

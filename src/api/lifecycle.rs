@@ -10,6 +10,7 @@ use crate::auth::Authenticated;
 use crate::db;
 use crate::domain::checkin::check_in;
 use crate::domain::ip::LicenseIp;
+use crate::domain::keys::servers as key_servers;
 use crate::domain::month::Month;
 use crate::domain::prices::format_cents;
 use crate::domain::usage;
@@ -23,7 +24,7 @@ struct CheckinData {
 }
 
 /// `GET|POST /api/server/checkin.json[?server_info=TEXT]`, no token: the server is known
-/// by the address it connects from.
+/// by the address it connects from; with `server_id=S`, a key server by its id.
 /// Rate-limited per source (`IPLS_CHECKIN_PER_MINUTE`).
 pub async fn checkin(state: web::Data<AppState>, call: Call) -> ApiResult {
     let address = call
@@ -35,11 +36,41 @@ pub async fn checkin(state: web::Data<AppState>, call: Call) -> ApiResult {
         .admit(address, now)
         .map_err(|wait| ApiError(DomainError::TooManyCheckins(wait)))?;
     let ip = LicenseIp::from_addr(address);
+    if let Some(server_id) = call.non_empty("server_id") {
+        return key_server_checkin(&state, ip, server_id.to_string(), now).await;
+    }
     let info = call.get("server_info").map(str::to_string);
     let types = db::run(&state.pool, move |c| check_in(c, &ip, info.as_deref(), now)).await?;
     Ok(success(CheckinData {
         ip: ip.to_string(),
         types,
+    }))
+}
+
+#[derive(Serialize)]
+struct KeyCheckinData {
+    ip: String,
+    types: Vec<i32>,
+    server_id: String,
+}
+
+/// A key server's check-in (keys.md): known by its server id, not by its address.
+async fn key_server_checkin(
+    state: &AppState,
+    ip: LicenseIp,
+    server_id: String,
+    now: chrono::NaiveDateTime,
+) -> ApiResult {
+    let found = db::run(&state.pool, move |c| {
+        key_servers::check_in(c, &server_id, now)
+    })
+    .await?
+    .ok_or_else(|| ApiError::refused("Server not found"))?;
+    let (server, type_id) = found;
+    Ok(success(KeyCheckinData {
+        ip: ip.to_string(),
+        types: vec![type_id],
+        server_id: server.server_id,
     }))
 }
 

@@ -6,6 +6,9 @@ pub mod checkin_limit;
 
 pub mod envelope;
 pub mod error;
+pub mod imunify;
+pub mod kcare;
+pub mod key_calls;
 pub mod lifecycle;
 pub mod list_stream;
 pub mod mutation;
@@ -40,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(get_or_post("/ipl/server.json", web::to(rest::server)))
             .service(get_or_post("/ipl/update.json", web::to(rest::update)))
             .service(get_or_post("/ipl/convert.json", web::to(rest::convert)))
+            .configure(key_routes)
             .service(get_or_post("/status.json", web::to(status::status)))
             .service(get_or_post(
                 "/server/checkin.json",
@@ -64,6 +68,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(xmlrpc::wrong_method)),
     )
     .default_service(web::to(not_found));
+}
+
+/// Activation keys (keys.md): KernelCare and Imunify.
+fn key_routes(cfg: &mut web::ServiceConfig) {
+    let routes: [(&str, Route); 16] = [
+        ("/kcare/key/create.json", web::to(kcare::create)),
+        ("/kcare/key/delete.json", web::to(kcare::delete)),
+        ("/kcare/key/list.json", web::to(kcare::list)),
+        ("/kcare/key/servers.json", web::to(kcare::key_servers)),
+        ("/kcare/key/set_cidr.json", web::to(kcare::set_cidr)),
+        ("/kcare/srv/remove.json", web::to(kcare::remove_server)),
+        (
+            "/kcare/register_server.json",
+            web::to(kcare::register_server),
+        ),
+        (
+            "/kcare/unregister_server.json",
+            web::to(kcare::unregister_server),
+        ),
+        ("/im/key/create.json", web::to(imunify::create)),
+        ("/im/key/update.json", web::to(imunify::update)),
+        ("/im/key/remove.json", web::to(imunify::remove)),
+        ("/im/key/list.json", web::to(imunify::list)),
+        ("/im/srv/list.json", web::to(imunify::server_list)),
+        ("/im/srv/remove.json", web::to(imunify::server_remove)),
+        ("/im/srv/convert.json", web::to(imunify::server_convert)),
+        (
+            "/im/register_server.json",
+            web::to(imunify::register_server),
+        ),
+    ];
+    for (path, handler) in routes {
+        cfg.service(get_or_post(path, handler));
+    }
 }
 
 /// GET with query parameters is what clients send; a form POST is read the same way.

@@ -95,6 +95,8 @@ pub struct LicenseEvent {
     pub type_id: Option<i32>,
     pub detail: Option<String>,
     pub source: Option<String>,
+    /// The key server a key-server event is about (None for IP licenses and keys).
+    pub server_id: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -107,6 +109,7 @@ pub struct NewLicenseEvent<'a> {
     pub type_id: Option<i32>,
     pub detail: Option<String>,
     pub source: Option<&'a str>,
+    pub server_id: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -168,5 +171,59 @@ pub struct StoredAnswer {
     pub request_hash: String,
     pub status: i32,
     pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// An activation key (contract keys.md).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::activation_keys)]
+pub struct ActivationKey {
+    pub id: i64,
+    pub reseller_id: i64,
+    pub type_id: i32,
+    pub key_text: String,
+    /// Most servers the key may hold; 0 = unlimited.
+    pub server_limit: i32,
+    /// Servers registered with the key now.
+    pub servers: i32,
+    pub note: String,
+    /// Canonical CIDR blocks separated by spaces; None = from anywhere.
+    pub cidrs: Option<String>,
+    pub is_default: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = super::schema::activation_keys)]
+pub struct NewActivationKey<'a> {
+    pub reseller_id: i64,
+    pub type_id: i32,
+    pub key_text: &'a str,
+    pub server_limit: i32,
+    pub note: &'a str,
+    pub is_default: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// A server registered with an activation key.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::key_servers)]
+pub struct KeyServer {
+    pub id: i64,
+    pub server_id: String,
+    pub key_id: i64,
+    pub ip: String,
+    pub hostname: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub last_checkin: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = super::schema::key_servers)]
+pub struct NewKeyServer<'a> {
+    pub server_id: &'a str,
+    pub key_id: i64,
+    pub ip: &'a str,
+    pub hostname: Option<&'a str>,
     pub created_at: NaiveDateTime,
 }

@@ -82,6 +82,7 @@ diesel::table! {
         type_id -> Nullable<Integer>,
         detail -> Nullable<Text>,
         source -> Nullable<Text>,
+        server_id -> Nullable<Text>,
     }
 }
 
@@ -218,3 +219,34 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     resellers
 );
+
+diesel::table! {
+    activation_keys (id) {
+        id -> BigInt,
+        reseller_id -> BigInt,
+        type_id -> Integer,
+        key_text -> Text,
+        server_limit -> Integer,
+        servers -> Integer,
+        note -> Text,
+        cidrs -> Nullable<Text>,
+        is_default -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    key_servers (id) {
+        id -> BigInt,
+        server_id -> Text,
+        key_id -> BigInt,
+        ip -> Text,
+        hostname -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_checkin -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(activation_keys -> resellers (reseller_id));
+diesel::joinable!(key_servers -> activation_keys (key_id));
+diesel::allow_tables_to_appear_in_same_query!(activation_keys, key_servers, resellers);

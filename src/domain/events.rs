@@ -22,6 +22,14 @@ pub enum Action {
     Checkin,
     /// A trial that ran out was cleared to make room for a new registration.
     Expire,
+    /// Activation keys (`record_key`): a key made, deleted, or its limit or ranges changed.
+    KeyCreate,
+    KeyDelete,
+    KeyUpdate,
+    /// A server registered with a key, or left it (removed, unregistered, its key deleted,
+    /// or moved to another key).
+    KeyRegister,
+    KeyRemove,
 }
 
 impl Action {
@@ -33,6 +41,27 @@ impl Action {
             Action::Update => "update",
             Action::Checkin => "checkin",
             Action::Expire => "expire",
+            Action::KeyCreate => "key_create",
+            Action::KeyDelete => "key_delete",
+            Action::KeyUpdate => "key_update",
+            Action::KeyRegister => "key_register",
+            Action::KeyRemove => "key_remove",
+        }
+    }
+
+    fn event_type(self) -> EventType {
+        match self {
+            Action::Register => EventType::LicenseRegistered,
+            Action::Remove => EventType::LicenseRemoved,
+            Action::Convert => EventType::LicenseConverted,
+            Action::Update => EventType::LicenseUpdated,
+            Action::Checkin => EventType::LicenseCheckedIn,
+            Action::Expire => EventType::LicenseExpired,
+            Action::KeyCreate => EventType::KeyCreated,
+            Action::KeyDelete => EventType::KeyDeleted,
+            Action::KeyUpdate => EventType::KeyUpdated,
+            Action::KeyRegister => EventType::KeyServerRegistered,
+            Action::KeyRemove => EventType::KeyServerRemoved,
         }
     }
 }
@@ -87,6 +116,69 @@ pub fn record(
             type_id: Some(type_id),
             detail,
             source: Some(context.source),
+            server_id: None,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What a key event is about: the key, and for server events the server and its address.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySubject<'a> {
+    pub key: &'a str,
+    pub type_id: i32,
+    /// (server id, address) for KeyRegister and KeyRemove.
+    pub server: Option<(&'a str, &'a str)>,
+}
+
+/// Writes a key's history row (`ip` is the server's address, empty for the key's own events;
+/// `detail` starts with `key=KEY`) and queues its webhook event, in the caller's transaction.
+pub fn record_key(
+    conn: &mut DbConnection,
+    context: EventContext<'_>,
+    action: Action,
+    subject: KeySubject<'_>,
+    extra: Option<&str>,
+) -> Result<(), DomainError> {
+    let (server_id, ip) = subject.server.unzip();
+    let mut data = json!({
+        "key": subject.key,
+        "type": subject.type_id,
+        "reseller": context.login,
+        "reseller_id": context.reseller_id,
+        "source": context.source,
+        "at": outbox::iso_time(context.at),
+    });
+    if let Some((server_id, ip)) = subject.server {
+        data["server_id"] = json!(server_id);
+        data["ip"] = json!(ip);
+    }
+    if let Some(extra) = extra {
+        for (name, value) in extra.split(' ').filter_map(|p| p.split_once('=')) {
+            data[name] = value.parse::<i64>().map_or(json!(value), |n| json!(n));
+        }
+    }
+    let queued = outbox::Queued::new(outbox::Event {
+        kind: action.event_type(),
+        reseller_id: context.reseller_id,
+        at: context.at,
+        data,
+    })?;
+    outbox::emit_queued(conn, &queued)?;
+    let detail = match extra {
+        Some(extra) => format!("key={} {extra}", subject.key),
+        None => format!("key={}", subject.key),
+    };
+    diesel::insert_into(license_events::table)
+        .values(NewLicenseEvent {
+            at: context.at,
+            reseller_id: Some(context.reseller_id),
+            action: action.as_str(),
+            ip: ip.unwrap_or(""),
+            type_id: Some(subject.type_id),
+            detail: Some(detail),
+            source: Some(context.source),
+            server_id,
         })
         .execute(conn)?;
     Ok(())
@@ -101,14 +193,7 @@ fn webhook_event(
     type_id: i32,
     detail: Option<&str>,
 ) -> outbox::Event {
-    let kind = match action {
-        Action::Register => EventType::LicenseRegistered,
-        Action::Remove => EventType::LicenseRemoved,
-        Action::Convert => EventType::LicenseConverted,
-        Action::Update => EventType::LicenseUpdated,
-        Action::Checkin => EventType::LicenseCheckedIn,
-        Action::Expire => EventType::LicenseExpired,
-    };
+    let kind = action.event_type();
     let mut data = json!({
         "ip": ip,
         "type": type_id,

@@ -19,9 +19,10 @@ use diesel::prelude::*;
 use super::catalogue::{find_type, grant, LicenseType};
 use super::events::{self, Action, EventContext, TRIAL_DETAIL};
 use super::ip::LicenseIp;
-use super::{ensure_active, held_at, Actor, Policy};
+use super::type_limits::{count_owned, lock_reseller};
+use super::{ensure_active, Actor, Policy};
 use crate::db::models::{License, NewLicense, NewTrialUse};
-use crate::db::schema::{ip_licenses, resellers, trial_uses};
+use crate::db::schema::{ip_licenses, trial_uses};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::DomainError;
 
@@ -47,37 +48,12 @@ fn with_retries<T>(
     }
 }
 
-/// Takes the reseller's row lock for the rest of the transaction, so that its writes are
-/// serialised while a limit is counted (on SQLite `write_transaction` already holds the
-/// database's write lock). Unlimited types skip it: the unique indexes settle races.
-fn lock_reseller(conn: &mut DbConnection, reseller_id: i64) -> Result<(), DomainError> {
-    diesel::update(resellers::table.find(reseller_id))
-        .set(resellers::id.eq(reseller_id))
-        .execute(conn)?;
-    Ok(())
-}
-
 fn licenses_on(conn: &mut DbConnection, ip: &str) -> Result<Vec<License>, DomainError> {
     Ok(ip_licenses::table
         .filter(ip_licenses::ip.eq(ip))
         .order(ip_licenses::type_id)
         .select(License::as_select())
         .load(conn)?)
-}
-
-/// Licenses of `type_id` the reseller holds at `now` (expired trials do not count).
-fn count_owned(
-    conn: &mut DbConnection,
-    reseller_id: i64,
-    type_id: i32,
-    now: NaiveDateTime,
-) -> Result<i64, DomainError> {
-    Ok(ip_licenses::table
-        .filter(ip_licenses::reseller_id.eq(reseller_id))
-        .filter(ip_licenses::type_id.eq(type_id))
-        .filter(held_at(now))
-        .count()
-        .get_result(conn)?)
 }
 
 pub struct Registration {

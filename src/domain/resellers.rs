@@ -198,16 +198,18 @@ pub fn create(
             })
             .execute(c)?;
         let reseller = get(c, account.login)?;
-        replace_grants(c, reseller.id, account.grants)?;
+        replace_grants(c, reseller.id, account.grants, account.now)?;
         Ok(reseller)
     })
 }
 
-/// Replaces the reseller's enabled types and limits with `grants`.
+/// Replaces the reseller's enabled types and limits with `grants`, and gives each newly
+/// enabled key-taking type its default key (dated `now`).
 pub fn replace_grants(
     conn: &mut DbConnection,
     reseller_id: i64,
     grants: &Grants,
+    now: chrono::NaiveDateTime,
 ) -> Result<(), DomainError> {
     for type_id in grants.limits.keys() {
         if find_type(conn, *type_id)?.is_none() {
@@ -228,6 +230,11 @@ pub fn replace_grants(
             })
             .execute(conn)?;
     }
+    let reseller: Reseller = resellers::table
+        .find(reseller_id)
+        .select(Reseller::as_select())
+        .first(conn)?;
+    super::keys::manage::ensure_default_keys(conn, &reseller, "ipls", now)?;
     Ok(())
 }
 
@@ -315,7 +322,9 @@ pub fn update(
             emit_account_event(c, &reseller, EventType::ResellerSecretRotated, None)?;
         }
         if let Some(grants) = &changes.grants {
-            replace_grants(c, reseller.id, grants)?;
+            // Account changes carry no clock of their own: dated by the system clock.
+            let now = chrono::Utc::now().naive_utc();
+            replace_grants(c, reseller.id, grants, now)?;
         }
         get(c, login)
     })

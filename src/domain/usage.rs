@@ -16,6 +16,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 
 use super::events::TRIAL_DETAIL;
 use super::month::Month;
+use super::usage_history::KEY_UNIT;
 use crate::db::models::LicenseEvent;
 
 /// One reseller's use of one type in the month.
@@ -86,15 +87,22 @@ pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<
             continue;
         };
         let day = event.at.date();
-        let key = (reseller, event.ip.clone(), type_id);
-        match event.action.as_str() {
+        // A key server is tallied by its id (see usage_history::KEY_UNIT), an IP license by
+        // its address; its events replay as an IP license's register and remove.
+        let (unit, action) = match (&event.server_id, event.action.as_str()) {
+            (Some(server), "key_register") => (format!("{KEY_UNIT}{server}"), "register"),
+            (Some(server), "key_remove") => (format!("{KEY_UNIT}{server}"), "remove"),
+            (_, action) => (event.ip.clone(), action),
+        };
+        let key = (reseller, unit, type_id);
+        match action {
             "register" => {
                 let trial = event.detail.as_deref() == Some(TRIAL_DETAIL);
                 open.entry(key).or_insert(Open { since: day, trial });
             }
             "remove" | "expire" => {
                 if let Some(held) = open.remove(&key) {
-                    close(&mut tally, reseller, &event.ip, type_id, held, day);
+                    close(&mut tally, reseller, &key.1, type_id, held, day);
                 }
             }
             "convert" => {
@@ -212,7 +220,33 @@ mod tests {
             type_id: Some(type_id),
             detail: detail.map(String::from),
             source: None,
+            server_id: None,
         }
+    }
+
+    /// A key-server event: `server` registered or left from address `ip`.
+    fn key_ev(id: i64, when: &str, action: &str, ip: &str, server: &str) -> LicenseEvent {
+        LicenseEvent {
+            server_id: Some(server.into()),
+            detail: Some("key=K".into()),
+            ..ev(id, when, action, ip, 16, None)
+        }
+    }
+
+    #[test]
+    fn key_servers_count_per_server_not_per_address() {
+        let events = [
+            // Two servers behind one address, and an IP license on that address too.
+            key_ev(1, "2026-11-20 10:00", "key_register", "a", "S1"),
+            key_ev(2, "2026-11-21 10:00", "key_register", "a", "S2"),
+            ev(3, "2026-11-22 10:00", "register", "a", 16, None),
+            key_ev(4, "2026-11-25 10:00", "key_remove", "a", "S1"),
+        ];
+        // S1: 20th-25th (6), S2: 21st-30th (10), the IP license: 22nd-30th (9).
+        assert_eq!(usage(&events, "2026-11", "2027-01-01"), [(16, 25, 3)]);
+        // A key's own events (no server) count nothing.
+        let key_only = [ev(1, "2026-11-20 10:00", "key_create", "", 16, None)];
+        assert_eq!(usage(&key_only, "2026-11", "2027-01-01"), []);
     }
 
     fn usage(events: &[LicenseEvent], month: &str, today: &str) -> Vec<(i32, i64, i64)> {

@@ -24,6 +24,21 @@ struct OpenLicense {
     trial: bool,
 }
 
+/// The history actions usage is replayed from.
+const USAGE_ACTIONS: [&str; 6] = [
+    "register",
+    "remove",
+    "convert",
+    "expire",
+    "key_register",
+    "key_remove",
+];
+
+/// A key server's licence is counted under this prefix and its server id, where an IP
+/// license is counted under its address: the two never share a tally, and two servers on one
+/// address stay two licenses.
+pub const KEY_UNIT: &str = "key:";
+
 /// The latest change of each (reseller, IP, type) before the month, where a convert counts
 /// as a change of both its types; a license is open when that change started it. A
 /// converted license is a trial when the register that began it on that IP was one.
@@ -43,10 +58,15 @@ fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
         format!("at < {before}{reseller}{extra}")
     };
     let moves = arm(" AND action IN ('register', 'remove', 'expire', 'convert')");
+    let key_moves = arm(" AND action IN ('key_register', 'key_remove')");
     let converted_from = arm(" AND action = 'convert' AND detail LIKE 'from=%'");
     format!(
         "WITH moves AS ( \
            SELECT id, reseller_id, ip, type_id AS t, action FROM license_events WHERE {moves} \
+           UNION ALL \
+           SELECT id, reseller_id, '{KEY_UNIT}' || server_id AS ip, type_id AS t, \
+                  CASE action WHEN 'key_register' THEN 'register' ELSE 'remove' END AS action \
+             FROM license_events WHERE {key_moves} \
            UNION ALL \
            SELECT id, reseller_id, ip, CAST(SUBSTR(detail, 6) AS INTEGER) AS t, 'convert_from' AS action \
              FROM license_events WHERE {converted_from} \
@@ -77,7 +97,7 @@ pub fn open_at(
         ($conn:expr, $placeholder:expr) => {{
             let mut query =
                 diesel::sql_query(opening_sql($placeholder, reseller_id.is_some())).into_boxed();
-            for _ in 0..2 {
+            for _ in 0..3 {
                 query = query.bind::<Timestamp, _>(start);
                 if let Some(id) = reseller_id {
                     query = query.bind::<BigInt, _>(id);
@@ -101,6 +121,7 @@ pub fn open_at(
             type_id: Some(row.type_id),
             detail: row.trial.then(|| TRIAL_DETAIL.to_string()),
             source: None,
+            server_id: None,
         })
         .collect())
 }
@@ -116,7 +137,7 @@ pub fn changes_between(
         .select(LicenseEvent::as_select())
         .filter(license_events::at.ge(from))
         .filter(license_events::at.lt(until))
-        .filter(license_events::action.eq_any(["register", "remove", "convert", "expire"]))
+        .filter(license_events::action.eq_any(USAGE_ACTIONS))
         .order(license_events::id)
         .into_boxed();
     if let Some(id) = reseller_id {
@@ -132,11 +153,11 @@ mod tests {
     #[test]
     fn placeholders_follow_the_binds() {
         let sql = opening_sql(|n| format!("${n}"), true);
-        let positions: Vec<usize> = ["$1", "$2", "$3", "$4"]
+        let positions: Vec<usize> = ["$1", "$2", "$3", "$4", "$5", "$6"]
             .iter()
             .map(|p| sql.find(p).expect(p))
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{sql}");
-        assert!(!opening_sql(|n| format!("${n}"), false).contains("$3"));
+        assert!(!opening_sql(|n| format!("${n}"), false).contains("$4"));
     }
 }

@@ -15,10 +15,15 @@ pub enum EventType {
     ResellerBlocked,
     ResellerUnblocked,
     ResellerSecretRotated,
+    KeyCreated,
+    KeyDeleted,
+    KeyUpdated,
+    KeyServerRegistered,
+    KeyServerRemoved,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 14] = [
         EventType::LicenseRegistered,
         EventType::LicenseRemoved,
         EventType::LicenseConverted,
@@ -28,6 +33,11 @@ impl EventType {
         EventType::ResellerBlocked,
         EventType::ResellerUnblocked,
         EventType::ResellerSecretRotated,
+        EventType::KeyCreated,
+        EventType::KeyDeleted,
+        EventType::KeyUpdated,
+        EventType::KeyServerRegistered,
+        EventType::KeyServerRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +51,11 @@ impl EventType {
             EventType::ResellerBlocked => "reseller.blocked",
             EventType::ResellerUnblocked => "reseller.unblocked",
             EventType::ResellerSecretRotated => "reseller.secret_rotated",
+            EventType::KeyCreated => "key.created",
+            EventType::KeyDeleted => "key.deleted",
+            EventType::KeyUpdated => "key.updated",
+            EventType::KeyServerRegistered => "key.server_registered",
+            EventType::KeyServerRemoved => "key.server_removed",
         }
     }
 

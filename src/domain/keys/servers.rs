@@ -1,0 +1,380 @@
+//! Servers on keys: registration by the server itself (no token: the key is the
+//! credential), removal by the server or the key's reseller, moving a server to another of
+//! the reseller's keys, and check-in by server id.
+
+use std::net::IpAddr;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::products::{is_server_id_shaped, new_server_id, Product};
+use super::{context, find_own, type_label, with_retries, KEY_LIMIT_REACHED};
+use crate::db::models::{ActivationKey, KeyServer, NewKeyServer, Reseller};
+use crate::db::schema::{activation_keys, key_servers, resellers};
+use crate::db::DbConnection;
+use crate::domain::catalogue::grant;
+use crate::domain::events::{self, Action, KeySubject};
+use crate::domain::ip::LicenseIp;
+use crate::domain::type_limits::{count_owned, lock_reseller};
+use crate::domain::{ensure_active, refuse_nul, Actor};
+use crate::error::DomainError;
+
+/// Longer hostnames are cut to this many characters.
+pub const MAX_HOSTNAME: usize = 255;
+
+/// Registration codes (keys.md): 0 registered, 1 account locked, 2 unknown key, 3 key (or
+/// the reseller's type) limit reached, 4 address not in the key's ranges.
+#[derive(Debug)]
+pub enum Registration {
+    Registered(KeyServer),
+    Refused { code: i32, message: String },
+}
+
+fn refused(code: i32, message: impl Into<String>) -> Registration {
+    Registration::Refused {
+        code,
+        message: message.into(),
+    }
+}
+
+pub const UNKNOWN_KEY: &str = "Unknown key";
+
+/// A server registering itself with `key_text` from `address`.
+pub fn register(
+    conn: &mut DbConnection,
+    product: Product,
+    key_text: &str,
+    address: IpAddr,
+    hostname: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Registration, DomainError> {
+    if let Some(name) = hostname {
+        refuse_nul("hostname", name)?;
+    }
+    let hostname: Option<String> = hostname
+        .filter(|h| !h.is_empty())
+        .map(|h| h.chars().take(MAX_HOSTNAME).collect());
+    // A string that cannot be a key costs no database work.
+    if !product.is_key_shaped(key_text) {
+        return Ok(refused(2, UNKNOWN_KEY));
+    }
+    let key = super::find(conn, key_text)?.filter(|k| Product::of_type(k.type_id) == Some(product));
+    let Some(key) = key else {
+        return Ok(refused(2, UNKNOWN_KEY));
+    };
+    let owner: Reseller = resellers::table
+        .find(key.reseller_id)
+        .select(Reseller::as_select())
+        .first(conn)?;
+    if owner.blocked_reason.is_some() {
+        return Ok(refused(1, "Account locked"));
+    }
+    if !super::cidr::admits(key.cidrs.as_deref(), address) {
+        return Ok(refused(
+            4,
+            format!("Address {address} is not in the key's IP ranges"),
+        ));
+    }
+    let Some(type_limit) = grant(conn, owner.id, key.type_id)? else {
+        let label = type_label(conn, key.type_id)?;
+        return Ok(refused(
+            3,
+            format!("License type {label} is not enabled for the key's account"),
+        ));
+    };
+    let ip = LicenseIp::from_addr(address).to_string();
+    with_retries(conn, |c| {
+        register_once(c, &key, &owner, type_limit, &ip, hostname.as_deref(), now)
+    })
+}
+
+fn register_once(
+    conn: &mut DbConnection,
+    key: &ActivationKey,
+    owner: &Reseller,
+    type_limit: Option<i32>,
+    ip: &str,
+    hostname: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Registration, DomainError> {
+    if let Some(limit) = type_limit {
+        lock_reseller(conn, owner.id)?;
+        let used = count_owned(conn, owner.id, key.type_id, now)?;
+        if used >= i64::from(limit) {
+            let label = type_label(conn, key.type_id)?;
+            return Ok(refused(
+                3,
+                format!("License limit reached for type {label}: {used}/{limit} used"),
+            ));
+        }
+    }
+    // The key's own limit, held by the database: one conditional UPDATE (see mod.rs).
+    let room = activation_keys::server_limit
+        .eq(0)
+        .or(activation_keys::servers.lt(activation_keys::server_limit));
+    let raised = diesel::update(activation_keys::table.find(key.id).filter(room))
+        .set(activation_keys::servers.eq(activation_keys::servers + 1))
+        .execute(conn)?;
+    if raised == 0 {
+        return Ok(match super::find(conn, &key.key_text)? {
+            Some(_) => refused(3, KEY_LIMIT_REACHED),
+            None => refused(2, UNKNOWN_KEY),
+        });
+    }
+    let server_id = new_server_id()?;
+    diesel::insert_into(key_servers::table)
+        .values(NewKeyServer {
+            server_id: &server_id,
+            key_id: key.id,
+            ip,
+            hostname,
+            created_at: now,
+        })
+        .execute(conn)?;
+    let server = find_server(conn, &server_id)?
+        .ok_or_else(|| DomainError::Internal("a new key server was not found".into()))?;
+    let about = server_subject(key, &server);
+    events::record_key(
+        conn,
+        context(owner, ip, now),
+        Action::KeyRegister,
+        about,
+        None,
+    )?;
+    Ok(Registration::Registered(server))
+}
+
+fn server_subject<'a>(key: &'a ActivationKey, server: &'a KeyServer) -> KeySubject<'a> {
+    KeySubject {
+        key: &key.key_text,
+        type_id: key.type_id,
+        server: Some((&server.server_id, &server.ip)),
+    }
+}
+
+pub fn find_server(
+    conn: &mut DbConnection,
+    server_id: &str,
+) -> Result<Option<KeyServer>, DomainError> {
+    if !is_server_id_shaped(server_id) {
+        return Ok(None);
+    }
+    Ok(key_servers::table
+        .filter(key_servers::server_id.eq(server_id))
+        .select(KeyServer::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The servers of one key, oldest first.
+pub fn of_key(conn: &mut DbConnection, key_id: i64) -> Result<Vec<KeyServer>, DomainError> {
+    Ok(key_servers::table
+        .filter(key_servers::key_id.eq(key_id))
+        .order(key_servers::id)
+        .select(KeyServer::as_select())
+        .load(conn)?)
+}
+
+/// The servers of the caller's key; empty for a key that is unknown or another reseller's.
+pub fn list(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    product: Option<Product>,
+    key_text: &str,
+) -> Result<Vec<KeyServer>, DomainError> {
+    match find_own(conn, reseller_id, product, key_text)? {
+        Some(key) => of_key(conn, key.id),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Who is removing a server: the server itself (by its id, optionally with its key) or the
+/// key's reseller.
+pub enum Remover<'a> {
+    Server {
+        key: Option<&'a str>,
+        source: &'a str,
+        now: NaiveDateTime,
+    },
+    Reseller(&'a Actor<'a>),
+}
+
+/// Removes a server from its key; Ok(None) when there is no such server for this remover.
+pub fn remove(
+    conn: &mut DbConnection,
+    product: Option<Product>,
+    server_id: &str,
+    remover: &Remover<'_>,
+) -> Result<Option<(KeyServer, ActivationKey)>, DomainError> {
+    if let Remover::Reseller(actor) = remover {
+        ensure_active(actor.reseller)?;
+    }
+    with_retries(conn, |c| {
+        let Some(server) = find_server(c, server_id)? else {
+            return Ok(None);
+        };
+        let key: ActivationKey = activation_keys::table
+            .find(server.key_id)
+            .select(ActivationKey::as_select())
+            .first(c)?;
+        if product.is_some_and(|p| Product::of_type(key.type_id) != Some(p)) {
+            return Ok(None);
+        }
+        let (owner, source, now) = match remover {
+            Remover::Server {
+                key: named,
+                source,
+                now,
+            } => {
+                if named.is_some_and(|k| k != key.key_text) {
+                    return Ok(None);
+                }
+                let owner: Reseller = resellers::table
+                    .find(key.reseller_id)
+                    .select(Reseller::as_select())
+                    .first(c)?;
+                (owner, *source, *now)
+            }
+            Remover::Reseller(actor) => {
+                if actor.reseller.id != key.reseller_id {
+                    return Ok(None);
+                }
+                (actor.reseller.clone(), actor.source, actor.now)
+            }
+        };
+        detach(c, &server, &key)?;
+        let about = server_subject(&key, &server);
+        events::record_key(
+            c,
+            context(&owner, source, now),
+            Action::KeyRemove,
+            about,
+            None,
+        )?;
+        Ok(Some((server, key)))
+    })
+}
+
+/// Deletes the server's row and frees its slot on the key, both as read (or Conflict).
+fn detach(
+    conn: &mut DbConnection,
+    server: &KeyServer,
+    key: &ActivationKey,
+) -> Result<(), DomainError> {
+    let row = key_servers::table
+        .filter(key_servers::id.eq(server.id))
+        .filter(key_servers::key_id.eq(key.id));
+    if diesel::delete(row).execute(conn)? == 0 {
+        return Err(DomainError::Conflict);
+    }
+    diesel::update(activation_keys::table.find(key.id))
+        .set(activation_keys::servers.eq(activation_keys::servers - 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves the caller's server to another of the caller's keys of the same product
+/// (`im/srv/convert.json`); Ok(None) when either is not the caller's.
+pub fn convert(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    product: Product,
+    server_id: &str,
+    target_key: &str,
+) -> Result<Option<(KeyServer, ActivationKey)>, DomainError> {
+    ensure_active(actor.reseller)?;
+    let me = actor.reseller.id;
+    with_retries(conn, |c| {
+        let Some(server) = find_server(c, server_id)? else {
+            return Ok(None);
+        };
+        let Some(target) = find_own(c, me, Some(product), target_key)? else {
+            return Ok(None);
+        };
+        let from: ActivationKey = activation_keys::table
+            .find(server.key_id)
+            .select(ActivationKey::as_select())
+            .first(c)?;
+        if from.reseller_id != me || Product::of_type(from.type_id) != Some(product) {
+            return Ok(None);
+        }
+        if from.id == target.id {
+            return Ok(Some((server, target)));
+        }
+        let Some(type_limit) = grant(c, me, target.type_id)? else {
+            let label = type_label(c, target.type_id)?;
+            return Err(DomainError::refused(format!(
+                "License type {label} is not enabled for your account"
+            )));
+        };
+        if let (Some(limit), true) = (type_limit, target.type_id != from.type_id) {
+            lock_reseller(c, me)?;
+            let used = count_owned(c, me, target.type_id, actor.now)?;
+            if used >= i64::from(limit) {
+                let label = type_label(c, target.type_id)?;
+                return Err(DomainError::refused(format!(
+                    "License limit reached for type {label}: {used}/{limit} used"
+                )));
+            }
+        }
+        let room = activation_keys::server_limit
+            .eq(0)
+            .or(activation_keys::servers.lt(activation_keys::server_limit));
+        let raised = diesel::update(activation_keys::table.find(target.id).filter(room))
+            .set(activation_keys::servers.eq(activation_keys::servers + 1))
+            .execute(c)?;
+        if raised == 0 {
+            return Err(DomainError::refused(format!(
+                "Maximum usage count of {} reached on key {target_key}",
+                target.server_limit
+            )));
+        }
+        // Moved as read (still on `from`), or the transaction is retried.
+        let row = key_servers::table
+            .filter(key_servers::id.eq(server.id))
+            .filter(key_servers::key_id.eq(from.id));
+        if diesel::update(row)
+            .set(key_servers::key_id.eq(target.id))
+            .execute(c)?
+            == 0
+        {
+            return Err(DomainError::Conflict);
+        }
+        diesel::update(activation_keys::table.find(from.id))
+            .set(activation_keys::servers.eq(activation_keys::servers - 1))
+            .execute(c)?;
+        let context = context(actor.reseller, actor.source, actor.now);
+        let extra = format!("to={}", target.key_text);
+        let leaving = server_subject(&from, &server);
+        events::record_key(c, context, Action::KeyRemove, leaving, Some(&extra))?;
+        let arriving = server_subject(&target, &server);
+        let extra = format!("from={}", from.key_text);
+        events::record_key(c, context, Action::KeyRegister, arriving, Some(&extra))?;
+        let server = find_server(c, server_id)?
+            .ok_or_else(|| DomainError::Internal("a moved key server was not found".into()))?;
+        Ok(Some((server, target)))
+    })
+}
+
+/// A key server's check-in (`/api/server/checkin.json?server_id=`): records the time; None
+/// for an unknown server id.
+pub fn check_in(
+    conn: &mut DbConnection,
+    server_id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<(KeyServer, i32)>, DomainError> {
+    let Some(server) = find_server(conn, server_id)? else {
+        return Ok(None);
+    };
+    let updated = diesel::update(key_servers::table.find(server.id))
+        .set(key_servers::last_checkin.eq(Some(now)))
+        .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    let type_id: i32 = activation_keys::table
+        .find(server.key_id)
+        .select(activation_keys::type_id)
+        .first(conn)?;
+    Ok(Some((server, type_id)))
+}
