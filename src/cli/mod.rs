@@ -7,6 +7,7 @@ mod backup;
 mod doctor;
 mod generated_docs;
 mod import;
+mod key;
 mod license;
 mod output;
 #[cfg(test)]
@@ -63,6 +64,9 @@ enum Command {
     /// Inspect licenses.
     #[command(subcommand)]
     License(license::LicenseCommand),
+    /// Activation keys (KernelCare, Imunify) and the servers registered with them.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Reports: stale servers, usage for billing.
     #[command(subcommand)]
     Report(report::ReportCommand),
@@ -194,6 +198,7 @@ pub fn run() -> Result<(), String> {
             reseller::print_token(&config, clock.as_ref(), &login, hmac)
         }
         Command::License(command) => license::run(&config, clock.as_ref(), command),
+        Command::Key(command) => key::run(&config, clock.as_ref(), command),
         Command::Report(command) => report::run(&config, clock.as_ref(), command),
         Command::Audit {
             reseller,

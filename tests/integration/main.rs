@@ -25,6 +25,7 @@ mod health;
 mod import_cln;
 mod instances;
 mod isolation;
+mod keys_cli;
 mod keys_common;
 mod keys_imunify;
 mod keys_kernelcare;
