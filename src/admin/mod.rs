@@ -5,6 +5,7 @@
 mod body;
 mod error;
 mod idempotency;
+mod keys;
 mod licenses;
 pub mod openapi;
 mod params;
@@ -57,6 +58,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(resource("/licenses", "GET").route(web::get().to(licenses::list)))
             .service(resource("/licenses/{ip}", "GET").route(web::get().to(licenses::on_ip)))
+            .service(
+                resource("/keys", "GET, POST")
+                    .route(web::get().to(keys::list))
+                    .route(web::post().to(keys::create)),
+            )
+            .service(
+                resource("/keys/{key}", "GET, PATCH, DELETE")
+                    .route(web::get().to(keys::get))
+                    .route(web::patch().to(keys::patch))
+                    .route(web::delete().to(keys::delete)),
+            )
+            .service(
+                resource("/key-servers/{server_id}", "DELETE")
+                    .route(web::delete().to(keys::remove_server)),
+            )
             .service(resource("/usage", "GET").route(web::get().to(reports::usage)))
             .service(resource("/audit", "GET").route(web::get().to(reports::audit)))
             .service(resource("/prices", "GET").route(web::get().to(reports::list_prices)))

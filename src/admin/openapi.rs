@@ -9,18 +9,19 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema};
 
-use super::{licenses, reports, resellers, views, webhooks};
+use super::{keys, licenses, reports, resellers, views, webhooks};
 use crate::problem::Problem;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "ipls admin API", description = "Operator API: resellers, licenses, usage, audit, prices, webhooks."),
+    info(title = "ipls admin API", description = "Operator API: resellers, licenses, activation keys, usage, audit, prices, webhooks."),
     paths(
         resellers::list, resellers::create, resellers::get, resellers::patch, resellers::block,
         resellers::unblock, resellers::rotate_secret, licenses::list, licenses::on_ip,
         reports::usage, reports::audit, reports::list_prices, reports::set_price,
         webhooks::list, webhooks::create, webhooks::get, webhooks::delete, webhooks::test,
         webhooks::list_deliveries, webhooks::retry,
+        keys::list, keys::get, keys::create, keys::patch, keys::delete, keys::remove_server,
     ),
     components(schemas(Problem, views::ResellerView, views::LicenseView, views::EventView)),
     modifiers(&Conventions),

@@ -13,7 +13,7 @@ use crate::db::models::{ActivationKey, Reseller};
 use crate::db::schema::resellers;
 use crate::db::DbConnection;
 use crate::domain::keys::manage::{self, KeyChange};
-use crate::domain::keys::products::{imunify_code, imunify_type, KERNELCARE_TYPE};
+use crate::domain::keys::products::{imunify_code, parse_product, KERNELCARE_TYPE};
 use crate::domain::keys::servers::{self, Remover};
 use crate::domain::keys::{self, cidr, Product};
 use crate::domain::{resellers as accounts, Actor};
@@ -148,12 +148,9 @@ fn cli_actor(reseller: &Reseller, now: chrono::NaiveDateTime) -> Actor<'_> {
     }
 }
 
-/// `kcare` (or `kernelcare`, `16`) and the Imunify codes, as license types.
+/// `--product`: kcare or an Imunify code, as a license type.
 fn product_type(text: &str) -> Result<i32, String> {
-    if ["kcare", "kernelcare", "16"].contains(&text.to_ascii_lowercase().as_str()) {
-        return Ok(KERNELCARE_TYPE);
-    }
-    imunify_type(&text.to_ascii_uppercase()).ok_or_else(|| {
+    parse_product(text).ok_or_else(|| {
         format!(
             "--product {text:?}: expected kcare or an Imunify code ({})",
             keys::products::IMUNIFY_CODES.map(|(c, _)| c).join(", ")

@@ -26,6 +26,7 @@ mod import_cln;
 mod instances;
 mod isolation;
 mod keys_cli;
+mod keys_admin;
 mod keys_common;
 mod keys_imunify;
 mod keys_kernelcare;

@@ -58,6 +58,21 @@ impl Product {
     }
 }
 
+/// `kcare` (or `kernelcare`, `16`) or an Imunify code, any case, as a license type: how
+/// the CLI and the admin API name a key's product.
+pub fn parse_product(text: &str) -> Option<i32> {
+    let text = text.trim();
+    if ["kcare", "kernelcare", "16"].contains(&text.to_ascii_lowercase().as_str()) {
+        return Some(KERNELCARE_TYPE);
+    }
+    imunify_type(&text.to_ascii_uppercase())
+}
+
+/// The product as the CLI and the admin API show it: `kcare` or the Imunify code.
+pub fn product_name(type_id: i32) -> &'static str {
+    imunify_code(type_id).unwrap_or("kcare")
+}
+
 /// Every license type that takes keys.
 pub fn key_types() -> impl Iterator<Item = i32> {
     std::iter::once(KERNELCARE_TYPE).chain(IMUNIFY_CODES.iter().map(|(_, t)| *t))

@@ -1,0 +1,327 @@
+//! `/api/admin/v1/keys`: every reseller's activation keys (keys.md) for partner systems:
+//! list, one key with its servers, create for a reseller, change limit, note or ranges,
+//! delete, and remove one server. Changes are made as the key's reseller (source `admin`),
+//! through the same domain calls as the CLN key API.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::body;
+use super::error::{AdminError, AdminResult};
+use super::idempotency;
+use super::params;
+use super::views::iso;
+use crate::auth::admin::AdminCaller;
+use crate::db::models::{ActivationKey, KeyServer, Reseller};
+use crate::db::{self, DbConnection};
+use crate::domain::keys::manage::{self, KeyChange};
+use crate::domain::keys::products::{parse_product, product_name};
+use crate::domain::keys::servers::{self, Remover};
+use crate::domain::keys::{self, cidr};
+use crate::domain::{resellers, Actor};
+use crate::error::DomainError;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    pub key: String,
+    pub reseller: String,
+    /// The license type the key's servers hold.
+    #[serde(rename = "type")]
+    pub type_id: i32,
+    /// `kcare` or the Imunify code (`360_1`, ...).
+    pub product: String,
+    /// Servers the key may hold; 0 = unlimited.
+    pub limit: i32,
+    /// Servers registered with it now.
+    pub servers: i32,
+    pub note: String,
+    /// CIDR blocks servers may register from; empty: anywhere.
+    pub ip_ranges: Vec<String>,
+    pub default: bool,
+    pub created_at: String,
+}
+
+impl KeyView {
+    fn new(k: &ActivationKey, login: &str) -> Self {
+        Self {
+            key: k.key_text.clone(),
+            reseller: login.to_string(),
+            type_id: k.type_id,
+            product: product_name(k.type_id).to_string(),
+            limit: k.server_limit,
+            servers: k.servers,
+            note: k.note.clone(),
+            ip_ranges: k
+                .cidrs
+                .as_deref()
+                .map(|c| c.split(' ').map(String::from).collect())
+                .unwrap_or_default(),
+            default: k.is_default,
+            created_at: iso(k.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyServerView {
+    pub server_id: String,
+    pub ip: String,
+    pub hostname: Option<String>,
+    pub created_at: String,
+    pub last_checkin: Option<String>,
+}
+
+impl From<&KeyServer> for KeyServerView {
+    fn from(s: &KeyServer) -> Self {
+        Self {
+            server_id: s.server_id.clone(),
+            ip: s.ip.clone(),
+            hostname: s.hostname.clone(),
+            created_at: iso(s.created_at),
+            last_checkin: s.last_checkin.map(iso),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyWithServers {
+    #[serde(flatten)]
+    pub key: KeyView,
+    pub server_list: Vec<KeyServerView>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KeyListParams {
+    /// A reseller's login.
+    pub reseller: Option<String>,
+    /// `kcare` or an Imunify code.
+    pub product: Option<String>,
+}
+
+/// Keys of every reseller (or one), oldest first.
+#[utoipa::path(get, path = "/api/admin/v1/keys", operation_id = "listKeys", tag = "keys", params(KeyListParams),
+    responses((status = 200, description = "The keys", body = Vec<KeyView>)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    query: web::Query<KeyListParams>,
+) -> AdminResult {
+    let names = params::logins(&state).await?;
+    let reseller_id = params::reseller_id(&names, query.reseller.as_deref())?;
+    let type_id = params::text(&query.product)
+        .map(|p| parse_product(p).ok_or_else(|| AdminError::invalid(PRODUCT_HELP)))
+        .transpose()?;
+    let found = db::run(&state.pool, move |c| manage::list(c, reseller_id, None)).await?;
+    let items: Vec<KeyView> = found
+        .iter()
+        .filter(|k| type_id.is_none_or(|t| k.type_id == t))
+        .map(|k| KeyView::new(k, names.get(&k.reseller_id).map_or("", String::as_str)))
+        .collect();
+    Ok(HttpResponse::Ok().json(items))
+}
+
+const PRODUCT_HELP: &str =
+    "product is kcare or an Imunify code (AVP, 360_1, 360_5, 360_30, 360_250, 360_UN, CLEAN)";
+
+/// The key and its owner, or 404.
+fn owned(conn: &mut DbConnection, key: &str) -> Result<(ActivationKey, Reseller), DomainError> {
+    let found = keys::find(conn, key)?.ok_or_else(|| DomainError::refused(NOT_FOUND))?;
+    let login = resellers::login_of(conn, found.reseller_id)?;
+    let owner = resellers::get(conn, &login)?;
+    Ok((found, owner))
+}
+
+const NOT_FOUND: &str = "no such key";
+
+/// DomainError's "no such key" as the admin API's 404.
+fn not_found_as_404(e: AdminError) -> AdminError {
+    if e.1 == NOT_FOUND {
+        AdminError::not_found(NOT_FOUND)
+    } else {
+        e
+    }
+}
+
+/// One key with its servers.
+#[utoipa::path(get, path = "/api/admin/v1/keys/{key}", operation_id = "getKey", tag = "keys",
+    params(("key" = String, Path)),
+    responses((status = 200, description = "The key and its servers", body = KeyWithServers)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    _caller: AdminCaller,
+    key: web::Path<String>,
+) -> AdminResult {
+    let key = key.into_inner();
+    let (found, owner, server_rows) = db::run(&state.pool, move |c| {
+        let (found, owner) = owned(c, &key)?;
+        let rows = servers::of_key(c, found.id)?;
+        Ok((found, owner, rows))
+    })
+    .await
+    .map_err(|e| not_found_as_404(e.into()))?;
+    Ok(HttpResponse::Ok().json(KeyWithServers {
+        key: KeyView::new(&found, &owner.login),
+        server_list: server_rows.iter().map(KeyServerView::from).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    pub reseller: String,
+    /// `kcare` or an Imunify code.
+    pub product: String,
+    /// Servers the key may hold; 0 = unlimited (default 1).
+    #[serde(default)]
+    pub limit: Option<i32>,
+    /// Up to 100 characters; longer notes are cut.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Create a key for a reseller. With an `Idempotency-Key`, the same request sent again gets
+/// the same answer and creates nothing.
+#[utoipa::path(post, path = "/api/admin/v1/keys", operation_id = "createKey", tag = "keys", request_body = NewKey,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 characters; repeats of the request with this key replay the first answer")),
+    responses((status = 201, description = "Created", body = KeyView)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AdminResult {
+    caller.may_write()?;
+    let (idempotency_key, replayed) = idempotency::begin(&state, &caller, &req, &body).await?;
+    if let Some(answer) = replayed {
+        return Ok(answer);
+    }
+    let input: NewKey = body::object(&req, &body)?;
+    let type_id = parse_product(&input.product).ok_or_else(|| AdminError::invalid(PRODUCT_HELP))?;
+    let names = params::logins(&state).await?;
+    params::reseller_id(&names, Some(&input.reseller))?;
+    let now = state.clock.now().naive_utc();
+    let (created, login) = db::run(&state.pool, move |c| {
+        let owner = resellers::get(c, &input.reseller)?;
+        let actor = admin_actor(&owner, now);
+        let note = input.note.as_deref().unwrap_or("");
+        let key = manage::create(c, &actor, type_id, input.limit.unwrap_or(1), note)?;
+        Ok((key, owner.login))
+    })
+    .await?;
+    let view = KeyView::new(&created, &login);
+    idempotency::created(&state, &caller, idempotency_key.as_deref(), &body, &view).await
+}
+
+fn admin_actor(reseller: &Reseller, now: chrono::NaiveDateTime) -> Actor<'_> {
+    Actor {
+        reseller,
+        source: "admin",
+        now,
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPatch {
+    /// Servers the key may hold; 0 = unlimited; not below the servers it holds.
+    #[serde(default)]
+    pub limit: Option<i32>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// KernelCare keys: the CIDR blocks servers may register from; `[]` clears.
+    #[serde(default)]
+    pub ip_ranges: Option<Vec<String>>,
+}
+
+/// Change a key's limit, note or IP ranges; absent fields stay as they are.
+#[utoipa::path(patch, path = "/api/admin/v1/keys/{key}", operation_id = "updateKey", tag = "keys", request_body = KeyPatch,
+    params(("key" = String, Path)),
+    responses((status = 200, description = "The key as changed", body = KeyView)))]
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    req: HttpRequest,
+    key: web::Path<String>,
+    body: web::Bytes,
+) -> AdminResult {
+    caller.may_write()?;
+    let input: KeyPatch = body::object(&req, &body)?;
+    let blocks = input
+        .ip_ranges
+        .as_ref()
+        .map(|list| cidr::parse(&list.join(" ")).map_err(|r| AdminError::invalid(r.message)))
+        .transpose()?;
+    let key = key.into_inner();
+    let now = state.clock.now().naive_utc();
+    let (changed, login) = db::run(&state.pool, move |c| {
+        let (found, owner) = owned(c, &key)?;
+        let actor = admin_actor(&owner, now);
+        let change = KeyChange {
+            limit: input.limit,
+            note: input.note.clone(),
+        };
+        manage::update(c, &actor, None, &key, &change)?;
+        if let Some(blocks) = &blocks {
+            if found.type_id != keys::products::KERNELCARE_TYPE {
+                return Err(DomainError::refused("only KernelCare keys take IP ranges"));
+            }
+            manage::set_ranges(c, &actor, None, &key, blocks)?;
+        }
+        let changed = keys::find(c, &key)?.ok_or_else(|| DomainError::refused(NOT_FOUND))?;
+        Ok((changed, owner.login))
+    })
+    .await
+    .map_err(|e| not_found_as_404(e.into()))?;
+    Ok(HttpResponse::Ok().json(KeyView::new(&changed, &login)))
+}
+
+/// Delete a key with its servers (a default key is refused).
+#[utoipa::path(delete, path = "/api/admin/v1/keys/{key}", operation_id = "deleteKey", tag = "keys",
+    params(("key" = String, Path)),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    key: web::Path<String>,
+) -> AdminResult {
+    caller.may_write()?;
+    let key = key.into_inner();
+    let now = state.clock.now().naive_utc();
+    db::run(&state.pool, move |c| {
+        let (_, owner) = owned(c, &key)?;
+        manage::delete(c, &admin_actor(&owner, now), None, &key)
+    })
+    .await
+    .map_err(|e| not_found_as_404(e.into()))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Remove one server from its key, freeing its slot.
+#[utoipa::path(delete, path = "/api/admin/v1/key-servers/{server_id}", operation_id = "removeKeyServer", tag = "keys",
+    params(("server_id" = String, Path)),
+    responses((status = 204, description = "Removed")))]
+pub async fn remove_server(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    server_id: web::Path<String>,
+) -> AdminResult {
+    caller.may_write()?;
+    let server_id = server_id.into_inner();
+    let now = state.clock.now().naive_utc();
+    let removed = db::run(&state.pool, move |c| {
+        let remover = Remover::Server {
+            key: None,
+            source: "admin",
+            now,
+        };
+        servers::remove(c, None, &server_id, &remover)
+    })
+    .await?;
+    match removed {
+        Some(_) => Ok(HttpResponse::NoContent().finish()),
+        None => Err(AdminError::not_found("no such key server")),
+    }
+}
