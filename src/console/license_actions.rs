@@ -73,7 +73,7 @@ fn back_to_list(notice: &str) -> HttpResponse {
 }
 
 /// Runs `act` with the reseller as the domain's actor, named after the console user.
-async fn as_actor<T, F>(
+pub(super) async fn as_actor<T, F>(
     state: &AppState,
     who: &Console,
     reseller: &Reseller,

@@ -10,6 +10,8 @@ mod export;
 mod filter;
 mod form_pairs;
 mod guard;
+mod key_actions;
+mod key_pages;
 mod license_actions;
 mod licenses;
 mod login;
@@ -82,6 +84,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/licenses/remove-matching",
                 web::post().to(license_actions::remove_matching),
+            )
+            .route("/keys", web::get().to(key_pages::list))
+            .route("/keys", web::post().to(key_actions::create))
+            .route("/keys/{key}", web::get().to(key_pages::show))
+            .route("/keys/{key}/update", web::post().to(key_actions::update))
+            .route("/keys/{key}/ranges", web::post().to(key_actions::ranges))
+            .route("/keys/{key}/delete", web::post().to(key_actions::delete))
+            .route(
+                "/keys/{key}/servers/remove",
+                web::post().to(key_actions::remove_server),
+            )
+            .route("/operator/keys", web::get().to(key_pages::operator_list))
+            .route(
+                "/operator/keys/{key}",
+                web::get().to(key_pages::operator_show),
             )
             .route("/account", web::get().to(account::show))
             .route("/account/reveal", web::post().to(account::reveal))

@@ -7,6 +7,7 @@
 mod common;
 
 mod driver;
+mod key_flows;
 mod operator_flows;
 mod reseller_flows;
 mod security_flows;

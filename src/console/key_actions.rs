@@ -1,0 +1,152 @@
+//! What the Keys pages do: create, change limit and note, set IP ranges, delete, remove a
+//! server. Each goes through the same domain call as the CLN key API, with the console user
+//! as actor.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::guard;
+use super::license_actions::as_actor;
+use super::page::{ConsoleError, PageResult};
+use crate::auth::session::Console;
+use crate::domain::keys::manage::{self, KeyChange};
+use crate::domain::keys::servers::{self, Remover};
+use crate::domain::keys::{cidr, Product};
+use crate::error::DomainError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default, rename = "type")]
+    type_id: String,
+    #[serde(default)]
+    limit: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    cidr: String,
+    #[serde(default)]
+    server_id: String,
+}
+
+fn refused(message: String) -> ConsoleError {
+    ConsoleError::Domain(DomainError::refused(message))
+}
+
+fn limit_of(text: &str) -> Result<i32, ConsoleError> {
+    text.trim().parse::<i32>().map_err(|_| {
+        refused(format!(
+            "{:?} is not a number of servers",
+            text.chars().take(20).collect::<String>()
+        ))
+    })
+}
+
+fn to(location: String) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+fn to_key(key: &str, notice: &str) -> HttpResponse {
+    to(format!("/console/keys/{key}?notice={notice}"))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<KeyForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let type_id: i32 = form
+        .type_id
+        .trim()
+        .parse()
+        .map_err(|_| refused("choose a product".into()))?;
+    let limit = limit_of(&form.limit)?;
+    let note = form.note.clone();
+    let key = as_actor(&state, &who, reseller, move |c, actor| {
+        manage::create(c, actor, type_id, limit, &note)
+    })
+    .await?;
+    let slug = match Product::of_type(key.type_id) {
+        Some(Product::Imunify) => "imunify",
+        _ => "kcare",
+    };
+    Ok(to(format!("/console/keys?product={slug}&notice=created")))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    who: Console,
+    key: web::Path<String>,
+    form: web::Form<KeyForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let change = KeyChange {
+        limit: Some(limit_of(&form.limit)?),
+        note: Some(form.note.clone()),
+    };
+    let key = key.into_inner();
+    let shown = key.clone();
+    as_actor(&state, &who, reseller, move |c, actor| {
+        manage::update(c, actor, None, &key, &change)
+    })
+    .await?
+    .ok_or(ConsoleError::NotFound)?;
+    Ok(to_key(&shown, "updated"))
+}
+
+pub async fn ranges(
+    state: web::Data<AppState>,
+    who: Console,
+    key: web::Path<String>,
+    form: web::Form<KeyForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let blocks = cidr::parse(&form.cidr).map_err(|r| refused(r.message))?;
+    let key = key.into_inner();
+    let shown = key.clone();
+    as_actor(&state, &who, reseller, move |c, actor| {
+        manage::set_ranges(c, actor, Some(Product::KernelCare), &key, &blocks)
+    })
+    .await?
+    .ok_or(ConsoleError::NotFound)?;
+    Ok(to_key(&shown, "ranges"))
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    who: Console,
+    key: web::Path<String>,
+    form: web::Form<KeyForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let key = key.into_inner();
+    let removed = as_actor(&state, &who, reseller, move |c, actor| {
+        manage::delete(c, actor, None, &key)
+    })
+    .await?
+    .ok_or(ConsoleError::NotFound)?;
+    log::debug!("console: deleted a key with {} server(s)", removed.len());
+    Ok(to("/console/keys?notice=deleted".into()))
+}
+
+pub async fn remove_server(
+    state: web::Data<AppState>,
+    who: Console,
+    key: web::Path<String>,
+    form: web::Form<KeyForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let server_id = form.server_id.clone();
+    as_actor(&state, &who, reseller, move |c, actor| {
+        servers::remove(c, None, &server_id, &Remover::Reseller(actor))
+    })
+    .await?
+    .ok_or(ConsoleError::NotFound)?;
+    Ok(to_key(&key.into_inner(), "server-removed"))
+}

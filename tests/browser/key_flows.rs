@@ -1,0 +1,71 @@
+//! The Keys pages in a real browser: a reseller's user creates a KernelCare key, sees the
+//! server that registered with it and the full key in CLN's words, sets IP ranges, removes
+//! the server and deletes the key; the operator sees every reseller's keys.
+
+use ipls::domain::users::Role;
+
+use crate::common::console::{add_user, PASSWORD};
+use crate::common::{http, Options};
+use crate::driver::Browser;
+use crate::{console_server, in_the_browser};
+
+in_the_browser! {
+    fn reseller_and_operator_manage_keys(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        srv.add_reseller("acme", &[16, 41]);
+        srv.add_reseller("globex", &[16]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        add_user(&srv, "root@ipls.example", Role::Operator, None);
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+
+        b.goto("/console/keys");
+        assert_eq!(b.count("#keys tbody tr"), 1, "the default key");
+        b.fill("#key-limit", "1");
+        b.fill("#key-note", "customer 42");
+        b.click("form.create button[type=submit]");
+        assert_eq!(b.text(".notice"), "Key created.");
+        assert_eq!(b.count("#keys tbody tr"), 2);
+        let key = b.texts("#keys tbody tr:nth-child(2) td:first-child code")[0].clone();
+        assert_eq!(key.len(), 16, "{key}");
+
+        // A server registers with the key; the page shows it, and the key as full.
+        let registered = http::request(srv.addr, "GET", &format!("/api/kcare/register_server.json?key={key}&hostname=web1.acme.example"), &[], b"").json();
+        let server_id = registered["data"]["server_id"].as_str().unwrap().to_string();
+        b.goto("/console/keys");
+        assert!(b.text("#keys tbody tr:nth-child(2) td:nth-child(3)").contains("Maximum usage count of 1 reached"));
+        b.assert_accessible("Keys");
+        b.screenshot(&format!("keys-{kind:?}"));
+        b.click("#keys tbody tr:nth-child(2) a.key");
+        assert_eq!(b.texts("#servers td:first-child"), [server_id.clone()]);
+        assert_eq!(b.texts("#servers td:nth-child(3)"), ["web1.acme.example"]);
+        b.fill("#key-ranges", "203.0.113.0/24, 127.0.0.0/8");
+        b.click("form[action$='/ranges'] button");
+        assert_eq!(b.text(".notice"), "IP ranges saved.");
+        assert!(b.body_text().contains("203.0.113.0/24 127.0.0.0/8"));
+        b.assert_accessible("Key");
+        b.screenshot(&format!("key-{kind:?}"));
+        b.click("#servers form button");
+        assert_eq!(b.text(".notice"), "Server removed; its slot is free.");
+        assert_eq!(b.count("#servers"), 0);
+        b.click("form[action$='/delete'] button");
+        assert_eq!(b.text(".notice"), "Key deleted with its servers.");
+        assert_eq!(b.count("#keys tbody tr"), 1);
+
+        // The Imunify tab: one default key per enabled Imunify type.
+        b.goto("/console/keys?product=imunify");
+        assert_eq!(b.texts("#keys td:nth-child(2)"), ["360_1"]);
+
+        // The operator sees every reseller's keys (one browser at a time in this process).
+        drop(b);
+        let op = Browser::open(srv.addr);
+        op.log_in("root@ipls.example", PASSWORD);
+        op.goto("/console/operator/keys");
+        assert_eq!(op.texts("#keys td:nth-child(2)"), ["acme", "globex"]);
+        op.assert_accessible("Operator keys");
+        op.screenshot(&format!("operator-keys-{kind:?}"));
+        op.click("#keys tbody tr:nth-child(2) a.key");
+        assert!(op.body_text().contains("Reseller: globex"));
+        assert!(op.body_text().contains("No server has registered with this key."));
+    }
+}
