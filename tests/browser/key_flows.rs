@@ -37,7 +37,7 @@ in_the_browser! {
         b.assert_accessible("Keys");
         b.screenshot(&format!("keys-{kind:?}"));
         b.click("#keys tbody tr:nth-child(2) a.key");
-        assert_eq!(b.texts("#servers td:first-child"), [server_id.clone()]);
+        assert_eq!(b.texts("#servers td:first-child"), [server_id]);
         assert_eq!(b.texts("#servers td:nth-child(3)"), ["web1.acme.example"]);
         b.fill("#key-ranges", "203.0.113.0/24, 127.0.0.0/8");
         b.click("form[action$='/ranges'] button");
