@@ -1,6 +1,7 @@
 //! `/api/admin/v1/keys`: every reseller's activation keys (keys.md) for partner systems:
 //! list, one key with its servers, create for a reseller, change limit, note or ranges,
-//! delete, and remove one server. Changes are made as the key's reseller (source `admin`),
+//! delete, and remove one server. Changes are made as the key's reseller (source
+//! `admin:TOKEN-NAME`),
 //! through the same domain calls as the CLN key API.
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -203,9 +204,10 @@ pub async fn create(
     let names = params::logins(&state).await?;
     params::reseller_id(&names, Some(&input.reseller))?;
     let now = state.clock.now().naive_utc();
+    let source = source_of(&caller);
     let (created, login) = db::run(&state.pool, move |c| {
         let owner = resellers::get(c, &input.reseller)?;
-        let actor = admin_actor(&owner, now);
+        let actor = admin_actor(&owner, &source, now);
         let note = input.note.as_deref().unwrap_or("");
         let key = manage::create(c, &actor, type_id, input.limit.unwrap_or(1), note)?;
         Ok((key, owner.login))
@@ -215,10 +217,19 @@ pub async fn create(
     idempotency::created(&state, &caller, idempotency_key.as_deref(), &body, &view).await
 }
 
-fn admin_actor(reseller: &Reseller, now: chrono::NaiveDateTime) -> Actor<'_> {
+/// The history's `source` of a change made with `caller`'s token.
+fn source_of(caller: &AdminCaller) -> String {
+    format!("admin:{}", caller.token.name)
+}
+
+fn admin_actor<'a>(
+    reseller: &'a Reseller,
+    source: &'a str,
+    now: chrono::NaiveDateTime,
+) -> Actor<'a> {
     Actor {
         reseller,
-        source: "admin",
+        source,
         now,
     }
 }
@@ -256,9 +267,10 @@ pub async fn patch(
         .transpose()?;
     let key = key.into_inner();
     let now = state.clock.now().naive_utc();
+    let source = source_of(&caller);
     let (changed, login) = db::run(&state.pool, move |c| {
         let (found, owner) = owned(c, &key)?;
-        let actor = admin_actor(&owner, now);
+        let actor = admin_actor(&owner, &source, now);
         let change = KeyChange {
             limit: input.limit,
             note: input.note.clone(),
@@ -290,9 +302,10 @@ pub async fn delete(
     caller.may_write()?;
     let key = key.into_inner();
     let now = state.clock.now().naive_utc();
+    let source = source_of(&caller);
     db::run(&state.pool, move |c| {
         let (_, owner) = owned(c, &key)?;
-        manage::delete(c, &admin_actor(&owner, now), None, &key)
+        manage::delete(c, &admin_actor(&owner, &source, now), None, &key)
     })
     .await
     .map_err(|e| not_found_as_404(e.into()))?;
@@ -311,10 +324,11 @@ pub async fn remove_server(
     caller.may_write()?;
     let server_id = server_id.into_inner();
     let now = state.clock.now().naive_utc();
+    let source = source_of(&caller);
     let removed = db::run(&state.pool, move |c| {
         let remover = Remover::Server {
             key: None,
-            source: "admin",
+            source: &source,
             now,
         };
         servers::remove(c, None, &server_id, &remover)

@@ -171,7 +171,9 @@ on_both_backends! {
         let page = ok(&srv, &t, "GET", "/api/admin/v1/audit?limit=3", None);
         assert_eq!(page["items"][0]["ip"], "198.51.100.2", "newest first");
         let older = ok(&srv, &t, "GET", &format!("/api/admin/v1/audit?limit=10&cursor={}", page["next_cursor"].as_str().unwrap()), None);
-        assert_eq!(older["items"].as_array().unwrap().len(), 4);
+        // The older events: four license changes and acme's default KernelCare key (key_create).
+        assert_eq!(older["items"].as_array().unwrap().len(), 5);
+        assert_eq!(older["items"][4]["action"], "key_create", "{older}");
         assert_eq!(older["next_cursor"], Value::Null);
     }
 }

@@ -62,6 +62,11 @@ key_tests! {
         problem(&refused, 422, "refused");
         assert_eq!(call(&srv, &t, "DELETE", &format!("/api/admin/v1/keys/{key}"), None).status, 204);
         assert!(keys(&srv).iter().all(|k| k.0 != key));
+        assert_eq!(
+            srv.count("SELECT count(*) AS n FROM license_events WHERE source = 'admin:partner'"),
+            6,
+            "{kind:?}: create, limit and ranges, limit, remove server, delete"
+        );
 
         // A read-only token reads but does not write.
         let reader = token(&srv, "reader", true);

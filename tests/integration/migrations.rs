@@ -37,7 +37,11 @@ fn up_down_up(kind: Kind) {
             .get_result(&mut ipls::db::establish(&db.url).expect("connect"))
             .expect("catalogue")
     };
-    assert_eq!(count(&db), 28, "{kind:?}: the §5 catalogue is seeded");
+    assert_eq!(
+        count(&db),
+        29,
+        "{kind:?}: the §5 catalogue and type 50 (Imunify Clean keys)"
+    );
     let reverted = migrate::revert_all(&db.url).expect("down");
     assert_eq!(reverted.len(), shipped(kind));
     let gone = license_types::table
@@ -48,7 +52,7 @@ fn up_down_up(kind: Kind) {
         migrate::run_pending(&db.url).expect("up again").len(),
         shipped(kind)
     );
-    assert_eq!(count(&db), 28);
+    assert_eq!(count(&db), 29);
 }
 
 #[test]
