@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod list_stream;
 pub mod mutation;
 pub mod openapi;
+mod openapi_keys;
 pub mod rest;
 pub mod status;
 pub mod v2;

@@ -8,21 +8,21 @@ use serde_json::{json, Map, Value};
 
 /// One CLN endpoint: its path, what it does, its parameters and the schema of `data` on
 /// success.
-struct Operation {
-    path: &'static str,
-    id: &'static str,
-    summary: &'static str,
-    params: &'static [Param],
-    data: fn() -> Value,
+pub struct Operation {
+    pub path: &'static str,
+    pub id: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [Param],
+    pub data: fn() -> Value,
     /// Takes the reseller's token.
-    token: bool,
+    pub token: bool,
 }
 
-struct Param {
-    name: &'static str,
-    required: bool,
-    description: &'static str,
-    schema: fn() -> Value,
+pub struct Param {
+    pub name: &'static str,
+    pub required: bool,
+    pub description: &'static str,
+    pub schema: fn() -> Value,
 }
 
 fn ip() -> Value {
@@ -46,7 +46,7 @@ fn month() -> Value {
     json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"})
 }
 
-fn date() -> Value {
+pub fn date() -> Value {
     json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}[+-][0-9]{4}$",
            "description": "yyyy-MM-ddTHH:mm and a numeric offset (UTC: +0000)"})
 }
@@ -82,7 +82,7 @@ fn registered() -> Value {
                        "registered": {"type": "boolean"}, "created": date()}})
 }
 
-fn done() -> Value {
+pub fn done() -> Value {
     json!({"type": "boolean"})
 }
 
@@ -317,11 +317,13 @@ fn responses(op: &Operation) -> Value {
             (op.data)(),
         ),
     );
-    if op.token || op.id == "checkin" {
+    // Token calls spend failure budgets; calls without a token but with input (check-in,
+    // server registration) a per-source budget; only status.json has neither.
+    if op.token || !op.params.is_empty() {
         r.insert(
             "429".into(),
             answer(
-                "Too many failed authentications (or check-ins) from this source",
+                "Too many failed authentications (or check-ins, or server registrations) from this source",
                 json!({"type": "null"}),
             ),
         );
@@ -341,11 +343,22 @@ fn responses(op: &Operation) -> Value {
     Value::Object(r)
 }
 
+fn tag_of(op: &Operation) -> &'static str {
+    match (
+        op.token,
+        op.path.starts_with("/api/kcare") || op.path.starts_with("/api/im"),
+    ) {
+        (false, _) => "servers",
+        (true, true) => "keys",
+        (true, false) => "licenses",
+    }
+}
+
 fn operation(op: &Operation, method: &str) -> Value {
     let mut o = json!({
         "operationId": format!("{}{}", op.id, if method == "get" { "" } else { "Form" }),
         "summary": op.summary,
-        "tags": [if op.token { "licenses" } else { "servers" }],
+        "tags": [tag_of(op)],
         "responses": responses(op),
     });
     if !op.token {
@@ -382,7 +395,7 @@ fn operation(op: &Operation, method: &str) -> Value {
 /// The document, built once per call (it is small; no state).
 pub fn document_value() -> Value {
     let mut paths = Map::new();
-    for op in OPERATIONS {
+    for op in OPERATIONS.iter().chain(super::openapi_keys::KEY_OPERATIONS) {
         paths.insert(
             op.path.into(),
             json!({"get": operation(op, "get"), "post": operation(op, "post")}),
