@@ -1,5 +1,5 @@
 //! `GET /api/openapi.json`: the CLN-compatible REST endpoints as they behave, described in
-//! OpenAPI 3.1 so that partners can generate a client. Built here from one table of
+//! OpenAPI 3.1 so that partners can generate a client. Built here from tables of
 //! operations, so every endpoint gets the same envelope, the same token, GET and form POST,
 //! and the same error answers. Contract: docs/api.md.
 
