@@ -204,6 +204,9 @@ pub fn delete(
                 key.type_id
             )));
         }
+        // Locked before its servers are read: a registration racing the delete either
+        // committed already (and gets its removal row below) or waits and finds no key.
+        super::lock_key(c, key.id)?;
         let servers = super::servers::of_key(c, key.id)?;
         let context = context(actor.reseller, actor.source, actor.now);
         for server in &servers {

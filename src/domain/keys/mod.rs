@@ -92,6 +92,16 @@ fn with_retries<T>(
     }
 }
 
+/// Takes the key's row lock for the rest of the transaction (Postgres; SQLite's writers are
+/// serialised already): what is read of its servers afterwards stays true until commit, as a
+/// registration in flight either committed before or waits.
+fn lock_key(conn: &mut DbConnection, key_id: i64) -> Result<(), DomainError> {
+    diesel::update(activation_keys::table.find(key_id))
+        .set(activation_keys::id.eq(key_id))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The type's name for messages ("16 (KernelCare)").
 fn type_label(conn: &mut DbConnection, type_id: i32) -> Result<String, DomainError> {
     Ok(match find_type(conn, type_id)? {

@@ -307,8 +307,17 @@ pub fn convert(
                 "License type {label} is not enabled for your account"
             )));
         };
-        if let (Some(limit), true) = (type_limit, target.type_id != from.type_id) {
+        // Locks in the order registrations take them (the reseller's, when a type limit is
+        // counted, then keys), the two keys in id order: a move never deadlocks with a
+        // registration or with a move in the opposite direction.
+        let counted = type_limit.filter(|_| target.type_id != from.type_id);
+        if counted.is_some() {
             lock_reseller(c, me)?;
+        }
+        for id in [from.id.min(target.id), from.id.max(target.id)] {
+            super::lock_key(c, id)?;
+        }
+        if let Some(limit) = counted {
             let used = count_owned(c, me, target.type_id, actor.now)?;
             if used >= i64::from(limit) {
                 let label = type_label(c, target.type_id)?;
