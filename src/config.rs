@@ -99,9 +99,10 @@ impl Config {
     /// Reads settings through `lookup`, so tests can supply their own environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
-        let database_url = DatabaseUrl::parse(
+        let mut database_url = DatabaseUrl::parse(
             &get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
         )?;
+        database_url.transaction_pooler = boolean(&get, "IPLS_PG_TRANSACTION_POOLER", false)?;
         Ok(Self {
             database_url,
             bind: get("IPLS_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string()),

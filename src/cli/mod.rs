@@ -169,7 +169,8 @@ pub fn run() -> Result<(), String> {
         // The doctor reports settings that do not parse instead of stopping at them.
         let config = Config::from_env().and_then(|mut config| {
             if let Some(url) = &cli.database_url {
-                config.database_url = db::DatabaseUrl::parse(url)?;
+                config.database_url = db::DatabaseUrl::parse(url)?
+                    .behind_pooler(config.database_url.transaction_pooler);
             }
             Ok(config)
         });
@@ -177,7 +178,8 @@ pub fn run() -> Result<(), String> {
     }
     let mut config = Config::from_env()?;
     if let Some(url) = &cli.database_url {
-        config.database_url = db::DatabaseUrl::parse(url)?;
+        config.database_url =
+            db::DatabaseUrl::parse(url)?.behind_pooler(config.database_url.transaction_pooler);
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {

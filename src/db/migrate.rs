@@ -10,8 +10,8 @@ use super::{establish, DatabaseUrl, DbConnection};
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
-/// Key of the Postgres advisory lock held while migrating, so that several instances
-/// starting together apply each migration once. ("ipls" in ASCII.)
+/// Key of the Postgres advisory lock held by the migrating transaction, so that several
+/// instances starting together apply each migration once. ("ipls" in ASCII.)
 const MIGRATION_LOCK_KEY: i64 = 0x6970_6c73;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -24,13 +24,16 @@ pub fn run_pending(url: &DatabaseUrl) -> Result<Vec<String>, String> {
 
 fn apply(conn: &mut DbConnection) -> Result<Vec<String>, BoxError> {
     let applied = match conn {
-        DbConnection::Postgresql(pg) => {
-            pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-            let result = pg.run_pending_migrations(POSTGRES).map(versions);
-            // Released whatever the outcome; the session ending would release it too.
-            pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
-            result?
-        }
+        // One transaction, under a lock that ends with it: instances starting together
+        // migrate one at a time, a failed migration leaves no half-applied set, and behind a
+        // transaction pooler no server connection keeps the lock after it (a session lock
+        // taken through a pooler could stay held on a server connection for good).
+        DbConnection::Postgresql(pg) => pg.transaction(|pg| -> Result<_, BoxError> {
+            pg.batch_execute(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+            ))?;
+            Ok(pg.run_pending_migrations(POSTGRES).map(versions)?)
+        })?,
         DbConnection::Sqlite(lite) => lite.run_pending_migrations(SQLITE).map(versions)?,
     };
     Ok(applied)

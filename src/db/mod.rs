@@ -4,6 +4,7 @@
 pub mod budgets;
 pub mod migrate;
 pub mod models;
+pub mod pooler;
 pub mod raw;
 pub mod schema;
 mod url;
@@ -44,6 +45,8 @@ pub struct Pool {
     epoch: Instant,
     /// SQLite: this process's writers take turns here (`write_gate`); None for Postgres.
     write_gate: Option<Arc<write_gate::WriteGate>>,
+    /// Postgres behind a transaction pooler: what each write transaction starts with.
+    local_settings: Option<String>,
 }
 
 impl Pool {
@@ -89,8 +92,13 @@ fn with_connect_timeout(url: &str) -> String {
 /// Opens a connection of the backend named by the URL (not by trial and error).
 pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
     match url.backend {
-        Backend::Postgres => PgConnection::establish(&with_connect_timeout(&url.target))
-            .map(DbConnection::Postgresql),
+        Backend::Postgres => {
+            let mut pg = PgConnection::establish(&with_connect_timeout(&url.target))?;
+            if url.transaction_pooler {
+                pooler::prepare_connection(&mut pg);
+            }
+            Ok(DbConnection::Postgresql(pg))
+        }
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(&url.target)?;
             // Per connection: the busy timeout first, so that the pragmas after it wait for a
@@ -128,7 +136,8 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<PooledConnection, Self::Error> {
         let mut conn = establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
-        if let DbConnection::Postgresql(pg) = &mut conn {
+        // Behind a transaction pooler the bounds are set per write transaction (`pooler`).
+        if let (DbConnection::Postgresql(pg), false) = (&mut conn, self.url.transaction_pooler) {
             // Bounds on every statement of a served request: one stuck row lock or runaway
             // query then ends in a 503 instead of holding pool connections indefinitely.
             pg.batch_execute(&format!(
@@ -189,6 +198,7 @@ pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
         last_answer_ms: Arc::new(AtomicU64::new(0)),
         epoch: Instant::now(),
         write_gate: (url.backend == Backend::Sqlite).then(Arc::default),
+        local_settings: pooler::local_settings(options, url.transaction_pooler),
     }
 }
 
@@ -220,11 +230,13 @@ where
 {
     let inner = pool.inner.clone();
     let gate = pool.write_gate.clone();
+    let settings = pool.local_settings.clone();
     let work = actix_web::web::block(move || {
         let mut pooled = inner
             .get()
             .map_err(|e| DomainError::Unavailable(e.to_string()))?;
         let _gate = write_gate::enter(gate);
+        let _settings = pooler::enter(settings);
         let result = f(&mut pooled.conn);
         if matches!(result, Err(DomainError::Unavailable(_))) {
             pooled.lost = true;

@@ -24,9 +24,22 @@ pub struct DatabaseUrl {
     pub backend: Backend,
     /// For Postgres the full URL; for SQLite the file path.
     pub target: String,
+    /// Postgres reached through a pooler in transaction mode (PgBouncer's `pool_mode =
+    /// transaction`, `IPLS_PG_TRANSACTION_POOLER`): every statement must work on whichever
+    /// server connection the pooler picks, so no named prepared statements and no session
+    /// settings (see `db::pooler`).
+    pub transaction_pooler: bool,
 }
 
 impl DatabaseUrl {
+    /// The same location, reached through a transaction pooler or not.
+    pub fn behind_pooler(self, transaction_pooler: bool) -> Self {
+        Self {
+            transaction_pooler,
+            ..self
+        }
+    }
+
     pub fn parse(url: &str) -> Result<Self, String> {
         let url = url.trim();
         if url.is_empty() {
@@ -36,6 +49,7 @@ impl DatabaseUrl {
             return Ok(Self {
                 backend: Backend::Postgres,
                 target: url.to_string(),
+                transaction_pooler: false,
             });
         }
         let path = url
@@ -57,6 +71,7 @@ impl DatabaseUrl {
         Ok(Self {
             backend: Backend::Sqlite,
             target: path.to_string(),
+            transaction_pooler: false,
         })
     }
 }

@@ -16,7 +16,8 @@ use crate::error::DomainError;
 /// deferred transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT when
 /// another writer committed in between, and the busy timeout does not retry that; waiting
 /// for the lock up front does. `f` must not open a transaction of its own.
-/// Postgres: an ordinary transaction (row locks and unique indexes do the rest).
+/// Postgres: an ordinary transaction (row locks and unique indexes do the rest); behind a
+/// transaction pooler it starts with the pool's `SET LOCAL` bounds (`pooler`).
 pub fn write_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
@@ -34,7 +35,13 @@ fn run_transaction<T>(
     f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
 ) -> Result<T, DomainError> {
     if !matches!(conn, DbConnection::Sqlite(_)) {
-        return conn.transaction(f);
+        return match super::pooler::current() {
+            None => conn.transaction(f),
+            Some(settings) => conn.transaction(|c| {
+                c.batch_execute(&settings)?;
+                f(c)
+            }),
+        };
     }
     // This process's writers queue in order here, then take SQLite's lock at once.
     let gate = super::write_gate::current();

@@ -124,6 +124,20 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
+    /// Where the server under test reaches the database: with IPLS_TEST_PGBOUNCER_URL set
+    /// (`.ci/run`'s second Postgres pass), through that PgBouncer in transaction pooling
+    /// mode; the test's own connections (`url`) stay direct.
+    pub fn server_url(&self) -> DatabaseUrl {
+        match (&self.pg_name, std::env::var("IPLS_TEST_PGBOUNCER_URL")) {
+            (Some(name), Ok(bouncer)) if !bouncer.is_empty() => {
+                DatabaseUrl::parse(&with_database(&bouncer, name))
+                    .expect("IPLS_TEST_PGBOUNCER_URL is a postgres:// URL")
+                    .behind_pooler(true)
+            }
+            _ => self.url.clone(),
+        }
+    }
+
     /// A fresh database with the schema applied, as `ipls migrate` leaves it (operator
     /// commands refuse a database whose schema is behind).
     pub fn create_migrated(kind: Kind) -> Option<Self> {

@@ -70,11 +70,14 @@ pub fn start_time() -> DateTime<Utc> {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub clock: ManualClock,
+    // Declared (so dropped) before the database: the server stops before its database is
+    // dropped, as an operator would do it. The other way round, a server behind PgBouncer
+    // kept asking for a database that no longer exists, and PgBouncer queued those requests.
+    _running: Running,
     pub db: TestDatabase,
     pub kind: Kind,
     pub config: Config,
     pub bind: &'static str,
-    _running: Running,
 }
 
 pub struct Options {
@@ -122,7 +125,7 @@ impl TestServer {
     pub fn start_with(kind: Kind, options: Options) -> Option<Self> {
         let db = TestDatabase::create(kind)?;
         let mut config = Config::from_lookup(|_| None).expect("default config");
-        config.database_url = db.url.clone();
+        config.database_url = db.server_url();
         config.allow_private_ips = options.allow_private_ips;
         config.list_page_size = options.list_page_size;
         config.trusted_proxies =

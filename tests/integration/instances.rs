@@ -19,10 +19,19 @@ fn two_instances_share_one_postgres_safely() {
         return;
     };
     // Both start on an empty database at once: each migration must be applied exactly once.
+    // In .ci/run's PgBouncer pass they reach Postgres through it, as a deployment would.
+    let served = db.server_url();
+    let pooler = if served.transaction_pooler {
+        "true"
+    } else {
+        "false"
+    };
     let starts: Vec<_> = (0..2)
         .map(|_| {
-            let url = db.url_text();
-            std::thread::spawn(move || ServeProcess::start(&url, &[]))
+            let url = served.target.clone();
+            std::thread::spawn(move || {
+                ServeProcess::start(&url, &[("IPLS_PG_TRANSACTION_POOLER", pooler)])
+            })
         })
         .collect();
     let instances: Vec<ServeProcess> = starts.into_iter().map(|t| t.join().unwrap()).collect();
