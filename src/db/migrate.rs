@@ -32,7 +32,7 @@ fn apply(conn: &mut DbConnection) -> Result<Vec<String>, BoxError> {
             pg.batch_execute(&format!(
                 "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
             ))?;
-            Ok(pg.run_pending_migrations(POSTGRES).map(versions)?)
+            pg.run_pending_migrations(POSTGRES).map(versions)
         })?,
         DbConnection::Sqlite(lite) => lite.run_pending_migrations(SQLITE).map(versions)?,
     };
