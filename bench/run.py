@@ -54,7 +54,7 @@ def seed_sqlite(path, n, rid):
 
 
 def start_server(env, port):
-    log = open(os.path.join(env["BENCH_DIR"], "server.log"), "w")
+    log = open(os.path.join(env["BENCH_DIR"], f"server-{port}.log"), "w")
     began = time.monotonic()
     proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log)
     while True:
@@ -67,8 +67,8 @@ def start_server(env, port):
             time.sleep(0.002)
 
 
-def wrk(url, script, env, seconds, connections):
-    out = run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url], env=env)
+def wrk(url, script, env, seconds, connections, threads=2):
+    out = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url], env=env)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     pct = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -175,21 +175,101 @@ def bench_backend(backend, n, seconds, connections, results):
         shutil.rmtree(work, ignore_errors=True)
 
 
+PGBOUNCER = "postgres://postgres@127.0.0.1:16432"
+
+
+def bench_instances(n, seconds, connections, counts, results):
+    """Several ipls instances on one Postgres database, directly and through PgBouncer
+    (.ci/pgbouncer.sh, transaction pooling): wrk's threads spread over the instances."""
+    work = tempfile.mkdtemp(prefix="ipls-bench-")
+    dbname = f"ipls_bench_{os.getpid()}"
+    psql(ADMIN, f"DROP DATABASE IF EXISTS {dbname}")
+    psql(ADMIN, f"CREATE DATABASE {dbname}")
+    direct = ADMIN.rsplit("/", 1)[0] + "/" + dbname
+    env = dict(os.environ, BENCH_DIR=work, IPLS_MASTER_KEY=secrets.token_hex(32), IPLS_TOKEN_WINDOW="86400",
+               IPLS_ALLOW_PRIVATE_IPS="true", IPLS_AUTH_FAILURE_BURST="100000", RUST_LOG="warn",
+               DATABASE_URL=direct)
+    try:
+        run([BIN, "migrate"], env=env)
+        run([BIN, "reseller", "add", "bench", "--secret", SECRET], env=env)
+        rid = int(psql(direct, "SELECT id FROM resellers WHERE login = 'bench'"))
+        seed_postgres(direct, n, rid)
+        token = run([BIN, "token", "bench"], env=env).strip().replace("|", "%7C")
+        for via, url, pooler in [("direct", direct, "false"), ("PgBouncer", f"{PGBOUNCER}/{dbname}", "true")]:
+            for count in counts:
+                # The same number of server connections in total, whatever the instance count.
+                senv = dict(env, DATABASE_URL=url, IPLS_PG_TRANSACTION_POOLER=pooler,
+                            IPLS_POOL_SIZE=str(max(2, connections // count)))
+                servers = []
+                try:
+                    for _ in range(count):
+                        port = free_port()
+                        servers.append((start_server(senv, port)[0], port))
+                    ports = ",".join(str(p) for _, p in servers)
+                    time.sleep(0.5)
+                    for name, script, path, per_cycle in [
+                            ("check.json", "random_ip.lua", "/api/ipl/check.json", 1),
+                            ("register+remove cycle", "register_remove.lua", "/", 2)]:
+                        wenv = dict(env, BENCH_TOKEN=token, BENCH_N=str(n), BENCH_PATH=path, BENCH_PORTS=ports,
+                                    BENCH_SCRIPT=os.path.join(ROOT, "bench", "wrk", script))
+                        rps, p50, p99, bad = wrk(f"http://127.0.0.1:{servers[0][1]}{path}",
+                                                 os.path.join(ROOT, "bench", "wrk", "spread.lua"), wenv,
+                                                 seconds, connections, threads=max(2, count))
+                        label = name + (f" ({bad} non-2xx)" if bad else "")
+                        results.append((str(count), via, label, f"{rps / per_cycle:.0f}/s", f"{p50:.2f}", f"{p99:.2f}",
+                                        share(servers)))
+                finally:
+                    for proc, _ in servers:
+                        proc.terminate()
+                        proc.wait(timeout=30)
+    finally:
+        psql(ADMIN, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def served(port):
+    """Requests this instance has answered so far (its /metrics counters)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
+               if line.startswith("ipls_requests_total{"))
+
+
+def share(servers):
+    """Each instance's share of the requests answered so far, e.g. 50/50."""
+    counts = [served(port) for _, port in servers]
+    total = sum(counts) or 1
+    return "/".join(f"{100 * c / total:.0f}" for c in counts)
+
+
+def print_table(title, header, results):
+    widths = [max(len(str(r[i])) for r in results + [header]) for i in range(len(header))]
+    print(title)
+    for row in [header] + results:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--licenses", type=int, default=100000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--backends", default="postgres,sqlite")
+    parser.add_argument("--instances", help="e.g. 1,2,4: that many instances on one Postgres, "
+                        "directly and through PgBouncer (start it with .ci/pgbouncer.sh)")
     args = parser.parse_args()
     results = []
+    if args.instances:
+        counts = [int(c) for c in args.instances.split(",")]
+        bench_instances(args.licenses, args.seconds, args.connections, counts, results)
+        print_table(f"{args.licenses} licenses, {args.connections} connections spread over the instances, "
+                    f"{args.seconds} s per run, {os.cpu_count()} cores",
+                    ("instances", "via", "measure", "rate", "p50 ms", "p99 ms", "share %"), results)
+        return
     for backend in args.backends.split(","):
         bench_backend(backend, args.licenses, args.seconds, args.connections, results)
-    header = ("backend", "measure", "ipls", "pgbench", "ratio", "p50 ms", "p99 ms")
-    widths = [max(len(str(r[i])) for r in results + [header]) for i in range(len(header))]
-    print(f"{args.licenses} licenses, {args.connections} connections, {args.seconds} s per run, {os.cpu_count()} cores")
-    for row in [header] + results:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    print_table(f"{args.licenses} licenses, {args.connections} connections, {args.seconds} s per run, "
+                f"{os.cpu_count()} cores", ("backend", "measure", "ipls", "pgbench", "ratio", "p50 ms", "p99 ms"),
+                results)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # One command for the whole benchmark (docs/benchmarks.md):  bench/run.sh [LICENSES]
+# (--instances 1,2,4: several instances on one Postgres, direct and through PgBouncer;
+# docs/scaling.md)
 # Builds a release binary, installs wrk if missing, and runs bench/run.py against fresh
 # Postgres and SQLite databases. Traffic goes to 127.0.0.1 only; every run stops by itself.
 set -euo pipefail
