@@ -10,7 +10,7 @@ use super::envelope::{format_date, respond, success};
 use super::error::{ApiError, ApiResult};
 use crate::db;
 use crate::db::models::KeyServer;
-use crate::domain::keys::servers::{self, Registration};
+use crate::domain::keys::registration::{self, Registration};
 use crate::domain::keys::Product;
 use crate::error::DomainError;
 use crate::state::AppState;
@@ -59,7 +59,7 @@ pub async fn register_server(state: &AppState, call: Call, product: Product) -> 
     let hostname = call.get("hostname").map(str::to_string);
     let now = state.clock.now().naive_utc();
     let outcome = db::run(&state.pool, move |c| {
-        servers::register(c, product, &key, address, hostname.as_deref(), now)
+        registration::register(c, product, &key, address, hostname.as_deref(), now)
     })
     .await?;
     Ok(match outcome {

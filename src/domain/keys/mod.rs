@@ -11,6 +11,7 @@
 pub mod cidr;
 pub mod manage;
 pub mod products;
+pub mod registration;
 pub mod servers;
 
 use chrono::NaiveDateTime;
