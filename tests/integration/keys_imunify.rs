@@ -119,3 +119,27 @@ key_tests! {
         assert_eq!(history[4], ("key_remove".into(), "127.0.0.1".into(), Some(a)));
     }
 }
+
+key_tests! {
+    fn serve_start_gives_default_keys_to_grants_made_outside_ipls(srv, kind) {
+        let r = srv.add_reseller("alice", &[16]);
+        // A grant written by SQL (as before keys existed) has no default key yet.
+        diesel::sql_query(
+            "INSERT INTO reseller_types (reseller_id, type_id, license_limit) \
+             SELECT id, 41, NULL FROM resellers WHERE login = 'alice'",
+        )
+        .execute(&mut srv.conn())
+        .unwrap();
+        assert_eq!(ok(&r, "im/key/list", ""), json!([]), "{kind:?}");
+        // An instance starting on the database makes it, once.
+        let started = srv.another_instance();
+        let listed = ok(&r, "im/key/list", "");
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{kind:?}: {listed}");
+        assert_eq!(listed[0]["note"], "Default key");
+        drop(started);
+        let again = srv.another_instance();
+        assert_eq!(ok(&r, "im/key/list", "").as_array().unwrap().len(), 1);
+        drop(again);
+        assert_eq!(keys(&srv).len(), 2, "the KernelCare default and the new Imunify one");
+    }
+}

@@ -147,18 +147,36 @@ pub fn ensure_default_keys(
 }
 
 /// Default keys for every reseller that lacks one (after an upgrade to a version with keys,
-/// and after grants changed outside `replace_grants`): one transaction per reseller.
+/// and after grants changed outside `replace_grants`). Runs at every `ipls serve` start, so
+/// finding nothing to do costs two reads; each reseller that needs keys gets one transaction.
 pub fn backfill_default_keys(
     conn: &mut DbConnection,
     now: NaiveDateTime,
 ) -> Result<usize, DomainError> {
-    let all: Vec<Reseller> = resellers::table
-        .select(Reseller::as_select())
-        .order(resellers::id)
+    let granted: Vec<(i64, i32)> = reseller_types::table
+        .filter(reseller_types::type_id.eq_any(key_types().collect::<Vec<_>>()))
+        .select((reseller_types::reseller_id, reseller_types::type_id))
         .load(conn)?;
+    let defaults: std::collections::HashSet<(i64, i32)> = activation_keys::table
+        .filter(activation_keys::is_default.eq(true))
+        .select((activation_keys::reseller_id, activation_keys::type_id))
+        .load::<(i64, i32)>(conn)?
+        .into_iter()
+        .collect();
+    let mut lacking: Vec<i64> = granted
+        .into_iter()
+        .filter(|pair| !defaults.contains(pair))
+        .map(|(reseller_id, _)| reseller_id)
+        .collect();
+    lacking.sort_unstable();
+    lacking.dedup();
     let mut made = 0;
-    for reseller in &all {
-        made += with_retries(conn, |c| ensure_default_keys(c, reseller, "ipls", now))?;
+    for reseller_id in lacking {
+        let reseller: Reseller = resellers::table
+            .find(reseller_id)
+            .select(Reseller::as_select())
+            .first(conn)?;
+        made += with_retries(conn, |c| ensure_default_keys(c, &reseller, "ipls", now))?;
     }
     Ok(made)
 }
