@@ -270,6 +270,10 @@ pub async fn patch(
     let source = source_of(&caller);
     let (changed, login) = db::run(&state.pool, move |c| {
         let (found, owner) = owned(c, &key)?;
+        // Refused before anything is changed: a patch applies whole or not at all.
+        if blocks.is_some() && found.type_id != keys::products::KERNELCARE_TYPE {
+            return Err(DomainError::refused("only KernelCare keys take IP ranges"));
+        }
         let actor = admin_actor(&owner, &source, now);
         let change = KeyChange {
             limit: input.limit,
@@ -277,9 +281,6 @@ pub async fn patch(
         };
         manage::update(c, &actor, None, &key, &change)?;
         if let Some(blocks) = &blocks {
-            if found.type_id != keys::products::KERNELCARE_TYPE {
-                return Err(DomainError::refused("only KernelCare keys take IP ranges"));
-            }
             manage::set_ranges(c, &actor, None, &key, blocks)?;
         }
         let changed = keys::find(c, &key)?.ok_or_else(|| DomainError::refused(NOT_FOUND))?;

@@ -50,6 +50,12 @@ key_tests! {
         problem(&unknown, 404, "not-found");
         let wrong = call(&srv, &t, "POST", "/api/admin/v1/keys", Some(json!({"reseller": "alice", "product": "nope"})));
         problem(&wrong, 400, "invalid-request");
+        // Ranges on an Imunify key: refused, and its limit is not changed either.
+        let bobs = listed[1]["key"].as_str().unwrap();
+        let mixed = call(&srv, &t, "PATCH", &format!("/api/admin/v1/keys/{bobs}"),
+            Some(json!({"limit": 7, "ip_ranges": ["10.0.0.0/8"]})));
+        problem(&mixed, 422, "refused");
+        assert_eq!(admin(&srv, &t, "GET", &format!("/api/admin/v1/keys/{bobs}"), None)["limit"], 0);
         let nobody = call(&srv, &t, "POST", "/api/admin/v1/keys", Some(json!({"reseller": "carol", "product": "kcare"})));
         problem(&nobody, 404, "not-found");
 
