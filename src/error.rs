@@ -3,7 +3,8 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 /// What a domain call can end in besides success.
-#[derive(Debug, thiserror::Error)]
+/// Clone: one failed coalesced statement answers every call in its batch (`db::coalesce`).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DomainError {
     /// A business rule said no: HTTP 200, `success:false`, this message.
     #[error("{0}")]

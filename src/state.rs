@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::api::lookups::Lookups;
 use crate::auth::budget::Budgets;
 use crate::auth::cache::AuthCache;
 use crate::auth::known_sources::KnownSources;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub secrets: Arc<SecretBox>,
     pub metrics: Arc<Metrics>,
     pub auth_cache: Arc<AuthCache>,
+    /// check.json's and availability.json's coalesced lookups.
+    pub lookups: Lookups,
 }
 
 impl AppState {
@@ -36,7 +39,9 @@ impl AppState {
             config.auth_failures_per_minute.get(),
         );
         let checkin_limit = crate::api::checkin_limit::CheckinLimit::new(config.checkin_per_minute);
+        let lookups = Lookups::new(&pool);
         Self {
+            lookups,
             pool,
             backend,
             config: Arc::new(config),

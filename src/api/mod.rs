@@ -11,6 +11,7 @@ pub mod kcare;
 pub mod key_calls;
 pub mod lifecycle;
 pub mod list_stream;
+pub mod lookups;
 pub mod mutation;
 pub mod openapi;
 mod openapi_keys;

@@ -47,10 +47,7 @@ pub async fn availability(state: web::Data<AppState>, auth: Authenticated<Call>)
     let Authenticated { reseller, call } = auth;
     let ip = call.ip()?;
     let now = state.clock.now().naive_utc();
-    let found = db::run(&state.pool, move |c| {
-        queries::availability(c, &reseller, &ip, now)
-    })
-    .await?;
+    let found = state.lookups.availability.call((reseller, ip, now)).await?;
     Ok(success(AvailabilityData {
         available: found.available,
         owned: found.owned,
@@ -61,7 +58,7 @@ pub async fn check(state: web::Data<AppState>, auth: Authenticated<Call>) -> Api
     let call = auth.call;
     let ip = call.ip()?;
     let now = state.clock.now().naive_utc();
-    let types = db::run(&state.pool, move |c| queries::types_on_ip(c, &ip, now)).await?;
+    let types = state.lookups.types_on_ip.call((ip, now)).await?;
     Ok(success(types))
 }
 

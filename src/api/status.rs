@@ -58,7 +58,8 @@ pub async fn metrics(state: web::Data<AppState>) -> actix_web::HttpResponse {
         .body(
             state
                 .metrics
-                .render(&state.pool, state.config.pool.max_size),
+                .render(&state.pool, state.config.pool.max_size)
+                + &state.lookups.render(),
         )
 }
 

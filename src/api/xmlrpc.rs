@@ -12,7 +12,7 @@ use crate::auth::Authenticated;
 use crate::db::{self, models::Reseller};
 use crate::domain::ip::LicenseIp;
 use crate::domain::licenses::{self, Registration};
-use crate::domain::{queries, Actor, Policy};
+use crate::domain::{Actor, Policy};
 use crate::error::DomainError;
 use crate::state::AppState;
 use crate::xmlrpc::{response, write_fault, write_value, Fault, FaultCode, Value};
@@ -100,7 +100,10 @@ async fn dispatch(state: &AppState, reseller: Reseller, call: XmlRpcCall) -> Res
             };
             let ip = ip_param(ip)?;
             let now = state.clock.now().naive_utc();
-            let types = db::run(&state.pool, move |c| queries::types_on_ip(c, &ip, now))
+            let types = state
+                .lookups
+                .types_on_ip
+                .call((ip, now))
                 .await
                 .map_err(internal)?;
             let legacy = types.iter().copied().filter(|t| *t == 1 || *t == 2);

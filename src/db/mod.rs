@@ -2,6 +2,7 @@
 //! `run`, which moves blocking diesel work off the async executor.
 
 pub mod budgets;
+pub mod coalesce;
 pub mod migrate;
 pub mod models;
 pub mod pooler;

@@ -1,6 +1,8 @@
 //! The license-type catalogue (contract §5): types, their families, and which types a
 //! reseller may register.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 
 use crate::db::schema::{license_families, license_types, reseller_types};
@@ -85,6 +87,35 @@ pub fn enabled_types(
             limit,
         })
         .collect())
+}
+
+/// `enabled_types` of several resellers in one statement, by reseller id (a reseller with
+/// nothing enabled is absent).
+pub fn enabled_types_of(
+    conn: &mut DbConnection,
+    reseller_ids: &[i64],
+) -> Result<HashMap<i64, Vec<EnabledType>>, DomainError> {
+    let rows: Vec<(i64, LicenseType, Option<i32>)> = reseller_types::table
+        .inner_join(license_types::table.inner_join(license_families::table))
+        .filter(reseller_types::reseller_id.eq_any(reseller_ids))
+        .order((reseller_types::reseller_id, license_types::id))
+        .select((
+            reseller_types::reseller_id,
+            TYPE_COLUMNS,
+            reseller_types::license_limit,
+        ))
+        .load(conn)?;
+    let mut by_reseller: HashMap<i64, Vec<EnabledType>> = HashMap::new();
+    for (reseller_id, license_type, limit) in rows {
+        by_reseller
+            .entry(reseller_id)
+            .or_default()
+            .push(EnabledType {
+                license_type,
+                limit,
+            });
+    }
+    Ok(by_reseller)
 }
 
 /// The caller's grant for one type: None when the type is not enabled for it.

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::catalogue::enabled_types;
+use super::catalogue::{enabled_types_of, EnabledType};
 use super::held_at;
 use super::ip::LicenseIp;
 use crate::db::models::{License, Reseller};
@@ -13,18 +13,49 @@ use crate::db::schema::{ip_licenses, trial_uses};
 use crate::db::DbConnection;
 use crate::error::DomainError;
 
-/// Every type held on `ip` by any reseller at `now`, ascending.
-pub fn types_on_ip(
+/// One check.json lookup: the address, and the moment the call asks about.
+pub type TypesQuery = (LicenseIp, NaiveDateTime);
+
+/// For each lookup, every type held on its address by any reseller at its moment,
+/// ascending: one statement for the whole batch (`db::coalesce`).
+pub fn types_on_ips(
     conn: &mut DbConnection,
-    ip: &LicenseIp,
-    now: NaiveDateTime,
-) -> Result<Vec<i32>, DomainError> {
-    Ok(ip_licenses::table
-        .filter(ip_licenses::ip.eq(ip.to_string()))
-        .filter(held_at(now))
-        .select(ip_licenses::type_id)
-        .order(ip_licenses::type_id)
-        .load(conn)?)
+    lookups: &[TypesQuery],
+) -> Result<Vec<Vec<i32>>, DomainError> {
+    let texts: Vec<String> = lookups.iter().map(|(ip, _)| ip.to_string()).collect();
+    let rows: Vec<(String, i32, Option<NaiveDateTime>)> = ip_licenses::table
+        .filter(ip_licenses::ip.eq_any(&texts))
+        .select((
+            ip_licenses::ip,
+            ip_licenses::type_id,
+            ip_licenses::trial_expires_at,
+        ))
+        .order((ip_licenses::ip, ip_licenses::type_id))
+        .load(conn)?;
+    let mut by_ip: HashMap<&str, Vec<(i32, Option<NaiveDateTime>)>> = HashMap::new();
+    for (ip, type_id, expires) in &rows {
+        by_ip
+            .entry(ip.as_str())
+            .or_default()
+            .push((*type_id, *expires));
+    }
+    Ok(texts
+        .iter()
+        .zip(lookups)
+        .map(|(text, (_, now))| {
+            by_ip.get(text.as_str()).map_or_else(Vec::new, |held| {
+                held.iter()
+                    .filter(|(_, expires)| held_at_moment(*expires, *now))
+                    .map(|(type_id, _)| *type_id)
+                    .collect()
+            })
+        })
+        .collect())
+}
+
+/// `held_at` in Rust, for rows fetched for several moments at once.
+fn held_at_moment(trial_expires_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    trial_expires_at.is_none_or(|expires| expires > now)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,27 +64,79 @@ pub struct Availability {
     pub owned: Vec<i32>,
 }
 
-/// What the caller holds on `ip`, and what it could register there right now.
-pub fn availability(
+/// One availability.json lookup: the caller, the address, the moment.
+pub type AvailabilityQuery = (Reseller, LicenseIp, NaiveDateTime);
+
+/// A license on a looked-up address: owner, type, slot, trial expiry.
+type OnIp = (i64, i32, String, Option<NaiveDateTime>);
+
+/// For each lookup, what the caller holds on the address and what it could register there
+/// at its moment. The licenses on every address and the enabled types of every caller come
+/// from one statement each for the whole batch; only a limited type's count and a trial
+/// account's used trials take a statement of their own.
+pub fn availability_of(
     conn: &mut DbConnection,
-    reseller: &Reseller,
-    ip: &LicenseIp,
-    now: NaiveDateTime,
-) -> Result<Availability, DomainError> {
-    let ip_text = ip.to_string();
-    let on_ip: Vec<(i64, i32, String)> = ip_licenses::table
-        .filter(ip_licenses::ip.eq(&ip_text))
-        .filter(held_at(now))
+    lookups: &[AvailabilityQuery],
+) -> Result<Vec<Availability>, DomainError> {
+    let texts: Vec<String> = lookups.iter().map(|(_, ip, _)| ip.to_string()).collect();
+    let rows: Vec<(String, i64, i32, String, Option<NaiveDateTime>)> = ip_licenses::table
+        .filter(ip_licenses::ip.eq_any(&texts))
         .select((
+            ip_licenses::ip,
             ip_licenses::reseller_id,
             ip_licenses::type_id,
             ip_licenses::slot,
+            ip_licenses::trial_expires_at,
         ))
         .load(conn)?;
+    let mut by_ip: HashMap<String, Vec<OnIp>> = HashMap::new();
+    for (ip, owner, type_id, slot, expires) in rows {
+        by_ip
+            .entry(ip)
+            .or_default()
+            .push((owner, type_id, slot, expires));
+    }
+    let callers: Vec<i64> = lookups
+        .iter()
+        .filter(|(reseller, _, _)| reseller.blocked_reason.is_none())
+        .map(|(reseller, _, _)| reseller.id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut enabled = if callers.is_empty() {
+        HashMap::new()
+    } else {
+        enabled_types_of(conn, &callers)?
+    };
+    let mut answers = Vec::with_capacity(lookups.len());
+    for ((reseller, _, now), text) in lookups.iter().zip(&texts) {
+        let on_ip: Vec<&OnIp> = by_ip
+            .get(text)
+            .map(|rows| {
+                rows.iter()
+                    .filter(|(_, _, _, expires)| held_at_moment(*expires, *now))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let types = enabled.entry(reseller.id).or_default().clone();
+        answers.push(availability_on(conn, reseller, text, &on_ip, types, *now)?);
+    }
+    Ok(answers)
+}
+
+/// One lookup's answer from the licenses on its address and the caller's enabled types.
+fn availability_on(
+    conn: &mut DbConnection,
+    reseller: &Reseller,
+    ip_text: &str,
+    on_ip: &[&OnIp],
+    enabled: Vec<EnabledType>,
+    now: NaiveDateTime,
+) -> Result<Availability, DomainError> {
     let owned: BTreeSet<i32> = on_ip
         .iter()
-        .filter(|(owner, _, _)| *owner == reseller.id)
-        .map(|(_, type_id, _)| *type_id)
+        .filter(|(owner, _, _, _)| *owner == reseller.id)
+        .map(|(_, type_id, _, _)| *type_id)
         .collect();
     // A blocked account can register nothing, so nothing is available to it.
     if reseller.blocked_reason.is_some() {
@@ -62,8 +145,7 @@ pub fn availability(
             owned: owned.into_iter().collect(),
         });
     }
-    let taken_slots: BTreeSet<&str> = on_ip.iter().map(|(_, _, slot)| slot.as_str()).collect();
-    let enabled = enabled_types(conn, reseller.id)?;
+    let taken_slots: BTreeSet<&str> = on_ip.iter().map(|(_, _, slot, _)| slot.as_str()).collect();
     // Counting a large reseller's licenses is the expensive part: only limited types need it.
     let limited: Vec<i32> = enabled
         .iter()
@@ -77,7 +159,7 @@ pub fn availability(
     };
     let trial_families: BTreeSet<String> = if reseller.trial {
         trial_uses::table
-            .filter(trial_uses::ip.eq(&ip_text))
+            .filter(trial_uses::ip.eq(ip_text))
             .select(trial_uses::family)
             .load::<String>(conn)?
             .into_iter()
@@ -93,7 +175,7 @@ pub fn availability(
                 .limit
                 .is_none_or(|limit| used.get(&t.id).copied().unwrap_or(0) < i64::from(limit));
             !taken_slots.contains(t.slot().as_str())
-                && !on_ip.iter().any(|(_, type_id, _)| *type_id == t.id)
+                && !on_ip.iter().any(|(_, type_id, _, _)| *type_id == t.id)
                 && within_limit
                 && !trial_families.contains(&t.family)
         })

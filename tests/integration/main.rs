@@ -13,6 +13,7 @@ mod backup;
 mod checkin_flood;
 mod cli;
 mod cln_openapi;
+mod coalesced_reads;
 mod console_cli;
 mod console_pages;
 mod console_security;
