@@ -1,10 +1,13 @@
 //! Migrations apply, revert and apply again on a fresh database of each backend.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use ipls::db::migrate;
 use ipls::db::schema::license_types;
 
-use crate::common::{Kind, TestDatabase};
+use ipls::domain::resellers::{self, Grants, NewAccount};
+
+use crate::common::{test_secrets, Kind, TestDatabase};
 
 /// Migrations shipped for a backend: one directory each.
 fn shipped(kind: Kind) -> usize {
@@ -53,6 +56,59 @@ fn up_down_up(kind: Kind) {
         shipped(kind)
     );
     assert_eq!(count(&db), 29);
+}
+
+/// The activation keys migration rolls back on a database whose resellers hold keys (the
+/// benchmark's migration timing does that): the key tables go before the catalogue row
+/// they point at.
+fn keys_down_with_keys_present(kind: Kind) {
+    let Some(db) = TestDatabase::create_migrated(kind) else {
+        return;
+    };
+    let mut conn = ipls::db::establish(&db.url).expect("connect");
+    resellers::create(
+        &mut conn,
+        &NewAccount {
+            login: "keyholder",
+            secret: "secret-of-keyholder-0123456789",
+            trial: false,
+            grants: &Grants {
+                limits: [(16, None), (50, None)].into_iter().collect(),
+            },
+            now: chrono::Utc::now().naive_utc(),
+        },
+        &test_secrets(),
+    )
+    .expect("reseller with default keys");
+    let dir = match kind {
+        Kind::Sqlite => "sqlite",
+        Kind::Postgres => "postgres",
+    };
+    let down = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dir)
+            .join("2026-11-29-000009_activation_keys/down.sql"),
+    )
+    .expect("down.sql");
+    conn.batch_execute(&format!("BEGIN; {down} COMMIT;"))
+        .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+    let left = license_types::table
+        .filter(license_types::id.eq(50))
+        .count()
+        .get_result::<i64>(&mut conn)
+        .expect("catalogue");
+    assert_eq!(left, 0, "{kind:?}: type 50 gone with the key tables");
+}
+
+#[test]
+fn keys_down_with_keys_present_sqlite() {
+    keys_down_with_keys_present(Kind::Sqlite);
+}
+
+#[test]
+fn keys_down_with_keys_present_postgres() {
+    keys_down_with_keys_present(Kind::Postgres);
 }
 
 #[test]
