@@ -228,7 +228,11 @@ pub fn license_page(
         .limit(page_size)
         .into_boxed();
     if let Some(cursor) = after {
-        query = query.filter(
+        // `ip >= cursor` first: a range both databases seek to on the index (reseller_id,
+        // ip, type_id). The OR alone is not a range, so each page walked the index from the
+        // reseller's first license and list.json grew with the square of its size (7.9 s
+        // for 1,000,000 licenses, docs/benchmarks.md "Growth").
+        query = query.filter(ip_licenses::ip.ge(cursor.ip.clone())).filter(
             ip_licenses::ip.gt(cursor.ip.clone()).or(ip_licenses::ip
                 .eq(cursor.ip.clone())
                 .and(ip_licenses::type_id.gt(cursor.type_id))),
