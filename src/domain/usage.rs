@@ -152,6 +152,43 @@ pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<
         .collect()
 }
 
+/// Adds the licenses held all month without a change (`usage_history::Opening::steady`) to
+/// the replayed usage: each counts every day of the month up to today, so on every counted day
+/// it adds one to the licenses held, and the peak rises by their number.
+pub fn with_steady(
+    replayed: Vec<Usage>,
+    steady: &[((i64, i32), i64)],
+    month: &Month,
+    today: NaiveDate,
+) -> Vec<Usage> {
+    let last = month.last_day().min(today);
+    let counted_days = if last < month.first_day() {
+        0
+    } else {
+        (last - month.first_day()).num_days() + 1
+    };
+    let mut by_key: BTreeMap<(i64, i32), Usage> = replayed
+        .into_iter()
+        .map(|u| ((u.reseller_id, u.type_id), u))
+        .collect();
+    for ((reseller_id, type_id), licenses) in steady {
+        let usage = by_key.entry((*reseller_id, *type_id)).or_insert(Usage {
+            reseller_id: *reseller_id,
+            type_id: *type_id,
+            license_days: 0,
+            peak: 0,
+        });
+        usage.license_days += licenses * counted_days;
+        if counted_days > 0 {
+            usage.peak += licenses;
+        }
+    }
+    by_key
+        .into_values()
+        .filter(|u| u.license_days > 0)
+        .collect()
+}
+
 /// The prorated amount in cents: the monthly price times license-days over the month's
 /// days, rounded half up.
 pub fn amount_cents(monthly_cents: i64, license_days: i64, month: &Month) -> i64 {
@@ -175,7 +212,8 @@ pub fn report(
     today: NaiveDate,
 ) -> Result<Vec<UsageLine>, crate::error::DomainError> {
     let start = month.first_day().and_time(chrono::NaiveTime::MIN);
-    let mut events = super::usage_history::open_at(conn, reseller_id, start)?;
+    let opening = super::usage_history::open_at(conn, reseller_id, start, month.end())?;
+    let mut events = opening.changing;
     events.extend(super::usage_history::changes_between(
         conn,
         reseller_id,
@@ -183,7 +221,8 @@ pub fn report(
         month.end(),
     )?);
     let prices = super::prices::all(conn)?;
-    Ok(compute(&events, month, today)
+    let replayed = compute(&events, month, today);
+    Ok(with_steady(replayed, &opening.steady, month, today)
         .into_iter()
         .map(|usage| UsageLine {
             amount_cents: prices
@@ -256,6 +295,46 @@ mod tests {
             .into_iter()
             .map(|u| (u.type_id, u.license_days, u.peak))
             .collect()
+    }
+
+    /// Licenses open all month without a change, counted by the database instead of
+    /// replayed, give the same usage as replaying them.
+    #[test]
+    fn steady_licenses_add_as_if_replayed() {
+        let changing = vec![
+            ev(1, "2026-11-01 00:00", "register", "10.0.0.1", 1, None),
+            ev(2, "2026-11-10 08:00", "remove", "10.0.0.1", 1, None),
+            ev(3, "2026-11-05 09:00", "register", "10.0.0.2", 16, None),
+        ];
+        let steady_events: Vec<LicenseEvent> = (0..3)
+            .map(|n| {
+                ev(
+                    10 + n,
+                    "2026-11-01 00:00",
+                    "register",
+                    &format!("10.1.0.{n}"),
+                    1,
+                    None,
+                )
+            })
+            .chain([ev(20, "2026-11-01 00:00", "register", "10.1.1.1", 2, None)])
+            .collect();
+        let steady = [((1, 1), 3), ((1, 2), 1)];
+        let nov = Month::parse("2026-11").unwrap();
+        for today in ["2026-11-07", "2026-11-20", "2026-12-03"] {
+            let today = NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap();
+            let mut all = steady_events.clone();
+            all.append(&mut changing.clone());
+            all.sort_by_key(|e| (e.at, e.id));
+            let by_replay = compute(&all, &nov, today);
+            let by_count = with_steady(compute(&changing, &nov, today), &steady, &nov, today);
+            assert_eq!(by_count, by_replay, "today {today}");
+            assert!(by_count.iter().any(|u| u.type_id == 2 && u.peak == 1));
+        }
+        // A month that has not begun counts nothing.
+        let dec = Month::parse("2026-12").unwrap();
+        let before = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert!(with_steady(Vec::new(), &steady, &dec, before).is_empty());
     }
 
     #[test]
