@@ -15,7 +15,10 @@ SECRET = "bench-secret-0123456789"
 
 
 def run(cmd, env=None, **kw):
-    return subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, **kw).stdout
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, **kw)
+    if done.returncode != 0:
+        raise SystemExit(f"{cmd[0]} {cmd[1:3]} failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
 
 
 def psql(url, sql):
@@ -256,7 +259,14 @@ def main():
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--instances", help="e.g. 1,2,4: that many instances on one Postgres, "
                         "directly and through PgBouncer (start it with .ci/pgbouncer.sh)")
+    parser.add_argument("--scale", help="e.g. 10000,100000,1000000: the growth table and plot "
+                        "(bench/scale.py) instead of the usual runs")
+    parser.add_argument("--plot", default=os.path.join(ROOT, "docs", "img", "scale.png"))
     args = parser.parse_args()
+    if args.scale:
+        import scale
+        scale.main([int(n) for n in args.scale.split(",")], args.seconds, args.connections, args.plot)
+        return
     results = []
     if args.instances:
         counts = [int(c) for c in args.instances.split(",")]
