@@ -52,7 +52,10 @@ pub const KEY_UNIT: &str = "key:";
 /// whose latest change is its register is a trial when that register was one; a converted
 /// license, when the register that began it on that IP was one (the only case that looks
 /// further back). Licenses whose unit (address, or key server) has a usage event in the month
-/// come back one row each; the rest as one count per reseller and type.
+/// come back one row each; the rest as one count per reseller and type. Whether a unit
+/// changes is an `IN (subquery)` in the select list, which Postgres answers from a hash of
+/// the month's changed units: as a join, the planner's estimate of one opening row made it a
+/// nested loop over those units for every license (0.5 s for 10,000 licenses).
 fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
     let count = std::cell::Cell::new(0);
     let next = || {
@@ -109,18 +112,17 @@ fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
            SELECT reseller_id, ip AS unit FROM changes \
            UNION \
            SELECT reseller_id, '{KEY_UNIT}' || server_id AS unit FROM changes WHERE server_id IS NOT NULL \
+         ), flagged AS ( \
+           SELECT o.reseller_id, o.ip, o.type_id, o.trial, \
+                  (o.reseller_id, o.ip) IN (SELECT reseller_id, unit FROM changed) AS changing \
+             FROM opening o \
          ) \
-         SELECT o.reseller_id AS reseller_id, o.ip AS ip, o.type_id AS type_id, o.trial AS trial, \
-                CAST(1 AS BIGINT) AS licenses \
-           FROM opening o \
-          WHERE EXISTS (SELECT 1 FROM changed c WHERE c.reseller_id = o.reseller_id AND c.unit = o.ip) \
+         SELECT reseller_id, ip, type_id, trial, CAST(1 AS BIGINT) AS licenses \
+           FROM flagged WHERE changing \
          UNION ALL \
-         SELECT o.reseller_id AS reseller_id, NULL AS ip, o.type_id AS type_id, FALSE AS trial, \
-                COUNT(*) AS licenses \
-           FROM opening o \
-          WHERE NOT o.trial \
-            AND NOT EXISTS (SELECT 1 FROM changed c WHERE c.reseller_id = o.reseller_id AND c.unit = o.ip) \
-          GROUP BY o.reseller_id, o.type_id \
+         SELECT reseller_id, NULL AS ip, type_id, FALSE AS trial, COUNT(*) AS licenses \
+           FROM flagged WHERE NOT changing AND NOT trial \
+          GROUP BY reseller_id, type_id \
           ORDER BY 1, 2, 3"
     )
 }
