@@ -127,7 +127,9 @@ def bench_backend(backend, n, seconds, connections, results):
     else:
         url = "sqlite://" + os.path.join(work, "bench.db")
     env["DATABASE_URL"] = url
-    env["IPLS_POOL_SIZE"] = str(connections if backend == "postgres" else 8)
+    # ipls keeps its default pool (IPLS_POOL_SIZE 8) on both backends: 32 connections' reads
+    # share coalesced statements, and 8 writing transactions at once keep the write tail
+    # shorter on 2 cores than 32 (docs/benchmarks.md, "Pool size").
     run([BIN, "migrate"], env=env)
     run([BIN, "reseller", "add", "bench", "--secret", SECRET], env=env)
     if backend == "postgres":

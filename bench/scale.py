@@ -83,8 +83,7 @@ def migration_time(url, env):
 def measure(n, seconds, connections):
     work = tempfile.mkdtemp(prefix="ipls-scale-")
     env = dict(os.environ, BENCH_DIR=work, IPLS_MASTER_KEY=secrets.token_hex(32), IPLS_TOKEN_WINDOW="86400",
-               IPLS_ALLOW_PRIVATE_IPS="true", IPLS_AUTH_FAILURE_BURST="100000", RUST_LOG="warn",
-               IPLS_POOL_SIZE=str(connections))
+               IPLS_ALLOW_PRIVATE_IPS="true", IPLS_AUTH_FAILURE_BURST="100000", RUST_LOG="warn")
     dbname = f"ipls_scale_{os.getpid()}"
     common.psql(common.ADMIN, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
     common.psql(common.ADMIN, f"CREATE DATABASE {dbname}")
