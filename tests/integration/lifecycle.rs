@@ -280,16 +280,18 @@ fn usage_from_history(kind: Kind) {
         json!([]),
         "only the caller's usage"
     );
-    // March: type 1 is open all month so far without a change (counted by the database), type
-    // 42 open at the start and removed today (replayed); both count the 1st and the 2nd.
-    assert_eq!(r.ok("remove", "ip=203.0.113.91&type=42"), json!(true));
-    assert_eq!(
-        r.ok("/api/usage.json", "")["usage"],
-        json!([
-            {"type": 1, "license_days": 2, "peak": 1, "amount": null},
-            {"type": 42, "license_days": 2, "peak": 1, "amount": null}
-        ])
-    );
+    // March: type 1 is open all month so far without a change (counted by the database);
+    // type 42, open at the start, is converted back to 41 today (replayed): 42 counts the
+    // 1st, 41 the 2nd. Then 41 is removed the same day, which changes nothing counted.
+    r.ok("convert", "ip=203.0.113.91&type=42&type_to=41");
+    let march = json!([
+        {"type": 1, "license_days": 2, "peak": 1, "amount": null},
+        {"type": 41, "license_days": 1, "peak": 1, "amount": null},
+        {"type": 42, "license_days": 1, "peak": 1, "amount": null}
+    ]);
+    assert_eq!(r.ok("/api/usage.json", "")["usage"], march);
+    assert_eq!(r.ok("remove", "ip=203.0.113.91&type=41"), json!(true));
+    assert_eq!(r.ok("/api/usage.json", "")["usage"], march);
 }
 
 #[test]
