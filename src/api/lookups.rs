@@ -8,7 +8,7 @@ use crate::domain::queries::{self, Availability, AvailabilityQuery, TypesQuery};
 /// check.json's lookups run one statement at a time: the calls that arrive while it runs
 /// form the next batch, and a lone call finds the lane free. Measured (docs/benchmarks.md,
 /// "Coalesced reads"): one lane gave batches of about 13 lookups and the highest rate; two
-/// lanes halved the batch and cost about a tenth of the rate, four and eight cost more.
+/// lanes gave about 7.6 per batch and 5 to 15 % less, four and eight less again.
 pub const CHECK_LANES: usize = 1;
 
 /// availability.json may run two at once: besides its two batched statements, a caller with

@@ -89,8 +89,9 @@ impl<Q: Send + 'static, A: Send + 'static> Coalescer<Q, A> {
         }
     }
 
-    /// Queues the lookup and waits for its answer. The wait is bounded by the batch's own
-    /// `db::run` (the pool's call timeout), which answers every waiting call.
+    /// Queues the lookup and waits for its answer, at most the pool's call timeout, as a call
+    /// of its own would (`db::run`): a call queued behind a batch stuck on a dead connection is
+    /// answered 503 in time, and its batch, when it comes, answers nobody.
     pub async fn call(&self, request: Q) -> Result<A, DomainError> {
         let (reply, answer) = oneshot::channel();
         self.shared.calls.fetch_add(1, Ordering::Relaxed);
@@ -108,11 +109,17 @@ impl<Q: Send + 'static, A: Send + 'static> Coalescer<Q, A> {
             // stop a batch that answers other calls too.
             actix_web::rt::spawn(drive(self.shared.clone()));
         }
-        answer.await.unwrap_or_else(|_| {
-            Err(DomainError::Internal(
+        let patience = self.shared.pool.call_timeout();
+        match actix_web::rt::time::timeout(patience, answer).await {
+            Ok(Ok(answered)) => answered,
+            Ok(Err(_)) => Err(DomainError::Internal(
                 "a coalesced lookup was dropped unanswered".into(),
-            ))
-        })
+            )),
+            Err(_) => Err(DomainError::Unavailable(format!(
+                "the database did not answer within {} ms",
+                patience.as_millis()
+            ))),
+        }
     }
 }
 

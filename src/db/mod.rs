@@ -59,6 +59,11 @@ impl Pool {
         self.inner.max_size()
     }
 
+    /// How long a call's database work may take before the caller is answered 503.
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
     fn now_ms(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }

@@ -87,7 +87,7 @@ pub struct Load {
 /// seen as a hang.
 const CALL_DEADLINE: Duration = Duration::from_secs(15);
 
-fn call(addr: SocketAddr, target: &str) -> Answer {
+pub fn call(addr: SocketAddr, target: &str) -> Answer {
     let mut stream = match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
         Ok(s) => s,
         Err(e) => return Answer::Silence(format!("connect: {e}")),
