@@ -70,27 +70,18 @@ pub struct EnabledType {
     pub limit: Option<i32>,
 }
 
+/// The types enabled for one reseller, by id.
 pub fn enabled_types(
     conn: &mut DbConnection,
     reseller_id: i64,
 ) -> Result<Vec<EnabledType>, DomainError> {
-    let rows: Vec<(LicenseType, Option<i32>)> = reseller_types::table
-        .inner_join(license_types::table.inner_join(license_families::table))
-        .filter(reseller_types::reseller_id.eq(reseller_id))
-        .order(license_types::id)
-        .select((TYPE_COLUMNS, reseller_types::license_limit))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(license_type, limit)| EnabledType {
-            license_type,
-            limit,
-        })
-        .collect())
+    Ok(enabled_types_of(conn, &[reseller_id])?
+        .remove(&reseller_id)
+        .unwrap_or_default())
 }
 
-/// `enabled_types` of several resellers in one statement, by reseller id (a reseller with
-/// nothing enabled is absent).
+/// The enabled types of several resellers in one statement, by reseller id, in type order
+/// (a reseller with nothing enabled is absent).
 pub fn enabled_types_of(
     conn: &mut DbConnection,
     reseller_ids: &[i64],

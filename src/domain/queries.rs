@@ -103,7 +103,7 @@ pub fn availability_of(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut enabled = if callers.is_empty() {
+    let enabled = if callers.is_empty() {
         HashMap::new()
     } else {
         enabled_types_of(conn, &callers)?
@@ -118,7 +118,7 @@ pub fn availability_of(
                     .collect()
             })
             .unwrap_or_default();
-        let types = enabled.entry(reseller.id).or_default().clone();
+        let types = enabled.get(&reseller.id).cloned().unwrap_or_default();
         answers.push(availability_on(conn, reseller, text, &on_ip, types, *now)?);
     }
     Ok(answers)
