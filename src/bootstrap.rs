@@ -44,7 +44,7 @@ pub fn prepare(config: &Config) -> Result<(DbConnection, SecretBox), String> {
 
 /// Loads the master key and seals plaintext secrets, on one connection.
 fn open(config: &Config) -> Result<(DbConnection, SecretBox), String> {
-    let secrets = secrets::load(config)?;
+    let secrets = secrets::load(&config.master_key_settings())?;
     let mut conn = db::establish(&config.database_url)
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
     let sealed = seal_plaintext(&mut conn, &secrets).map_err(|e| match e {

@@ -7,8 +7,14 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::db::Backend;
 use crate::db::{DatabaseUrl, PoolOptions};
 use crate::domain::DEFAULT_TRIAL_DAYS;
+use crate::net::cidr_list;
+use crate::secrets::MasterKeySettings;
+pub use crate::secrets::Redacted;
+pub use crate::webhooks::settings::WebhookSettings;
+use crate::wire::parse_bool;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ipls.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -51,31 +57,6 @@ pub struct Config {
     pub webhooks: WebhookSettings,
 }
 
-/// The webhook delivery worker inside `ipls serve`.
-#[derive(Debug, Clone)]
-pub struct WebhookSettings {
-    /// Endpoints served at the same time by this instance (0: this instance sends none).
-    pub workers: usize,
-    /// How often an idle worker looks for due deliveries (other instances' events, retries).
-    pub poll: Duration,
-    /// Longest wait for one endpoint's answer, connection included.
-    pub timeout: Duration,
-    /// Let endpoints on loopback, private and link-local addresses receive (tests, labs).
-    pub allow_private: bool,
-    /// Delay before each attempt, the first included; after the last, the endpoint is disabled.
-    pub retry_schedule: Vec<Duration>,
-}
-
-/// A setting that must never be printed (Debug shows `***`).
-#[derive(Clone)]
-pub struct Redacted(pub String);
-
-impl std::fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
 /// What one client may take from the server.
 #[derive(Debug, Clone)]
 pub struct ServerLimits {
@@ -92,6 +73,16 @@ pub struct ServerLimits {
 }
 
 impl Config {
+    /// Where this configuration's master key is to be found.
+    pub fn master_key_settings(&self) -> MasterKeySettings {
+        MasterKeySettings {
+            hex: self.master_key.clone(),
+            file: self.master_key_file.clone(),
+            sqlite_database: (self.database_url.backend == Backend::Sqlite)
+                .then(|| self.database_url.target.clone()),
+        }
+    }
+
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|key| std::env::var(key).ok())
     }
@@ -254,43 +245,6 @@ fn boolean(
     }
 }
 
-/// `CIDR[,CIDR...]`; a bare address is a /32 or /128.
-pub fn cidr_list(key: &str, text: Option<String>) -> Result<Vec<IpNet>, String> {
-    let Some(text) = text else {
-        return Ok(Vec::new());
-    };
-    text.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            t.parse::<IpNet>()
-                .or_else(|_| t.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map(|net| crate::auth::source::canonical_net(net.trunc()))
-                .map_err(|_| format!("{key}: {t:?} is not an address or CIDR block"))
-        })
-        .collect()
-}
-
-/// The boolean spellings accepted in settings and in API parameters (contract: true/false/1/0).
-/// A CIDR list as stored (`allow_from`): blocks in canonical form, comma-separated; None
-/// when the text names none.
-pub fn normalised_cidrs(key: &str, text: &str) -> Result<Option<String>, String> {
-    let blocks = cidr_list(key, Some(text.to_string()))?;
-    if blocks.is_empty() {
-        return Ok(None);
-    }
-    let shown: Vec<String> = blocks.iter().map(ToString::to_string).collect();
-    Ok(Some(shown.join(",")))
-}
-
-pub fn parse_bool(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" => Some(true),
-        "false" | "0" => Some(false),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,12 +286,5 @@ mod tests {
         let c = config(&[("IPLS_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
         let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
         assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
-    }
-
-    #[test]
-    fn booleans() {
-        assert_eq!(parse_bool("TRUE"), Some(true));
-        assert_eq!(parse_bool("0"), Some(false));
-        assert_eq!(parse_bool("yes"), None);
     }
 }

@@ -20,8 +20,6 @@ use std::sync::RwLock;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 
-use crate::config::Config;
-use crate::db::Backend;
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
 
@@ -29,6 +27,28 @@ const LEGACY_PREFIX: &str = "v1:";
 const PREFIX: &str = "v2:";
 const NONCE_LEN: usize = 24;
 pub const KEY_LEN: usize = 32;
+
+/// A setting that must never be printed (Debug shows `***`).
+#[derive(Clone)]
+pub struct Redacted(pub String);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Where the master key is to be found, as configured.
+#[derive(Debug, Clone, Default)]
+pub struct MasterKeySettings {
+    /// `IPLS_MASTER_KEY`: `NEW[,OLD...]`, hex.
+    pub hex: Option<Redacted>,
+    /// `IPLS_MASTER_KEY_FILE`.
+    pub file: Option<PathBuf>,
+    /// The SQLite database's path, whose `.key` sibling is the default key file; None for
+    /// Postgres, which has no default.
+    pub sqlite_database: Option<String>,
+}
 
 /// Where the master key came from: it decides where `ipls rekey` puts the new one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,8 +283,8 @@ pub fn create_key_file(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), String> {
 
 /// The master key as configured: `IPLS_MASTER_KEY`, else `IPLS_MASTER_KEY_FILE`, else (SQLite
 /// only) `DATABASE.key` beside the database, created with mode 0600 on first start.
-pub fn load(config: &Config) -> Result<SecretBox, String> {
-    if let Some(hex_keys) = &config.master_key {
+pub fn load(settings: &MasterKeySettings) -> Result<SecretBox, String> {
+    if let Some(hex_keys) = &settings.hex {
         // `NEW[,OLD...]`: the first seals, the others open too (during a rotation).
         let keys = hex_keys
             .0
@@ -274,10 +294,10 @@ pub fn load(config: &Config) -> Result<SecretBox, String> {
         let (first, rest) = keys.split_first().ok_or("IPLS_MASTER_KEY is empty")?;
         return Ok(SecretBox::with_ring(first, rest, KeySource::Environment));
     }
-    let path = match (&config.master_key_file, config.database_url.backend) {
+    let path = match (&settings.file, &settings.sqlite_database) {
         (Some(path), _) => path.clone(),
-        (None, Backend::Sqlite) => default_key_file(&config.database_url.target),
-        (None, Backend::Postgres) => {
+        (None, Some(database)) => default_key_file(database),
+        (None, None) => {
             return Err(
                 "Postgres needs a master key for reseller secrets: set IPLS_MASTER_KEY \
                  (64 hex characters) or IPLS_MASTER_KEY_FILE"

@@ -14,6 +14,7 @@ use crate::console;
 use crate::observe::access::observe;
 use crate::state::AppState;
 use crate::tls;
+use crate::webhooks::settings::WorkerContext;
 
 /// Starts serving on an already bound listener (port 0 in tests), over HTTPS when the
 /// configuration names a certificate. Limits and timeouts come from `config.limits`.
@@ -24,11 +25,21 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
         None => None,
     };
     // The webhook workers run on this runtime and end with it.
-    crate::webhooks::worker::start(&state);
+    crate::webhooks::worker::start(&WorkerContext {
+        pool: state.pool.clone(),
+        clock: state.clock.clone(),
+        secrets: state.secrets.clone(),
+        settings: state.config.webhooks.clone(),
+    });
+    // The lower layers' extractors and middleware find their own parts, not `AppState`.
+    let auth = web::Data::new(state.auth.clone());
+    let metrics = web::Data::from(state.metrics.clone());
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(auth.clone())
+            .app_data(metrics.clone())
             .wrap(from_fn(observe))
             // The admin scope first: `/api` would otherwise take `/api/admin/...` too.
             .configure(admin::configure)
@@ -47,58 +58,4 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
     }
     .map_err(|e| format!("cannot listen: {e}"))?;
     Ok(server.run())
-}
-
-/// Replaces the value of every `token=` parameter with `***`, so secrets-derived tokens
-/// (valid for minutes) never reach the log. The key is compared as the server decodes it,
-/// so a percent-encoded spelling (`%74oken=`) is redacted too.
-pub fn redact_token(uri: &str) -> String {
-    let Some((path, query)) = uri.split_once('?') else {
-        return uri.to_string();
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if decoded_key(key).eq_ignore_ascii_case("token") => {
-                format!("{key}=***")
-            }
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{path}?{}", query.join("&"))
-}
-
-/// A query key as the parameter parser reads it (percent-decoding, `+` as space).
-fn decoded_key(key: &str) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(key)
-        .ok()
-        .and_then(|pairs| pairs.into_iter().next())
-        .map(|(k, _)| k)
-        .unwrap_or_else(|| key.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_token;
-
-    #[test]
-    fn tokens_are_redacted() {
-        assert_eq!(
-            redact_token("/api/ipl/check.json?ip=1.2.3.4&token=demo|1|abc"),
-            "/api/ipl/check.json?ip=1.2.3.4&token=***"
-        );
-        assert_eq!(
-            redact_token("/api/x?&TOKEN=demo%7C1%7Cabc&ip=1"),
-            "/api/x?&TOKEN=***&ip=1"
-        );
-        assert_eq!(redact_token("/api/status.json"), "/api/status.json");
-        assert_eq!(
-            redact_token("/api/x?%74oken=demo|1|abc&ip=1"),
-            "/api/x?%74oken=***&ip=1"
-        );
-        assert_eq!(
-            redact_token("/api/x?to%6Ben=a&t%6f%6B%65%6E=b"),
-            "/api/x?to%6Ben=***&t%6f%6B%65%6E=***"
-        );
-    }
 }

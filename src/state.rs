@@ -1,14 +1,12 @@
-//! What every request handler shares.
+//! What every request handler shares: the composition of the layers below for one server.
 
 use std::sync::Arc;
 
-use crate::api::lookups::Lookups;
-use crate::auth::budget::Budgets;
-use crate::auth::cache::AuthCache;
-use crate::auth::known_sources::KnownSources;
+use crate::auth::{AuthContext, AuthSettings};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Backend, Pool};
+use crate::domain::lookups::Lookups;
 use crate::domain::Policy;
 use crate::observe::metrics::Metrics;
 use crate::secrets::SecretBox;
@@ -19,39 +17,36 @@ pub struct AppState {
     pub backend: Backend,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
-    pub budgets: Arc<Budgets>,
-    pub known_sources: Arc<KnownSources>,
-    pub checkin_limit: Arc<crate::api::checkin_limit::CheckinLimit>,
     pub secrets: Arc<SecretBox>,
     pub metrics: Arc<Metrics>,
-    pub auth_cache: Arc<AuthCache>,
+    /// What the auth layer's extractors use (budgets, caches, known sources, check-in limits).
+    pub auth: AuthContext,
     /// check.json's and availability.json's coalesced lookups.
     pub lookups: Lookups,
 }
 
 impl AppState {
     pub fn new(pool: Pool, secrets: SecretBox, config: Config, clock: Arc<dyn Clock>) -> Self {
-        let auth_cache = AuthCache::new(chrono::Duration::seconds(config.auth_cache_secs));
         let backend = config.database_url.backend;
-        let budgets = Budgets::new(
+        let secrets = Arc::new(secrets);
+        let metrics = Arc::new(Metrics::default());
+        let auth = AuthContext::new(
+            pool.clone(),
             backend,
-            config.auth_failure_burst.get(),
-            config.auth_failures_per_minute.get(),
+            clock.clone(),
+            auth_settings(&config),
+            secrets.clone(),
+            metrics.clone(),
         );
-        let checkin_limit = crate::api::checkin_limit::CheckinLimit::new(config.checkin_per_minute);
-        let lookups = Lookups::new(&pool);
         Self {
-            lookups,
+            lookups: Lookups::new(&pool),
             pool,
             backend,
             config: Arc::new(config),
             clock,
-            budgets: Arc::new(budgets),
-            known_sources: Arc::new(KnownSources::default()),
-            checkin_limit: Arc::new(checkin_limit),
-            secrets: Arc::new(secrets),
-            metrics: Arc::new(Metrics::default()),
-            auth_cache: Arc::new(auth_cache),
+            secrets,
+            metrics,
+            auth,
         }
     }
 
@@ -60,5 +55,19 @@ impl AppState {
             allow_private_ips: self.config.allow_private_ips,
             trial_days: self.config.trial_days,
         }
+    }
+}
+
+fn auth_settings(config: &Config) -> AuthSettings {
+    AuthSettings {
+        token_window: config.token_window,
+        trusted_proxies: config.trusted_proxies.clone(),
+        tls: config.tls.is_some(),
+        console_idle_minutes: config.console_idle_minutes,
+        console_session_hours: config.console_session_hours,
+        auth_cache_secs: config.auth_cache_secs,
+        failure_burst: config.auth_failure_burst.get(),
+        failures_per_minute: config.auth_failures_per_minute.get(),
+        checkin_per_minute: config.checkin_per_minute,
     }
 }

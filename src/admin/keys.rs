@@ -12,7 +12,6 @@ use super::body;
 use super::error::{AdminError, AdminResult};
 use super::idempotency;
 use super::params;
-use super::views::iso;
 use crate::auth::admin::AdminCaller;
 use crate::db::models::{ActivationKey, KeyServer, Reseller};
 use crate::db::{self, DbConnection};
@@ -23,6 +22,7 @@ use crate::domain::keys::{self, cidr};
 use crate::domain::{resellers, Actor};
 use crate::error::DomainError;
 use crate::state::AppState;
+use crate::wire::iso;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyView {

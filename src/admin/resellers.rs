@@ -12,11 +12,11 @@ use super::idempotency;
 use super::params;
 use super::views::{Page, ResellerView, ResellerWithSecret, SecretView};
 use crate::auth::admin::AdminCaller;
-use crate::config::normalised_cidrs;
 use crate::db;
 use crate::domain::catalogue::all_types;
 use crate::domain::queries::held_by_reseller;
 use crate::domain::resellers::{self, AccountChanges, Grants, NewAccount};
+use crate::net::normalised_cidrs;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]

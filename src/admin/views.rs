@@ -1,16 +1,11 @@
 //! The admin API's JSON shapes (serde + OpenAPI schemas), kept apart from the row structs.
 
-use chrono::NaiveDateTime;
+use crate::wire::iso;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::models::{License, LicenseEvent, Reseller};
 use crate::domain::resellers::Grants;
-
-/// ISO 8601 in UTC, e.g. `2026-11-28T12:00:00Z`.
-pub fn iso(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TypeGrant {

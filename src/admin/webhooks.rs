@@ -11,7 +11,7 @@ use super::error::{AdminError, AdminResult};
 use super::idempotency;
 use super::params;
 use super::resellers::ListParams;
-use super::views::{iso, Page};
+use super::views::Page;
 use crate::auth::admin::AdminCaller;
 use crate::db;
 use crate::domain::webhooks::deliveries::{self, Attempt, Delivery};
@@ -20,6 +20,7 @@ use crate::problem::Kind;
 use crate::state::AppState;
 use crate::webhooks::ping::send_test;
 use crate::webhooks::subscribe::{add_endpoint, EndpointRequest};
+use crate::wire::iso;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookEndpoint {
@@ -336,6 +337,6 @@ pub async fn retry(
         Ok((delivery, log))
     })
     .await?;
-    crate::webhooks::wake::nudge();
+    crate::domain::webhooks::outbox::DELIVERIES_QUEUED.raise();
     Ok(HttpResponse::Ok().json(delivery_view(delivery, &log)))
 }

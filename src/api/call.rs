@@ -13,10 +13,10 @@ use actix_web::{web, FromRequest, HttpRequest};
 use super::body::{read_limited, RequestFacts};
 use super::error::ApiError;
 use crate::auth::CarriesToken;
-use crate::config::parse_bool;
 use crate::domain::ip::LicenseIp;
 use crate::error::DomainError;
 use crate::state::AppState;
+use crate::wire::{parse_bool, shorten};
 
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -106,15 +106,6 @@ fn parse_type(key: &str, text: &str) -> Result<i32, ApiError> {
             shorten(text)
         ))
     })
-}
-
-/// Echo at most 64 characters of client input in messages.
-fn shorten(text: &str) -> String {
-    let mut short: String = text.chars().take(64).collect();
-    if short.len() < text.len() {
-        short.push_str("...");
-    }
-    format!("{short:?}")
 }
 
 /// Whether the body should be read as form fields (form POSTs, or no content type at all).

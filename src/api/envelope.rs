@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
-use chrono::{Datelike, NaiveDateTime, Timelike};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -57,35 +56,10 @@ const INTERNAL_ERROR_BODY: &str =
 pub const STREAM_HEAD: &str = r#"{"success":true,"message":null,"type":null,"data":["#;
 pub const STREAM_TAIL: &str = "]}";
 
-/// CLN's date format: minutes precision with a numeric offset, e.g. `2026-11-28T21:05+0000`.
-/// Stored times are UTC, so the offset is always +0000.
-pub fn format_date(at: NaiveDateTime) -> String {
-    // Written field by field: chrono's strftime re-parses its pattern on every call, which
-    // shows in list.json at 100,000 rows.
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}+0000",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;
-    use chrono::NaiveDate;
-
-    #[test]
-    fn date_format_is_minutes_with_offset() {
-        let at = NaiveDate::from_ymd_opt(2026, 1, 2)
-            .unwrap()
-            .and_hms_opt(3, 4, 59)
-            .unwrap();
-        assert_eq!(format_date(at), "2026-01-02T03:04+0000");
-    }
 
     #[test]
     fn envelope_has_exactly_four_keys_in_order() {

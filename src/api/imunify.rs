@@ -4,7 +4,7 @@ use actix_web::web;
 use serde::Serialize;
 
 use super::call::Call;
-use super::envelope::{format_date, success};
+use super::envelope::success;
 use super::error::{ApiError, ApiResult};
 use super::key_calls::{self, limit_param, nothing, optional_date, required};
 use super::mutation::run_as;
@@ -16,6 +16,7 @@ use crate::domain::keys::products::{imunify_code, imunify_type, IMUNIFY_CODES};
 use crate::domain::keys::servers::{self, Remover};
 use crate::domain::keys::{Product, KEY_NOT_FOUND};
 use crate::state::AppState;
+use crate::wire::format_date;
 
 const PRODUCT: Option<Product> = Some(Product::Imunify);
 
@@ -44,8 +45,8 @@ pub async fn create(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     let code = required(&call, "code")?;
     let type_id = imunify_type(code).ok_or_else(|| {
         ApiError::refused(format!(
-            "Unknown Imunify code {:?}; expected one of {}",
-            code.chars().take(32).collect::<String>(),
+            "Unknown Imunify code {}; expected one of {}",
+            crate::wire::shorten(code),
             IMUNIFY_CODES.map(|(c, _)| c).join(", ")
         ))
     })?;

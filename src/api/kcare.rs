@@ -5,7 +5,7 @@ use actix_web::web;
 use serde::Serialize;
 
 use super::call::Call;
-use super::envelope::{format_date, respond, success};
+use super::envelope::{respond, success};
 use super::error::{ApiError, ApiResult};
 use super::key_calls::{self, limit_param, nothing, required, KernelCareServerRow};
 use super::mutation::run_as;
@@ -14,6 +14,7 @@ use crate::db;
 use crate::domain::keys::servers::{self, Remover};
 use crate::domain::keys::{cidr, manage, products::KERNELCARE_TYPE, Product, KEY_NOT_FOUND};
 use crate::state::AppState;
+use crate::wire::format_date;
 
 const PRODUCT: Option<Product> = Some(Product::KernelCare);
 

@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 
 use super::call::Call;
-use super::envelope::{format_date, respond, success};
+use super::envelope::{respond, success};
 use super::error::{ApiError, ApiResult};
 use crate::db;
 use crate::db::models::KeyServer;
@@ -14,6 +14,7 @@ use crate::domain::keys::registration::{self, Registration};
 use crate::domain::keys::Product;
 use crate::error::DomainError;
 use crate::state::AppState;
+use crate::wire::format_date;
 
 /// `limit`: a whole number from 0 (unlimited) up; `default` when absent or empty.
 pub fn limit_param(call: &Call, default: Option<i32>) -> Result<Option<i32>, ApiError> {
@@ -27,8 +28,8 @@ pub fn limit_param(call: &Call, default: Option<i32>) -> Result<Option<i32>, Api
             .map(Some)
             .ok_or_else(|| {
                 ApiError::refused(format!(
-                    "Invalid limit: {:?} (expected a whole number, 0 for unlimited)",
-                    text.chars().take(32).collect::<String>()
+                    "Invalid limit: {} (expected a whole number, 0 for unlimited)",
+                    crate::wire::shorten(text)
                 ))
             }),
     }
@@ -85,6 +86,7 @@ pub fn admit(state: &AppState, call: &Call) -> Result<std::net::IpAddr, ApiError
         .source
         .ok_or_else(|| ApiError::refused("Cannot tell the caller's address"))?;
     state
+        .auth
         .checkin_limit
         .admit(address, state.clock.now().naive_utc())
         .map_err(|wait| ApiError(DomainError::TooManyCheckins(wait)))?;

@@ -32,6 +32,7 @@ pub async fn checkin(state: web::Data<AppState>, call: Call) -> ApiResult {
         .ok_or_else(|| ApiError::refused("Cannot tell the caller's address"))?;
     let now = state.clock.now().naive_utc();
     state
+        .auth
         .checkin_limit
         .admit(address, now)
         .map_err(|wait| ApiError(DomainError::TooManyCheckins(wait)))?;
@@ -98,8 +99,8 @@ pub async fn usage(state: web::Data<AppState>, auth: Authenticated<Call>) -> Api
         None => Month::containing(today),
         Some(text) => Month::parse(text).ok_or_else(|| {
             ApiError::refused(format!(
-                "Invalid month: {:?} (expected YYYY-MM)",
-                text.chars().take(16).collect::<String>()
+                "Invalid month: {} (expected YYYY-MM)",
+                crate::wire::shorten(text)
             ))
         })?,
     };

@@ -2,7 +2,6 @@
 
 pub mod body;
 pub mod call;
-pub mod checkin_limit;
 
 pub mod envelope;
 pub mod error;
@@ -11,7 +10,6 @@ pub mod kcare;
 pub mod key_calls;
 pub mod lifecycle;
 pub mod list_stream;
-pub mod lookups;
 pub mod mutation;
 pub mod openapi;
 mod openapi_keys;
@@ -116,10 +114,7 @@ fn get_or_post(path: &str, handler: Route) -> actix_web::Resource {
 async fn not_found(req: HttpRequest) -> HttpResponse {
     envelope::failure(
         StatusCode::NOT_FOUND,
-        &format!(
-            "Not found: {}",
-            req.path().chars().take(200).collect::<String>()
-        ),
+        &format!("Not found: {}", crate::wire::shorten(req.path())),
     )
 }
 

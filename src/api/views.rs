@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
-use super::envelope::{format_date, STREAM_HEAD, STREAM_TAIL};
+use super::envelope::{STREAM_HEAD, STREAM_TAIL};
 use super::list_stream::ListFormat;
 use crate::db::models::License;
+use crate::wire::format_date;
 
 /// A row of list.json: `{"created", "ip", "registered", "type"}`.
 #[derive(Debug, Serialize)]

@@ -121,8 +121,8 @@ async fn dispatch(state: &AppState, reseller: Reseller, call: XmlRpcCall) -> Res
             .map(Answer::Response)
             .map_err(|e| internal(e.0)),
         other => Err(Fault::invalid(format!(
-            "unknown method {:?}",
-            other.chars().take(64).collect::<String>()
+            "unknown method {}",
+            crate::wire::shorten(other)
         ))),
     }
 }
@@ -179,10 +179,7 @@ fn ip_param(text: &str) -> Result<LicenseIp, Fault> {
     LicenseIp::parse(text).ok_or_else(|| {
         Fault::new(
             FaultCode::InvalidIp,
-            format!(
-                "Invalid IP address: {:?}",
-                text.chars().take(64).collect::<String>()
-            ),
+            format!("Invalid IP address: {}", crate::wire::shorten(text)),
         )
     })
 }

@@ -73,8 +73,8 @@ pub fn fault_of(error: DomainError) -> Fault {
 fn check_signature(method: &str, count: usize) -> Result<(), Fault> {
     match SIGNATURES.iter().find(|(name, _)| *name == method) {
         None => Err(Fault::invalid(format!(
-            "unknown method {:?}",
-            method.chars().take(64).collect::<String>()
+            "unknown method {}",
+            crate::wire::shorten(method)
         ))),
         Some((_, counts)) if !counts.contains(&count) => Err(Fault::invalid(format!(
             "{method}: wrong number of parameters ({count})"

@@ -11,14 +11,14 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use sha2::{Digest, Sha256};
 
 use super::budget::source_key;
-use super::source::network_of;
+use super::context::AuthContext;
 use crate::auth::client_address;
 use crate::db;
 use crate::db::models::AdminToken;
 use crate::domain::admin_tokens;
 use crate::error::DomainError;
+use crate::net::network_of;
 use crate::problem::{self, Kind};
-use crate::state::AppState;
 
 /// Every admin token starts so, which lets secret scanners recognise a leaked one.
 pub const TOKEN_PREFIX: &str = "ipls_at_";
@@ -111,11 +111,11 @@ impl FromRequest for AdminCaller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AdminRefused>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = req.app_data::<web::Data<AuthContext>>().cloned();
         let token = bearer(req);
         let source = state
             .as_ref()
-            .and_then(|s| client_address::of_request(req, &s.config.trusted_proxies));
+            .and_then(|s| client_address::of_request(req, &s.settings.trusted_proxies));
         Box::pin(async move {
             let state = state
                 .ok_or_else(|| AdminRefused(Kind::Internal, "application state missing".into()))?;

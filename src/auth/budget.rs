@@ -197,7 +197,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url =
             DatabaseUrl::parse(&format!("sqlite://{}/budget.db", dir.path().display())).unwrap();
-        let options = crate::config::Config::from_lookup(|_| None).unwrap().pool;
+        let options = crate::db::PoolOptions::default();
         let pool = build_pool(&url, &options);
         let budgets = Arc::new(Budgets::new(Backend::Sqlite, 1, 1));
         let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)

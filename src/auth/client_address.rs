@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 
-use super::source::canonical;
+use crate::net::canonical;
 
 pub fn resolve(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpAddr {
     let peer = canonical(peer);

@@ -10,10 +10,10 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
+use super::context::AuthContext;
 use super::reseller::authenticate;
 use crate::db::models::Reseller;
 use crate::error::DomainError;
-use crate::state::AppState;
 
 /// A request's parameters that carry a reseller token.
 pub trait CarriesToken: FromRequest + 'static {
@@ -37,7 +37,7 @@ impl<P: CarriesToken> FromRequest for Authenticated<P> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = req.app_data::<web::Data<AuthContext>>().cloned();
         let params = P::from_request(req, payload);
         Box::pin(async move {
             let call = params.await.map_err(P::unreadable)?;

@@ -6,14 +6,16 @@ pub mod admin;
 pub mod bucket;
 pub mod budget;
 pub mod cache;
+pub mod checkin_limit;
 pub mod client_address;
+pub mod context;
 pub mod extract;
 pub mod known_sources;
 pub mod password;
 pub mod reseller;
 pub mod session;
-pub mod source;
 pub mod token;
 
+pub use context::{AuthContext, AuthSettings};
 pub use extract::{Authenticated, CarriesToken};
 pub use token::{hmac_digest, legacy_digest, mint, parse, verify, within_window, HashForm, Token};

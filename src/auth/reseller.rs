@@ -9,14 +9,14 @@ use chrono::NaiveDateTime;
 
 use super::budget::{login_key, source_key};
 use super::cache::CachedAccount;
-use super::source::network_of;
+use super::context::AuthContext;
 use super::token::{self, Token};
-use crate::config::cidr_list;
 use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::resellers;
 use crate::error::DomainError;
-use crate::state::AppState;
+use crate::net::cidr_list;
+use crate::net::network_of;
 
 pub const NO_API_ACCESS: &str = "API access is available to reseller accounts only";
 
@@ -27,7 +27,7 @@ const DECOY_SECRET: &str = "ipls-decoy-secret-for-unknown-logins";
 /// Verifies `token_text` sent from `source` (canonical). Every failure of the token itself
 /// is the same `DomainError::Unauthorized`; a spent budget is `Throttled`.
 pub async fn authenticate(
-    state: &AppState,
+    state: &AuthContext,
     token_text: &str,
     source: Option<IpAddr>,
 ) -> Result<Reseller, DomainError> {
@@ -87,14 +87,14 @@ pub async fn authenticate(
 }
 
 async fn verify(
-    state: &AppState,
+    state: &AuthContext,
     token: Token<'_>,
     now: NaiveDateTime,
 ) -> Result<Reseller, DomainError> {
     if !token::within_window(
         token.ts,
         now.and_utc().timestamp(),
-        state.config.token_window,
+        state.settings.token_window,
     ) {
         return Err(DomainError::Unauthorized);
     }
@@ -128,7 +128,7 @@ async fn verify(
 /// The account and its clear secret, and whether it came from the cache: from the cache
 /// when allowed and fresh, else from the database (decrypted on the blocking pool).
 async fn lookup(
-    state: &AppState,
+    state: &AuthContext,
     login: &str,
     use_cache: bool,
 ) -> Result<(Option<CachedAccount>, bool), DomainError> {

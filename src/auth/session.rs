@@ -16,14 +16,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::budget::{login_key, source_key};
+use super::context::AuthContext;
 use super::password;
-use super::source::network_of;
 use crate::db::models::{ConsoleSession, ConsoleUser, Reseller};
 use crate::db::{self};
 use crate::domain::sessions;
 use crate::domain::users::{self, Role};
 use crate::error::DomainError;
-use crate::state::AppState;
+use crate::net::network_of;
 
 pub const LOGIN_PATH: &str = "/console/login";
 /// The cookie's name over HTTPS: the `__Host-` prefix makes browsers insist on Secure,
@@ -36,14 +36,14 @@ pub const PLAIN_COOKIE: &str = "ipls_session";
 const TOUCH_EVERY_SECS: i64 = 60;
 
 /// Whether the browser talks HTTPS to us: TLS here, or a trusted proxy that says so.
-pub fn is_https(req: &HttpRequest, state: &AppState) -> bool {
-    if state.config.tls.is_some() {
+pub fn is_https(req: &HttpRequest, state: &AuthContext) -> bool {
+    if state.settings.tls {
         return true;
     }
     let from_trusted_proxy = req.peer_addr().is_some_and(|peer| {
-        let peer = super::source::canonical(peer.ip());
+        let peer = crate::net::canonical(peer.ip());
         state
-            .config
+            .settings
             .trusted_proxies
             .iter()
             .any(|net| net.contains(&peer))
@@ -102,7 +102,7 @@ pub fn tokens_match(expected: &str, sent: &str) -> bool {
 /// Checks e-mail and password, charging the failure budgets of the source and of the
 /// e-mail address like an API token, and starts a session. Returns the cookie value.
 pub async fn log_in(
-    state: &AppState,
+    state: &AuthContext,
     email: &str,
     password_text: &str,
     source: Option<IpAddr>,
@@ -149,8 +149,8 @@ pub async fn log_in(
         created_at: now,
         last_seen_at: now,
     };
-    let idle_cutoff = now - Duration::minutes(state.config.console_idle_minutes);
-    let absolute_cutoff = now - Duration::hours(state.config.console_session_hours);
+    let idle_cutoff = now - Duration::minutes(state.settings.console_idle_minutes);
+    let absolute_cutoff = now - Duration::hours(state.settings.console_session_hours);
     db::run(&state.pool, move |c| {
         // Sessions that ran out and were never used again are cleared at each login, so
         // the table holds live sessions and the few that ended since the last login.
@@ -171,7 +171,7 @@ fn cookie_value(req: &HttpRequest, https: bool) -> Option<String> {
 }
 
 /// Ends the request's session, if it has one.
-pub async fn log_out(state: &AppState, req: &HttpRequest) -> Result<(), DomainError> {
+pub async fn log_out(state: &AuthContext, req: &HttpRequest) -> Result<(), DomainError> {
     if let Some(id) = cookie_value(req, is_https(req, state)) {
         let hash = id_hash(&id);
         db::run(&state.pool, move |c| sessions::end(c, &hash)).await?;
@@ -258,9 +258,9 @@ impl ResponseError for SessionRefused {
 }
 
 /// Whether a session has run out at `now`.
-fn expired(session: &ConsoleSession, state: &AppState, now: NaiveDateTime) -> bool {
-    let idle = Duration::minutes(state.config.console_idle_minutes);
-    let absolute = Duration::hours(state.config.console_session_hours);
+fn expired(session: &ConsoleSession, state: &AuthContext, now: NaiveDateTime) -> bool {
+    let idle = Duration::minutes(state.settings.console_idle_minutes);
+    let absolute = Duration::hours(state.settings.console_session_hours);
     now - session.last_seen_at >= idle || now - session.created_at >= absolute
 }
 
@@ -269,7 +269,7 @@ impl FromRequest for Console {
     type Future = Pin<Box<dyn Future<Output = Result<Self, SessionRefused>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = req.app_data::<web::Data<AuthContext>>().cloned();
         let id = state
             .as_ref()
             .and_then(|s| cookie_value(req, is_https(req, s)));
@@ -313,7 +313,7 @@ impl FromRequest for Console {
 /// Checks a logged-in user's password again before a sensitive action (revealing the API
 /// secret, changing the password), charged to the same failure budgets as a login.
 pub async fn confirm_password(
-    state: &AppState,
+    state: &AuthContext,
     who: &Console,
     password_text: &str,
     source: Option<IpAddr>,

@@ -80,7 +80,7 @@ pub fn restore(config: &Config, source: &Path, force: bool) -> Result<(), String
     let source_key = default_key_file(source_text);
     let env_key;
     let key = if config.master_key.is_some() {
-        env_key = crate::secrets::load(config)?;
+        env_key = crate::secrets::load(&config.master_key_settings())?;
         KeyOf::Loaded(&env_key)
     } else {
         KeyOf::File(source_key.clone())

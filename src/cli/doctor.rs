@@ -195,7 +195,7 @@ fn master_key(report: &mut Report, config: &Config, conn: Option<DbConnection>) 
             return;
         }
     }
-    let secrets = match secrets::load(config) {
+    let secrets = match secrets::load(&config.master_key_settings()) {
         Ok(secrets) => secrets,
         Err(e) => {
             report.line(Level::Fail, "master key", e);

@@ -6,7 +6,6 @@ use diesel::prelude::*;
 
 use super::output::{self, Format};
 use super::{connect, domain_error};
-use crate::api::envelope::format_date;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::models::{ActivationKey, Reseller};
@@ -17,6 +16,7 @@ use crate::domain::keys::products::{imunify_code, parse_product, KERNELCARE_TYPE
 use crate::domain::keys::servers::{self, Remover};
 use crate::domain::keys::{self, cidr, Product};
 use crate::domain::{resellers as accounts, Actor};
+use crate::wire::format_date;
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {

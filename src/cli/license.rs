@@ -5,12 +5,12 @@ use diesel::prelude::*;
 
 use super::output::{self, Format};
 use super::{connect, domain_error};
-use crate::api::envelope::format_date;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::models::License;
 use crate::db::schema::{ip_licenses, resellers};
 use crate::domain::ip::LicenseIp;
+use crate::wire::format_date;
 
 #[derive(Debug, Subcommand)]
 pub enum LicenseCommand {

@@ -6,10 +6,10 @@ use proptest::prelude::*;
 use super::args::{limit, on_off, type_list};
 use super::output::duration;
 use super::report::since;
-use crate::config::cidr_list;
 use crate::domain::ip::LicenseIp;
 use crate::domain::month::Month;
 use crate::domain::prices::parse_cents;
+use crate::net::cidr_list;
 
 fn now() -> chrono::NaiveDateTime {
     chrono::DateTime::from_timestamp(1_800_000_000, 0)

@@ -5,7 +5,6 @@ use clap::Subcommand;
 
 use super::output::{self, duration, Format};
 use super::{connect, domain_error};
-use crate::api::envelope::format_date;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::DbConnection;
@@ -14,6 +13,7 @@ use crate::domain::ip::LicenseIp;
 use crate::domain::month::Month;
 use crate::domain::prices::{self, format_cents, parse_cents};
 use crate::domain::{reports, resellers, usage};
+use crate::wire::format_date;
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {

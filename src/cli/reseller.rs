@@ -7,9 +7,10 @@ use super::output::{self, Format};
 use super::{connect, domain_error};
 use crate::auth::{self, HashForm};
 use crate::clock::Clock;
-use crate::config::{normalised_cidrs, Config};
+use crate::config::Config;
 use crate::domain::catalogue::all_types;
 use crate::domain::resellers::{self, AccountChanges, NewAccount};
+use crate::net::normalised_cidrs;
 
 #[derive(Debug, Subcommand)]
 pub enum ResellerCommand {

@@ -10,12 +10,12 @@ use super::page::{csrf_field, notice, shell, ConsoleError, PageResult, Section};
 use crate::auth::client_address;
 use crate::auth::password;
 use crate::auth::session::{self, Console};
-use crate::config::normalised_cidrs;
 use crate::db;
 use crate::db::models::ConsoleUser;
 use crate::domain::resellers::{self, AccountChanges};
 use crate::domain::users::{self, NewUser, Role};
 use crate::error::DomainError;
+use crate::net::normalised_cidrs;
 use crate::state::AppState;
 
 /// A page that shows a secret must not be kept by any cache.
@@ -189,7 +189,7 @@ pub async fn reveal(
     }
     let reseller = guard::reseller_read(&who)?.clone();
     let source = client_address::of_request(&req, &state.config.trusted_proxies);
-    session::confirm_password(&state, &who, &form.password, source).await?;
+    session::confirm_password(&state.auth, &who, &form.password, source).await?;
     let secrets = state.secrets.clone();
     let secret = resellers::clear_secret(&reseller, &secrets)?;
     page(&state, &who, None, Some(("IP secret key", &secret))).await
@@ -374,7 +374,7 @@ pub async fn change_password(
 ) -> PageResult {
     guard::csrf_matches(&who, &form.csrf)?;
     let source = client_address::of_request(&req, &state.config.trusted_proxies);
-    session::confirm_password(&state, &who, &form.current, source).await?;
+    session::confirm_password(&state.auth, &who, &form.current, source).await?;
     let hash = password::hash_off_thread(form.new.clone()).await?;
     let (id, keep) = (who.user.id, who.session_hash().to_string());
     db::run(&state.pool, move |c| {

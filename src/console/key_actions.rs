@@ -39,8 +39,8 @@ fn refused(message: String) -> ConsoleError {
 fn limit_of(text: &str) -> Result<i32, ConsoleError> {
     text.trim().parse::<i32>().map_err(|_| {
         refused(format!(
-            "{:?} is not a number of servers",
-            text.chars().take(20).collect::<String>()
+            "{} is not a number of servers",
+            crate::wire::shorten(text)
         ))
     })
 }

@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use super::guard;
 use super::page::{csrf_field, html_response, notice, shell, ConsoleError, PageResult, Section};
-use crate::api::envelope::format_date;
 use crate::auth::session::Console;
 use crate::db;
 use crate::db::models::{ActivationKey, KeyServer};
@@ -18,6 +17,7 @@ use crate::domain::keys::products::{imunify_code, product_name};
 use crate::domain::keys::{self, servers, Product};
 use crate::domain::resellers;
 use crate::state::AppState;
+use crate::wire::format_date;
 
 #[derive(Deserialize, Default)]
 pub struct KeysQuery {

@@ -48,8 +48,8 @@ impl LicenseForm {
 fn ip_of(text: &str) -> Result<LicenseIp, ConsoleError> {
     LicenseIp::parse(text.trim()).ok_or_else(|| {
         ConsoleError::Domain(DomainError::refused(format!(
-            "{:?} is not an IP address",
-            text.chars().take(60).collect::<String>()
+            "{} is not an IP address",
+            crate::wire::shorten(text)
         )))
     })
 }
@@ -57,8 +57,8 @@ fn ip_of(text: &str) -> Result<LicenseIp, ConsoleError> {
 fn type_of(text: &str) -> Result<i32, ConsoleError> {
     text.trim().parse::<i32>().map_err(|_| {
         ConsoleError::Domain(DomainError::refused(format!(
-            "{:?} is not a license type",
-            text.chars().take(20).collect::<String>()
+            "{} is not a license type",
+            crate::wire::shorten(text)
         )))
     })
 }

@@ -59,7 +59,7 @@ fn login_page(
     let cookie = Cookie::build(LOGIN_TOKEN_COOKIE, token)
         .path("/console/login")
         .http_only(true)
-        .secure(is_https(req, state))
+        .secure(is_https(req, &state.auth))
         .same_site(SameSite::Strict)
         .finish();
     Ok(HttpResponse::build(status)
@@ -92,9 +92,9 @@ pub async fn submit(
     }
     let source = client_address::of_request(&req, &state.config.trusted_proxies);
     let unauthorized = actix_web::http::StatusCode::UNAUTHORIZED;
-    match session::log_in(&state, &form.email, &form.password, source).await {
+    match session::log_in(&state.auth, &form.email, &form.password, source).await {
         Ok(id) => {
-            let https = is_https(&req, &state);
+            let https = is_https(&req, &state.auth);
             let mut used = Cookie::build(LOGIN_TOKEN_COOKIE, "")
                 .path("/console/login")
                 .finish();
@@ -136,10 +136,10 @@ pub async fn logout(
     form: web::Form<CsrfOnly>,
 ) -> PageResult {
     guard::csrf_matches(&who, &form.csrf)?;
-    session::log_out(&state, &req).await?;
+    session::log_out(&state.auth, &req).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/console/login"))
-        .cookie(session::removal_cookie(is_https(&req, &state)))
+        .cookie(session::removal_cookie(is_https(&req, &state.auth)))
         .finish())
 }
 

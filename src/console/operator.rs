@@ -12,13 +12,13 @@ use super::form_pairs::Pairs;
 use super::guard;
 use super::page::{csrf_field, html_response, notice, shell, ConsoleError, PageResult, Section};
 use crate::auth::session::Console;
-use crate::config::normalised_cidrs;
 use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::catalogue::{all_types, LicenseType};
 use crate::domain::queries::held_by_reseller;
 use crate::domain::resellers::{self, AccountChanges, Grants, NewAccount};
 use crate::error::DomainError;
+use crate::net::normalised_cidrs;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]

@@ -263,7 +263,7 @@ pub async fn retry(
     guard::operator_write(&who, &form.csrf)?;
     let id = id.into_inner();
     let delivery = db::run(&state.pool, move |c| deliveries::retry(c, id)).await?;
-    crate::webhooks::wake::nudge();
+    crate::domain::webhooks::outbox::DELIVERIES_QUEUED.raise();
     Ok(HttpResponse::SeeOther()
         .insert_header((
             "location",

@@ -3,6 +3,7 @@
 
 pub mod budgets;
 pub mod coalesce;
+pub mod commit_signal;
 pub mod migrate;
 pub mod models;
 pub mod pooler;
@@ -24,8 +25,15 @@ pub use url::{redact_password, Backend, DatabaseUrl};
 pub use write::write_transaction;
 
 use crate::error::DomainError;
-use crate::observe::metrics::DB_ERRORS;
 use std::sync::atomic::Ordering;
+
+/// Database calls that ended unavailable, busy or in an internal error (see `run`); `/metrics`
+/// shows the count.
+static DB_ERRORS: AtomicU64 = AtomicU64::new(0);
+
+pub fn errors_total() -> u64 {
+    DB_ERRORS.load(Ordering::Relaxed)
+}
 
 /// The one connection type every domain function takes.
 #[derive(diesel::MultiConnection)]

@@ -5,8 +5,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
-use super::DbConnection;
-use crate::domain::webhooks::outbox::take_queued;
+use super::{commit_signal, DbConnection};
 use crate::error::DomainError;
 
 /// Runs `f` in a transaction meant to write.
@@ -23,10 +22,8 @@ pub fn write_transaction<T>(
     f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
 ) -> Result<T, DomainError> {
     let result = run_transaction(conn, f);
-    // Deliveries queued by a transaction that committed wake this instance's webhook worker.
-    if take_queued() && result.is_ok() {
-        crate::webhooks::wake::nudge();
-    }
+    // Workers whose outbox rows this transaction committed are woken now (`commit_signal`).
+    commit_signal::transaction_ended(result.is_ok());
     result
 }
 

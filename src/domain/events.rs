@@ -147,7 +147,7 @@ pub fn record_key(
         "reseller": context.login,
         "reseller_id": context.reseller_id,
         "source": context.source,
-        "at": outbox::iso_time(context.at),
+        "at": crate::wire::iso(context.at),
     });
     if let Some((server_id, ip)) = subject.server {
         data["server_id"] = json!(server_id);
@@ -200,7 +200,7 @@ fn webhook_event(
         "reseller": context.login,
         "reseller_id": context.reseller_id,
         "source": context.source,
-        "at": outbox::iso_time(context.at),
+        "at": crate::wire::iso(context.at),
     });
     let parsed = detail.and_then(|d| d.split_once('='));
     match (action, parsed) {

@@ -10,6 +10,7 @@ pub mod ip;
 pub mod keys;
 pub mod license_search;
 pub mod licenses;
+pub mod lookups;
 pub mod month;
 pub mod prices;
 pub mod queries;

@@ -342,7 +342,7 @@ fn emit_account_event(
     let mut data = serde_json::json!({
         "reseller": reseller.login,
         "reseller_id": reseller.id,
-        "at": outbox::iso_time(at),
+        "at": crate::wire::iso(at),
     });
     if let Some(reason) = reason {
         data["reason"] = serde_json::json!(reason);

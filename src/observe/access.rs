@@ -9,9 +9,9 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::auth::source::canonical;
-use crate::server::redact_token;
-use crate::state::AppState;
+use super::metrics::Metrics;
+use super::redact::redact_target;
+use crate::net::canonical;
 
 /// The route pattern names the endpoint (bounded label set); unknown paths share one label.
 fn endpoint(req: &ServiceRequest) -> String {
@@ -39,15 +39,15 @@ pub async fn observe(
             .chars()
             .take(120)
             .collect::<String>();
-        let target = redact_token(&req.uri().to_string());
+        let target = redact_target(&req.uri().to_string());
         (req.method().to_string(), target, peer, agent)
     });
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let response = next.call(req).await?;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    if let Some(state) = state {
-        state.metrics.record(&endpoint, status, elapsed);
+    if let Some(metrics) = metrics {
+        metrics.record(&endpoint, status, elapsed);
     }
     if let Some((method, target, peer, agent)) = line {
         log::info!(

@@ -15,9 +15,6 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-/// Database calls that ended unavailable or in an internal error (see `db::run`).
-pub static DB_ERRORS: AtomicU64 = AtomicU64::new(0);
-
 #[derive(Default)]
 struct EndpointStats {
     by_status: BTreeMap<u16, u64>,
@@ -108,11 +105,7 @@ impl Metrics {
         out.push_str("# HELP ipls_db_pool_max_connections Pool size.\n# TYPE ipls_db_pool_max_connections gauge\n");
         let _ = writeln!(out, "ipls_db_pool_max_connections {pool_max}");
         out.push_str("# HELP ipls_db_errors_total Database calls that failed (unavailable or internal).\n# TYPE ipls_db_errors_total counter\n");
-        let _ = writeln!(
-            out,
-            "ipls_db_errors_total {}",
-            DB_ERRORS.load(Ordering::Relaxed)
-        );
+        let _ = writeln!(out, "ipls_db_errors_total {}", crate::db::errors_total());
         out.push_str("# HELP ipls_auth_verifications_total Token hashes checked against a secret.\n# TYPE ipls_auth_verifications_total counter\n");
         let _ = writeln!(
             out,

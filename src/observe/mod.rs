@@ -1,4 +1,6 @@
-//! What an operator watches: Prometheus metrics and one access-log line per request.
+//! What an operator watches: Prometheus metrics and one access-log line per request, with
+//! credentials redacted.
 
 pub mod access;
 pub mod metrics;
+pub mod redact;

@@ -5,8 +5,8 @@
 pub mod ping;
 pub mod schedule;
 pub mod sender;
+pub mod settings;
 pub mod signature;
 pub mod subscribe;
 pub mod target;
-pub mod wake;
 pub mod worker;

@@ -5,11 +5,12 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::sender::{self, Answer, Message};
+use super::settings::WebhookSettings;
 use super::signature;
-use crate::config::WebhookSettings;
 use crate::domain::webhooks::endpoints::{signing_secret, Endpoint};
-use crate::domain::webhooks::outbox::{iso_time, new_message_id};
+use crate::domain::webhooks::outbox::new_message_id;
 use crate::secrets::SecretBox;
+use crate::wire::iso;
 
 pub const TEST_EVENT: &str = "webhook.test";
 
@@ -24,7 +25,7 @@ pub async fn send_test(
     let now = Utc::now();
     let body = json!({
         "type": TEST_EVENT,
-        "timestamp": iso_time(now.naive_utc()),
+        "timestamp": iso(now.naive_utc()),
         "data": {"endpoint_id": endpoint.id},
     })
     .to_string();

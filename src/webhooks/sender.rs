@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use reqwest::redirect::Policy;
 use reqwest::{Client, Url};
 
+use super::settings::WebhookSettings;
 use super::signature;
 use super::target::{self, SafeResolver};
-use crate::config::WebhookSettings;
 use crate::domain::webhooks::deliveries::LOGGED_ANSWER_BYTES;
 
 pub fn client(settings: &WebhookSettings) -> Result<Client, String> {

@@ -13,13 +13,14 @@ use chrono::{NaiveDateTime, Utc};
 use reqwest::Client;
 
 use super::sender::{self, Message};
-use super::{schedule, signature, wake};
+use super::settings::WorkerContext;
+use super::{schedule, signature};
 use crate::db::{self, Pool};
 use crate::domain::licenses::expire_due_trials;
 use crate::domain::webhooks::deliveries::{self, Delivery, Lease, Next, Outcome};
 use crate::domain::webhooks::endpoints;
+use crate::domain::webhooks::outbox::DELIVERIES_QUEUED;
 use crate::error::DomainError;
-use crate::state::AppState;
 
 /// Deliveries read from an endpoint's queue per round trip.
 const QUEUE_BATCH: i64 = 32;
@@ -29,8 +30,8 @@ const GATHER: Duration = Duration::from_millis(20);
 const EXPIRY_BATCH: i64 = 100;
 
 /// Starts the workers on the current runtime (they end with it); none when disabled.
-pub fn start(state: &AppState) {
-    let settings = &state.config.webhooks;
+pub fn start(state: &WorkerContext) {
+    let settings = &state.settings;
     if settings.workers == 0 {
         return;
     }
@@ -59,7 +60,7 @@ pub fn start(state: &AppState) {
 }
 
 struct Worker {
-    state: AppState,
+    state: WorkerContext,
     client: Client,
     /// Names this worker's leases.
     owner: String,
@@ -78,16 +79,16 @@ impl Worker {
     /// How long a lease lasts: longer than any one attempt, so a live worker never loses it;
     /// a killed one's lease runs out this long after its last renewal.
     fn lease(&self) -> chrono::Duration {
-        let attempt = self.state.config.webhooks.timeout;
+        let attempt = self.state.settings.timeout;
         chrono::Duration::from_std(attempt * 2 + Duration::from_secs(5))
             .unwrap_or(chrono::Duration::seconds(60))
     }
 
     async fn run(self) {
-        let poll = self.state.config.webhooks.poll;
+        let poll = self.state.settings.poll;
         let mut last_expiry: Option<Instant> = None;
         loop {
-            let woken = wake::notified();
+            let woken = DELIVERIES_QUEUED.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
             if last_expiry.is_none_or(|at| at.elapsed() >= poll) {
@@ -206,7 +207,7 @@ impl Worker {
 
     /// One attempt; its outcome, and whether it was delivered.
     async fn attempt(&self, url: &str, key: &[u8], delivery: &Delivery) -> (Attempted, bool) {
-        let settings = &self.state.config.webhooks;
+        let settings = &self.state.settings;
         let started = wall_now();
         let message = Message {
             url,

@@ -8,6 +8,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use super::{Fault, MethodCall, Value};
+use crate::wire::shorten;
 
 /// Deepest element nesting accepted. A CLN call needs 6 (methodCall/params/param/value/
 /// array/data/value...); 32 leaves room for nested structs and stops depth bombs.
@@ -124,17 +125,14 @@ fn value(element: &Element) -> Result<Value, Fault> {
             text.trim()
                 .parse::<i64>()
                 .map(Value::Int)
-                .map_err(|_| Fault::invalid(format!("not an integer: {:?}", shorten(&text))))
+                .map_err(|_| Fault::invalid(format!("not an integer: {}", shorten(&text))))
         }
         "boolean" => {
             scalar_only()?;
             match text.trim() {
                 "1" | "true" => Ok(Value::Bool(true)),
                 "0" | "false" => Ok(Value::Bool(false)),
-                other => Err(Fault::invalid(format!(
-                    "not a boolean: {:?}",
-                    shorten(other)
-                ))),
+                other => Err(Fault::invalid(format!("not a boolean: {}", shorten(other)))),
             }
         }
         "string" => {
@@ -272,10 +270,6 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), Fault> {
         None if text.trim().is_empty() => Ok(()),
         None => Err(Fault::invalid("text outside the document element")),
     }
-}
-
-fn shorten(text: &str) -> String {
-    text.chars().take(32).collect()
 }
 
 #[cfg(test)]

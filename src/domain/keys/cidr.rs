@@ -6,7 +6,8 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use crate::auth::source::{canonical, canonical_net};
+use crate::net::{canonical, canonical_net};
+use crate::wire::shorten;
 
 /// More ranges than this on one key is refused (a list that long is a mistake or an attack).
 pub const MAX_RANGES: usize = 64;
@@ -43,14 +44,14 @@ pub fn parse(text: &str) -> Result<Vec<IpNet>, CidrRefusal> {
 }
 
 fn parse_one(part: &str) -> Result<IpNet, CidrRefusal> {
-    let shown: String = part.chars().take(64).collect();
+    let shown = shorten(part);
     let (address, prefix) = match part.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (part, None),
     };
     let address = IpAddr::from_str(address).map_err(|_| CidrRefusal {
         code: 1,
-        message: format!("Invalid IP address in range {shown:?}"),
+        message: format!("Invalid IP address in range {shown}"),
     })?;
     let max = if address.is_ipv4() { 32 } else { 128 };
     let prefix = match prefix {
@@ -61,12 +62,12 @@ fn parse_one(part: &str) -> Result<IpNet, CidrRefusal> {
             .filter(|n| *n <= max)
             .ok_or_else(|| CidrRefusal {
                 code: 2,
-                message: format!("Invalid prefix in range {shown:?}: expected 0 to {max}"),
+                message: format!("Invalid prefix in range {shown}: expected 0 to {max}"),
             })?,
     };
     let block = IpNet::new(address, prefix).map_err(|_| CidrRefusal {
         code: 2,
-        message: format!("Invalid prefix in range {shown:?}"),
+        message: format!("Invalid prefix in range {shown}"),
     })?;
     Ok(canonical_net(block.trunc()))
 }

@@ -2,14 +2,13 @@
 //! transaction of the change it reports, so a change that rolls back sends nothing and one
 //! that commits is delivered (the worker finds the rows, across restarts and instances).
 
-use std::cell::Cell;
-
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text, Timestamp};
 use serde_json::{json, Value};
 
 use super::EventType;
+use crate::db::commit_signal::Signal;
 use crate::db::DbConnection;
 use crate::error::DomainError;
 
@@ -22,10 +21,9 @@ pub struct Event {
     pub data: Value,
 }
 
-thread_local! {
-    /// Set when this thread's open transaction queued a delivery; read after its commit.
-    static QUEUED: Cell<bool> = const { Cell::new(false) };
-}
+/// Raised when a transaction that queued deliveries commits: this instance's delivery
+/// worker starts at once instead of at its next poll.
+pub static DELIVERIES_QUEUED: Signal = Signal::new();
 
 /// An event ready to be written: its webhook-id, its payload, and the LIKE pattern that finds
 /// endpoints listing its type.
@@ -42,7 +40,7 @@ impl Queued {
     pub fn new(event: Event) -> Result<Self, DomainError> {
         let payload = json!({
             "type": event.kind.as_str(),
-            "timestamp": iso_time(event.at),
+            "timestamp": crate::wire::iso(event.at),
             "data": event.data,
         })
         .to_string();
@@ -54,13 +52,6 @@ impl Queued {
             at: event.at,
             reseller_id: event.reseller_id,
         })
-    }
-}
-
-/// Notes that the current transaction queued deliveries (`queued` rows).
-fn note_queued(queued: usize) {
-    if queued > 0 {
-        QUEUED.with(|q| q.set(true));
     }
 }
 
@@ -107,14 +98,10 @@ pub fn emit_queued(conn: &mut DbConnection, q: &Queued) -> Result<usize, DomainE
             d::attempts,
         ))
         .execute(conn)?;
-    note_queued(queued);
+    if queued > 0 {
+        DELIVERIES_QUEUED.on_commit();
+    }
     Ok(queued)
-}
-
-/// Called by `write_transaction` when a transaction ends: true when it committed deliveries,
-/// so that this instance's worker is woken instead of waiting for its next poll.
-pub fn take_queued() -> bool {
-    QUEUED.with(|q| q.replace(false))
 }
 
 /// `msg_` and 128 random bits: the `webhook-id` every attempt of one delivery carries.
@@ -123,10 +110,4 @@ pub fn new_message_id() -> Result<String, DomainError> {
     getrandom::fill(&mut bytes)
         .map_err(|e| DomainError::Internal(format!("no randomness from the OS: {e}")))?;
     Ok(format!("msg_{}", hex::encode(bytes)))
-}
-
-/// ISO 8601 in UTC with a `Z`, as every date in webhook payloads.
-pub fn iso_time(at: NaiveDateTime) -> String {
-    at.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -1,9 +1,9 @@
 //! The coalesced read lookups behind check.json (and XML-RPC's check) and
 //! availability.json (`db::coalesce`).
 
+use super::queries::{self, Availability, AvailabilityQuery, TypesQuery};
 use crate::db::coalesce::{CoalesceStats, Coalescer};
 use crate::db::Pool;
-use crate::domain::queries::{self, Availability, AvailabilityQuery, TypesQuery};
 
 /// check.json's lookups run one statement at a time: the calls that arrive while it runs
 /// form the next batch, and a lone call finds the lane free. Measured (docs/benchmarks.md,

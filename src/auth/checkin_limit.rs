@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 
 use crate::auth::bucket::{MemoryBuckets, Quota};
-use crate::auth::source::network_of;
+use crate::net::network_of;
 
 pub struct CheckinLimit {
     buckets: MemoryBuckets,

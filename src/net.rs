@@ -1,6 +1,7 @@
-//! Where a call comes from, in one canonical form everywhere it is compared, stored or
-//! printed: an IPv4 peer reaching a dual-stack listener (`[::]`) arrives as the IPv4-mapped
-//! `::ffff:a.b.c.d`, which is the same host as `a.b.c.d` and must match the same rules.
+//! Network addresses, a leaf every layer may use: the canonical form of an address or CIDR
+//! block (an IPv4 peer reaching a dual-stack listener (`[::]`) arrives as the IPv4-mapped
+//! `::ffff:a.b.c.d`, which is the same host as `a.b.c.d` and must match the same rules), the
+//! block a per-source budget is kept for, and CIDR lists as settings and allowlists write them.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -36,6 +37,34 @@ pub fn network_of(addr: IpAddr) -> String {
             format!("{}/64", Ipv6Addr::from(segments))
         }
     }
+}
+
+/// `CIDR[,CIDR...]`; a bare address is a /32 or /128.
+pub fn cidr_list(key: &str, text: Option<String>) -> Result<Vec<IpNet>, String> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<IpNet>()
+                .or_else(|_| t.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map(|net| canonical_net(net.trunc()))
+                .map_err(|_| format!("{key}: {t:?} is not an address or CIDR block"))
+        })
+        .collect()
+}
+
+/// A CIDR list as stored (`allow_from`): blocks in canonical form, comma-separated; None
+/// when the text names none.
+pub fn normalised_cidrs(key: &str, text: &str) -> Result<Option<String>, String> {
+    let blocks = cidr_list(key, Some(text.to_string()))?;
+    if blocks.is_empty() {
+        return Ok(None);
+    }
+    let shown: Vec<String> = blocks.iter().map(ToString::to_string).collect();
+    Ok(Some(shown.join(",")))
 }
 
 #[cfg(test)]
