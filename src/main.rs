@@ -5,11 +5,11 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     match ipls::cli::run() {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(error) => {
             // One line, whatever the cause: libpq's messages span several.
-            let words: Vec<&str> = message.split_whitespace().collect();
+            let words: Vec<&str> = error.message.split_whitespace().collect();
             eprintln!("error: {}", words.join(" "));
-            ExitCode::FAILURE
+            ExitCode::from(error.exit)
         }
     }
 }

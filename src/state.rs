@@ -5,9 +5,11 @@ use std::sync::Arc;
 use crate::auth::{AuthContext, AuthSettings};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::db::{Backend, Pool};
+use crate::db::{self, Backend, DbConnection, Pool};
+use crate::domain::actor::{self, ActingFor, Actor, Source};
 use crate::domain::lookups::Lookups;
 use crate::domain::Policy;
+use crate::error::DomainError;
 use crate::observe::metrics::Metrics;
 use crate::secrets::SecretBox;
 
@@ -48,6 +50,24 @@ impl AppState {
             metrics,
             auth,
         }
+    }
+
+    /// Runs `f` on the blocking pool as the reseller `who` names (resolved in the call),
+    /// recorded as coming from `source`, with the operator's policy: the one way every face
+    /// acts for a reseller.
+    pub async fn act_as<T, F>(&self, who: ActingFor, source: Source, f: F) -> Result<T, DomainError>
+    where
+        F: FnOnce(&mut DbConnection, &Actor<'_>, &Policy) -> Result<T, DomainError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let policy = self.policy();
+        let now = self.clock.now().naive_utc();
+        db::run(&self.pool, move |c| {
+            actor::act(c, who, &source, now, |c, actor| f(c, actor, &policy))
+        })
+        .await
     }
 
     pub fn policy(&self) -> Policy {

@@ -15,9 +15,9 @@ pub fn object<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, 
         .unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/json") {
-        return Err(AdminError(
+        return Err(AdminError::new(
             Kind::UnsupportedMediaType,
-            "send the body as Content-Type: application/json".into(),
+            "send the body as Content-Type: application/json",
         ));
     }
     let value: serde_json::Value = serde_json::from_slice(body)

@@ -51,17 +51,17 @@ async fn replay(
         return Ok(None);
     };
     if stored.request_hash != hex::encode(Sha256::digest(body)) {
-        return Err(AdminError(
+        return Err(AdminError::new(
             Kind::IdempotencyMismatch,
-            "this Idempotency-Key was used with another request".into(),
+            "this Idempotency-Key was used with another request",
         ));
     }
     let answer = state
         .secrets
         .open(&sealing_name(caller, key), &stored.body)
-        .ok_or_else(|| AdminError(Kind::Internal, "a kept answer cannot be opened".into()))?;
+        .ok_or_else(|| AdminError::new(Kind::Internal, "a kept answer cannot be opened"))?;
     let status = actix_web::http::StatusCode::from_u16(stored.status as u16)
-        .map_err(|e| AdminError(Kind::Internal, e.to_string()))?;
+        .map_err(|e| AdminError::new(Kind::Internal, e.to_string()))?;
     Ok(Some(
         HttpResponse::build(status)
             .content_type("application/json")
@@ -81,7 +81,7 @@ async fn remember(
     let sealed = state
         .secrets
         .seal(&sealing_name(caller, key), answer)
-        .map_err(|e| AdminError(Kind::Internal, e))?;
+        .map_err(|e| AdminError::new(Kind::Internal, e))?;
     let row = StoredAnswer {
         token_id: caller.token.id,
         key: key.to_string(),
@@ -119,8 +119,8 @@ pub async fn created<T: serde::Serialize>(
     body: &[u8],
     answer: &T,
 ) -> Result<HttpResponse, AdminError> {
-    let json =
-        serde_json::to_string(answer).map_err(|e| AdminError(Kind::Internal, e.to_string()))?;
+    let json = serde_json::to_string(answer)
+        .map_err(|e| AdminError::new(Kind::Internal, e.to_string()))?;
     if let Some(key) = key {
         remember(state, caller, key, body, 201, &json).await?;
     }

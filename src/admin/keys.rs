@@ -15,11 +15,12 @@ use super::params;
 use crate::auth::admin::AdminCaller;
 use crate::db::models::{ActivationKey, KeyServer, Reseller};
 use crate::db::{self, DbConnection};
+use crate::domain::actor::NO_SUCH_KEY;
 use crate::domain::keys::manage::{self, KeyChange};
 use crate::domain::keys::products::{parse_product, product_name};
 use crate::domain::keys::servers::{self, Remover};
 use crate::domain::keys::{self, cidr};
-use crate::domain::{resellers, Actor};
+use crate::domain::ActingFor;
 use crate::error::DomainError;
 use crate::state::AppState;
 use crate::wire::iso;
@@ -129,21 +130,9 @@ const PRODUCT_HELP: &str =
 
 /// The key and its owner, or 404.
 fn owned(conn: &mut DbConnection, key: &str) -> Result<(ActivationKey, Reseller), DomainError> {
-    let found = keys::find(conn, key)?.ok_or_else(|| DomainError::refused(NOT_FOUND))?;
-    let login = resellers::login_of(conn, found.reseller_id)?;
-    let owner = resellers::get(conn, &login)?;
+    let owner = ActingFor::KeyOwner(key.to_string()).resolve(conn)?;
+    let found = keys::find(conn, key)?.ok_or_else(|| DomainError::not_found(NO_SUCH_KEY))?;
     Ok((found, owner))
-}
-
-const NOT_FOUND: &str = "no such key";
-
-/// DomainError's "no such key" as the admin API's 404.
-fn not_found_as_404(e: AdminError) -> AdminError {
-    if e.1 == NOT_FOUND {
-        AdminError::not_found(NOT_FOUND)
-    } else {
-        e
-    }
 }
 
 /// One key with its servers.
@@ -161,8 +150,7 @@ pub async fn get(
         let rows = servers::of_key(c, found.id)?;
         Ok((found, owner, rows))
     })
-    .await
-    .map_err(|e| not_found_as_404(e.into()))?;
+    .await?;
     Ok(HttpResponse::Ok().json(KeyWithServers {
         key: KeyView::new(&found, &owner.login),
         server_list: server_rows.iter().map(KeyServerView::from).collect(),
@@ -203,35 +191,16 @@ pub async fn create(
     let type_id = parse_product(&input.product).ok_or_else(|| AdminError::invalid(PRODUCT_HELP))?;
     let names = params::logins(&state).await?;
     params::reseller_id(&names, Some(&input.reseller))?;
-    let now = state.clock.now().naive_utc();
-    let source = source_of(&caller);
-    let (created, login) = db::run(&state.pool, move |c| {
-        let owner = resellers::get(c, &input.reseller)?;
-        let actor = admin_actor(&owner, &source, now);
-        let note = input.note.as_deref().unwrap_or("");
-        let key = manage::create(c, &actor, type_id, input.limit.unwrap_or(1), note)?;
-        Ok((key, owner.login))
-    })
-    .await?;
+    let acting = ActingFor::Login(input.reseller.clone());
+    let (created, login) = state
+        .act_as(acting, caller.source(), move |c, actor, _| {
+            let note = input.note.as_deref().unwrap_or("");
+            let key = manage::create(c, actor, type_id, input.limit.unwrap_or(1), note)?;
+            Ok((key, actor.reseller.login.clone()))
+        })
+        .await?;
     let view = KeyView::new(&created, &login);
     idempotency::created(&state, &caller, idempotency_key.as_deref(), &body, &view).await
-}
-
-/// The history's `source` of a change made with `caller`'s token.
-fn source_of(caller: &AdminCaller) -> String {
-    format!("admin:{}", caller.token.name)
-}
-
-fn admin_actor<'a>(
-    reseller: &'a Reseller,
-    source: &'a str,
-    now: chrono::NaiveDateTime,
-) -> Actor<'a> {
-    Actor {
-        reseller,
-        source,
-        now,
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -266,28 +235,19 @@ pub async fn patch(
         .map(|list| cidr::parse(&list.join(" ")).map_err(|r| AdminError::invalid(r.message)))
         .transpose()?;
     let key = key.into_inner();
-    let now = state.clock.now().naive_utc();
-    let source = source_of(&caller);
-    let (changed, login) = db::run(&state.pool, move |c| {
-        let (found, owner) = owned(c, &key)?;
-        // Refused before anything is changed: a patch applies whole or not at all.
-        if blocks.is_some() && found.type_id != keys::products::KERNELCARE_TYPE {
-            return Err(DomainError::refused("only KernelCare keys take IP ranges"));
-        }
-        let actor = admin_actor(&owner, &source, now);
-        let change = KeyChange {
-            limit: input.limit,
-            note: input.note.clone(),
-        };
-        manage::update(c, &actor, None, &key, &change)?;
-        if let Some(blocks) = &blocks {
-            manage::set_ranges(c, &actor, None, &key, blocks)?;
-        }
-        let changed = keys::find(c, &key)?.ok_or_else(|| DomainError::refused(NOT_FOUND))?;
-        Ok((changed, owner.login))
-    })
-    .await
-    .map_err(|e| not_found_as_404(e.into()))?;
+    let acting = ActingFor::KeyOwner(key.clone());
+    let (changed, login) = state
+        .act_as(acting, caller.source(), move |c, actor, _| {
+            let change = KeyChange {
+                limit: input.limit,
+                note: input.note.clone(),
+                ranges: blocks,
+            };
+            let changed = manage::update(c, actor, None, &key, &change)?
+                .ok_or_else(|| DomainError::not_found(NO_SUCH_KEY))?;
+            Ok((changed, actor.reseller.login.clone()))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(KeyView::new(&changed, &login)))
 }
 
@@ -302,14 +262,12 @@ pub async fn delete(
 ) -> AdminResult {
     caller.may_write()?;
     let key = key.into_inner();
-    let now = state.clock.now().naive_utc();
-    let source = source_of(&caller);
-    db::run(&state.pool, move |c| {
-        let (_, owner) = owned(c, &key)?;
-        manage::delete(c, &admin_actor(&owner, &source, now), None, &key)
-    })
-    .await
-    .map_err(|e| not_found_as_404(e.into()))?;
+    let acting = ActingFor::KeyOwner(key.clone());
+    state
+        .act_as(acting, caller.source(), move |c, actor, _| {
+            manage::delete(c, actor, None, &key)
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -325,7 +283,7 @@ pub async fn remove_server(
     caller.may_write()?;
     let server_id = server_id.into_inner();
     let now = state.clock.now().naive_utc();
-    let source = source_of(&caller);
+    let source = caller.source().to_string();
     let removed = db::run(&state.pool, move |c| {
         let remover = Remover::Server {
             key: None,

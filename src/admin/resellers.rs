@@ -15,8 +15,7 @@ use crate::auth::admin::AdminCaller;
 use crate::db;
 use crate::domain::catalogue::all_types;
 use crate::domain::queries::held_by_reseller;
-use crate::domain::resellers::{self, AccountChanges, Grants, NewAccount};
-use crate::net::normalised_cidrs;
+use crate::domain::resellers::{self, AccountChanges, ChangedBy, Grants, NewAccount};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -172,6 +171,7 @@ pub async fn create(
     let now = state.clock.now().naive_utc();
     let explicit = input.types.as_deref().map(grants_of_input).transpose()?;
     let (new_login, new_secret) = (login.clone(), secret.clone());
+    let by = caller.source();
     db::run(&state.pool, move |c| {
         let grants = match explicit {
             Some(g) => g,
@@ -185,6 +185,7 @@ pub async fn create(
             trial: input.trial,
             grants: &grants,
             now,
+            by: &by,
         };
         resellers::create(c, &account, &secrets)
     })
@@ -210,6 +211,7 @@ pub async fn get(
 
 async fn apply(
     state: &AppState,
+    caller: &AdminCaller,
     login: String,
     changes: AccountChanges,
 ) -> Result<ResellerView, AdminError> {
@@ -219,8 +221,14 @@ async fn apply(
     if exists.is_none() {
         return Err(AdminError::not_found("no such reseller"));
     }
+    let source = caller.source();
+    let now = state.clock.now().naive_utc();
     db::run(&state.pool, move |c| {
-        resellers::update(c, &login, &changes, &secrets)
+        let by = ChangedBy {
+            source: &source,
+            now,
+        };
+        resellers::update(c, &login, &changes, &secrets, &by)
     })
     .await?;
     let login = exists.map(|r| r.login).unwrap_or_default();
@@ -240,12 +248,7 @@ pub async fn patch(
 ) -> AdminResult {
     caller.may_write()?;
     let body: ResellerPatch = body::object(&req, &body)?;
-    let allow_from = match &body.allow_from {
-        None => None,
-        Some(blocks) => {
-            Some(normalised_cidrs("allow_from", &blocks.join(",")).map_err(AdminError::invalid)?)
-        }
-    };
+    let allow_from = body.allow_from.as_ref().map(|blocks| blocks.join(","));
     let changes = AccountChanges {
         grants: body.types.as_deref().map(grants_of_input).transpose()?,
         trial: body.trial,
@@ -254,11 +257,8 @@ pub async fn patch(
         allow_from,
         ..Default::default()
     };
-    Ok(HttpResponse::Ok().json(apply(&state, login.into_inner(), changes).await?))
+    Ok(HttpResponse::Ok().json(apply(&state, &caller, login.into_inner(), changes).await?))
 }
-
-/// Longest block reason.
-const MAX_REASON_CHARS: usize = 500;
 
 /// Block: reads keep working, every change is refused with the reason. Its console users
 /// are logged out.
@@ -274,17 +274,11 @@ pub async fn block(
 ) -> AdminResult {
     caller.may_write()?;
     let body: BlockRequest = body::object(&req, &body)?;
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-        return Err(AdminError::invalid(format!(
-            "reason has 1 to {MAX_REASON_CHARS} characters"
-        )));
-    }
     let changes = AccountChanges {
-        blocked_reason: Some(Some(reason.to_string())),
+        blocked_reason: Some(Some(body.reason)),
         ..Default::default()
     };
-    Ok(HttpResponse::Ok().json(apply(&state, login.into_inner(), changes).await?))
+    Ok(HttpResponse::Ok().json(apply(&state, &caller, login.into_inner(), changes).await?))
 }
 
 /// Lift a block.
@@ -301,7 +295,7 @@ pub async fn unblock(
         blocked_reason: Some(None),
         ..Default::default()
     };
-    Ok(HttpResponse::Ok().json(apply(&state, login.into_inner(), changes).await?))
+    Ok(HttpResponse::Ok().json(apply(&state, &caller, login.into_inner(), changes).await?))
 }
 
 /// Replace the secret with a new random one, returned once. Tokens made with the old one
@@ -320,7 +314,7 @@ pub async fn rotate_secret(
         secret: Some(secret.clone()),
         ..Default::default()
     };
-    let reseller = apply(&state, login.into_inner(), changes).await?;
+    let reseller = apply(&state, &caller, login.into_inner(), changes).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(SecretView {

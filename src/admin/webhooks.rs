@@ -273,7 +273,7 @@ pub async fn test(
     let view = endpoint(&state, id.into_inner()).await?;
     let (webhook_id, answer) = send_test(&view.endpoint, &state.secrets, &state.config.webhooks)
         .await
-        .map_err(|e| AdminError(Kind::Internal, e))?;
+        .map_err(|e| AdminError::new(Kind::Internal, e))?;
     let response = deliveries::logged_answer(&answer.body);
     Ok(HttpResponse::Ok().json(WebhookTestResult {
         webhook_id,

@@ -12,9 +12,8 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use super::body::{read_limited, RequestFacts};
 use super::error::ApiError;
-use crate::auth::CarriesToken;
+use crate::auth::{AuthError, CarriesToken};
 use crate::domain::ip::LicenseIp;
-use crate::error::DomainError;
 use crate::state::AppState;
 use crate::wire::{parse_bool, shorten};
 
@@ -57,14 +56,14 @@ impl Call {
     pub fn ip(&self) -> Result<LicenseIp, ApiError> {
         let text = self
             .non_empty("ip")
-            .ok_or_else(|| ApiError::refused("Parameter ip is required"))?;
+            .ok_or_else(|| ApiError::invalid("Parameter ip is required"))?;
         parse_ip(text)
     }
 
     /// A required integer license type.
     pub fn license_type(&self, key: &str) -> Result<i32, ApiError> {
         match self.non_empty(key) {
-            None => Err(ApiError::refused(format!("Parameter {key} is required"))),
+            None => Err(ApiError::invalid(format!("Parameter {key} is required"))),
             Some(text) => parse_type(key, text),
         }
     }
@@ -81,7 +80,7 @@ impl Call {
         match self.non_empty(key) {
             None => Ok(None),
             Some(text) => parse_bool(text).map(Some).ok_or_else(|| {
-                ApiError::refused(format!(
+                ApiError::invalid(format!(
                     "Invalid value for {key}: {} (expected true, false, 1 or 0)",
                     shorten(text)
                 ))
@@ -96,12 +95,12 @@ fn form_urlencoded_pairs(input: &[u8]) -> Vec<(String, String)> {
 
 pub fn parse_ip(text: &str) -> Result<LicenseIp, ApiError> {
     LicenseIp::parse(text)
-        .ok_or_else(|| ApiError::refused(format!("Invalid IP address: {}", shorten(text))))
+        .ok_or_else(|| ApiError::invalid(format!("Invalid IP address: {}", shorten(text))))
 }
 
 fn parse_type(key: &str, text: &str) -> Result<i32, ApiError> {
     text.parse::<i32>().ok().filter(|t| *t >= 0).ok_or_else(|| {
-        ApiError::refused(format!(
+        ApiError::invalid(format!(
             "Invalid {key}: {} (expected a license type number)",
             shorten(text)
         ))
@@ -138,13 +137,13 @@ impl FromRequest for Call {
         let payload = payload.take();
         Box::pin(async move {
             if query_too_long {
-                return Err(ApiError::refused(format!(
+                return Err(ApiError::invalid(format!(
                     "Query string too long (limit {max_query} bytes)"
                 )));
             }
             let body = read_limited(facts.declared, payload, facts.body_limit)
                 .await
-                .map_err(|e| ApiError::refused(e.message()))?;
+                .map_err(|e| ApiError::invalid(e.message()))?;
             let body: &[u8] = if form { &body } else { &[] };
             Ok(Call::from_parts(&query, body, facts.source))
         })
@@ -160,7 +159,7 @@ impl CarriesToken for Call {
         self.source
     }
 
-    fn refusal(error: DomainError) -> actix_web::Error {
+    fn refusal(error: AuthError) -> actix_web::Error {
         ApiError(error).into()
     }
 

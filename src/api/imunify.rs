@@ -44,7 +44,7 @@ pub async fn create(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     let Authenticated { reseller, call } = auth;
     let code = required(&call, "code")?;
     let type_id = imunify_type(code).ok_or_else(|| {
-        ApiError::refused(format!(
+        ApiError::invalid(format!(
             "Unknown Imunify code {}; expected one of {}",
             crate::wire::shorten(code),
             IMUNIFY_CODES.map(|(c, _)| c).join(", ")
@@ -71,12 +71,13 @@ pub async fn update(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     let change = KeyChange {
         limit: limit_param(&call, None)?,
         note: note_param(&call).map(str::to_string),
+        ..KeyChange::default()
     };
     let updated = run_as(&state, &call.peer, reseller, move |c, actor, _| {
         manage::update(c, actor, PRODUCT, &key, &change)
     })
     .await?
-    .ok_or_else(|| ApiError::refused(KEY_NOT_FOUND))?;
+    .ok_or_else(|| ApiError::invalid(KEY_NOT_FOUND))?;
     Ok(success(KeyAnswer {
         limit: updated.server_limit.to_string(),
         code: code_of(&updated),
@@ -208,7 +209,11 @@ pub async fn server_convert(state: web::Data<AppState>, auth: Authenticated<Call
         servers::convert(c, actor, Product::Imunify, &server_id, &key)
     })
     .await?
-    .ok_or_else(|| ApiError::refused("Server or key not found"))?;
+    .ok_or_else(|| {
+        ApiError::from(crate::error::DomainError::not_found(
+            "Server or key not found",
+        ))
+    })?;
     let (server, target) = moved;
     Ok(success(ServerRef {
         id: server.server_id,

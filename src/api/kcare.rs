@@ -104,7 +104,7 @@ pub async fn set_cidr(state: web::Data<AppState>, auth: Authenticated<Call>) -> 
     let key = required(&call, "key")?.to_string();
     let text = call
         .get("cidr")
-        .ok_or_else(|| ApiError::refused("Parameter cidr is required (empty clears the ranges)"))?;
+        .ok_or_else(|| ApiError::invalid("Parameter cidr is required (empty clears the ranges)"))?;
     let blocks = match cidr::parse(text) {
         Ok(blocks) => blocks,
         Err(refusal) => {
@@ -123,7 +123,7 @@ pub async fn set_cidr(state: web::Data<AppState>, auth: Authenticated<Call>) -> 
     .await?;
     match changed {
         Some(_) => Ok(success(CodeData { code: 0 })),
-        None => Err(ApiError::refused(KEY_NOT_FOUND)),
+        None => Err(ApiError::invalid(KEY_NOT_FOUND)),
     }
 }
 

@@ -8,11 +8,11 @@ use serde::Serialize;
 use super::call::Call;
 use super::envelope::{respond, success};
 use super::error::{ApiError, ApiResult};
+use crate::auth::AuthError;
 use crate::db;
 use crate::db::models::KeyServer;
 use crate::domain::keys::registration::{self, Registration};
 use crate::domain::keys::Product;
-use crate::error::DomainError;
 use crate::state::AppState;
 use crate::wire::format_date;
 
@@ -27,7 +27,7 @@ pub fn limit_param(call: &Call, default: Option<i32>) -> Result<Option<i32>, Api
             .filter(|n| *n >= 0)
             .map(Some)
             .ok_or_else(|| {
-                ApiError::refused(format!(
+                ApiError::invalid(format!(
                     "Invalid limit: {} (expected a whole number, 0 for unlimited)",
                     crate::wire::shorten(text)
                 ))
@@ -38,7 +38,7 @@ pub fn limit_param(call: &Call, default: Option<i32>) -> Result<Option<i32>, Api
 /// A required parameter.
 pub fn required<'a>(call: &'a Call, name: &str) -> Result<&'a str, ApiError> {
     call.non_empty(name)
-        .ok_or_else(|| ApiError::refused(format!("Parameter {name} is required")))
+        .ok_or_else(|| ApiError::invalid(format!("Parameter {name} is required")))
 }
 
 /// `success:true` with a message and `data:null`: how CLN answers "nothing to remove".
@@ -84,12 +84,12 @@ pub async fn register_server(state: &AppState, call: Call, product: Product) -> 
 pub fn admit(state: &AppState, call: &Call) -> Result<std::net::IpAddr, ApiError> {
     let address = call
         .source
-        .ok_or_else(|| ApiError::refused("Cannot tell the caller's address"))?;
+        .ok_or_else(|| ApiError::invalid("Cannot tell the caller's address"))?;
     state
         .auth
         .checkin_limit
         .admit(address, state.clock.now().naive_utc())
-        .map_err(|wait| ApiError(DomainError::TooManyCheckins(wait)))?;
+        .map_err(|wait| ApiError(AuthError::TooManyCheckins(wait)))?;
     Ok(address)
 }
 

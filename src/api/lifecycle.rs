@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::call::Call;
 use super::envelope::success;
 use super::error::{ApiError, ApiResult};
-use crate::auth::Authenticated;
+use crate::auth::{AuthError, Authenticated};
 use crate::db;
 use crate::domain::checkin::check_in;
 use crate::domain::ip::LicenseIp;
@@ -14,7 +14,6 @@ use crate::domain::keys::servers as key_servers;
 use crate::domain::month::Month;
 use crate::domain::prices::format_cents;
 use crate::domain::usage;
-use crate::error::DomainError;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -29,13 +28,13 @@ struct CheckinData {
 pub async fn checkin(state: web::Data<AppState>, call: Call) -> ApiResult {
     let address = call
         .source
-        .ok_or_else(|| ApiError::refused("Cannot tell the caller's address"))?;
+        .ok_or_else(|| ApiError::invalid("Cannot tell the caller's address"))?;
     let now = state.clock.now().naive_utc();
     state
         .auth
         .checkin_limit
         .admit(address, now)
-        .map_err(|wait| ApiError(DomainError::TooManyCheckins(wait)))?;
+        .map_err(|wait| ApiError(AuthError::TooManyCheckins(wait)))?;
     let ip = LicenseIp::from_addr(address);
     if let Some(server_id) = call.non_empty("server_id") {
         return key_server_checkin(&state, ip, server_id.to_string(), now).await;
@@ -66,7 +65,7 @@ async fn key_server_checkin(
         key_servers::check_in(c, &server_id, now)
     })
     .await?
-    .ok_or_else(|| ApiError::refused("Server not found"))?;
+    .ok_or_else(|| ApiError::from(crate::error::DomainError::not_found("Server not found")))?;
     let (server, type_id) = found;
     Ok(success(KeyCheckinData {
         ip: ip.to_string(),
@@ -98,7 +97,7 @@ pub async fn usage(state: web::Data<AppState>, auth: Authenticated<Call>) -> Api
     let month = match call.non_empty("month") {
         None => Month::containing(today),
         Some(text) => Month::parse(text).ok_or_else(|| {
-            ApiError::refused(format!(
+            ApiError::invalid(format!(
                 "Invalid month: {} (expected YYYY-MM)",
                 crate::wire::shorten(text)
             ))

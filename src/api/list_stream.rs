@@ -103,7 +103,7 @@ fn encode_page(
             out.extend_from_slice(format.separator.as_bytes());
         }
         (format.write_row)(license, out)
-            .map_err(|e| ApiError(crate::error::DomainError::Internal(e)))?;
+            .map_err(|e| ApiError::from(crate::error::DomainError::Internal(e)))?;
     }
     let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= page_size;
     match page.last() {

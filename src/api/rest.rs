@@ -109,17 +109,17 @@ pub async fn server(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
 fn server_ips(call: &Call) -> Result<Vec<LicenseIp>, ApiError> {
     let text = call
         .non_empty("ip")
-        .ok_or_else(|| ApiError::refused("Parameter ip is required"))?;
+        .ok_or_else(|| ApiError::invalid("Parameter ip is required"))?;
     let parts: Vec<&str> = text
         .split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .collect();
     if parts.is_empty() {
-        return Err(ApiError::refused("Parameter ip is required"));
+        return Err(ApiError::invalid("Parameter ip is required"));
     }
     if parts.len() > MAX_SERVER_IPS {
-        return Err(ApiError::refused(format!(
+        return Err(ApiError::invalid(format!(
             "Too many IPs: {} given, at most {MAX_SERVER_IPS} per call",
             parts.len()
         )));
@@ -133,7 +133,7 @@ pub async fn update(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     let type_id = call.optional_type("type")?;
     let els_allowed = call
         .boolean("els_allowed")?
-        .ok_or_else(|| ApiError::refused("Parameter els_allowed is required"))?;
+        .ok_or_else(|| ApiError::invalid("Parameter els_allowed is required"))?;
     let changed = mutate(&state, &call, reseller, move |c, actor, _| {
         licenses::update_els(c, actor, &ip, type_id, els_allowed)
     })

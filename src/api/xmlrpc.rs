@@ -7,8 +7,8 @@ use actix_web::{web, HttpResponse};
 
 use super::list_stream::{stream_licenses, ListFormat};
 use super::mutation::run_as;
-use super::xmlrpc_call::{fault_of, FaultAnswer, XmlRpcCall, CONTENT_TYPE};
-use crate::auth::Authenticated;
+use super::xmlrpc_call::{answer_of, FaultAnswer, XmlRpcCall, CONTENT_TYPE};
+use crate::auth::{AuthError, Authenticated};
 use crate::db::{self, models::Reseller};
 use crate::domain::ip::LicenseIp;
 use crate::domain::licenses::{self, Registration};
@@ -184,13 +184,12 @@ fn ip_param(text: &str) -> Result<LicenseIp, Fault> {
     })
 }
 
-fn internal(e: DomainError) -> Fault {
-    fault_of(match e {
-        // Authentication is done: any error now is the server's, never "not authorized".
-        DomainError::Unauthorized | DomainError::Refused(_) | DomainError::Throttled(_) => {
-            DomainError::Internal(e.to_string())
-        }
-        other => other,
+/// A failure of a read (after authentication): its fault (`error::FACES`); a read has no
+/// business refusal to answer `-1` with, so one is the server's own fault.
+fn internal(e: impl Into<AuthError>) -> Fault {
+    answer_of(e.into()).err().unwrap_or_else(|| {
+        log::error!("xml-rpc read refused");
+        Fault::new(FaultCode::Internal, "Unexpected server error")
     })
 }
 
@@ -203,11 +202,10 @@ where
 {
     match run_as(state, peer, reseller, f).await {
         Ok(done) => Ok(done),
-        Err(DomainError::Refused(message)) => {
-            log::debug!("xml-rpc refusal: {message}");
-            Ok(false)
+        Err(e) => {
+            log::debug!("xml-rpc: {e}");
+            answer_of(e.into()).map(|()| false)
         }
-        Err(e) => Err(internal(e)),
     }
 }
 

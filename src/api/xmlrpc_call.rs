@@ -12,8 +12,9 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 
 use super::body::{read_limited, RequestFacts};
+use crate::auth::AuthError;
 use crate::auth::CarriesToken;
-use crate::error::DomainError;
+use crate::error::{DomainError, XmlRpcAnswer};
 use crate::xmlrpc::{parse_request, write_fault, Fault, FaultCode, Value};
 
 pub const CONTENT_TYPE: &str = "text/xml";
@@ -55,18 +56,35 @@ impl ResponseError for FaultAnswer {
     }
 }
 
-/// A domain error as the fault an XML-RPC client gets.
-pub fn fault_of(error: DomainError) -> Fault {
+/// How an XML-RPC client gets a failure (`error::FACES`): `Ok(())` for the business answer
+/// `-1`, or the fault.
+pub fn answer_of(error: AuthError) -> Result<(), Fault> {
+    match &error {
+        AuthError::Failed(e @ (DomainError::Unavailable(_) | DomainError::Busy(_))) => {
+            log::warn!("xml-rpc: {e}")
+        }
+        AuthError::Failed(e @ DomainError::Internal(_)) => log::error!("xml-rpc: {e}"),
+        _ => {}
+    }
+    match error.kind().answers().xmlrpc {
+        XmlRpcAnswer::MinusOne => Ok(()),
+        XmlRpcAnswer::Fault(code) => Err(Fault::new(
+            FaultCode::from_number(code),
+            error.public_message(),
+        )),
+    }
+}
+
+/// A failure before the method ran (authentication, or the allowlist) is always a fault:
+/// there is no method result to answer `-1` with.
+pub fn fault_of(error: AuthError) -> Fault {
     match error {
-        DomainError::Unauthorized => Fault::new(FaultCode::NotAuthorized, "Authorization failed"),
-        DomainError::Refused(message) => Fault::new(FaultCode::NotAuthorized, message),
-        throttled @ DomainError::Throttled(_) => {
-            Fault::new(FaultCode::NotAuthorized, throttled.to_string())
+        AuthError::Failed(DomainError::Refused(message)) => {
+            Fault::new(FaultCode::NotAuthorized, message)
         }
-        other => {
-            log::error!("xml-rpc: {other}");
-            Fault::new(FaultCode::Internal, "Internal error")
-        }
+        other => answer_of(other)
+            .err()
+            .unwrap_or_else(|| Fault::new(FaultCode::NotAuthorized, "Authorization failed")),
     }
 }
 
@@ -122,7 +140,7 @@ impl CarriesToken for XmlRpcCall {
         self.source
     }
 
-    fn refusal(error: DomainError) -> actix_web::Error {
+    fn refusal(error: AuthError) -> actix_web::Error {
         FaultAnswer(fault_of(error)).into()
     }
 

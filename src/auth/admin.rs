@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, FromRequest, HttpRequest};
 use sha2::{Digest, Sha256};
 
 use super::budget::source_key;
@@ -16,9 +16,10 @@ use crate::auth::client_address;
 use crate::db;
 use crate::db::models::AdminToken;
 use crate::domain::admin_tokens;
+use crate::domain::Source;
 use crate::error::DomainError;
 use crate::net::network_of;
-use crate::problem::{self, Kind};
+use crate::problem::{Kind, ProblemError};
 
 /// Every admin token starts so, which lets secret scanners recognise a leaked one.
 pub const TOKEN_PREFIX: &str = "ipls_at_";
@@ -43,10 +44,15 @@ pub struct AdminCaller {
 }
 
 impl AdminCaller {
+    /// How the history names changes made with this token.
+    pub fn source(&self) -> Source {
+        Source::AdminToken(self.token.name.clone())
+    }
+
     /// Writes need a token that is not read-only.
     pub fn may_write(&self) -> Result<(), AdminRefused> {
         if self.token.read_only {
-            Err(AdminRefused(
+            Err(ProblemError::new(
                 Kind::ReadOnlyToken,
                 format!("token {} is read-only", self.token.name),
             ))
@@ -57,46 +63,7 @@ impl AdminCaller {
 }
 
 /// An admin request refused before it reached its handler (problem details).
-#[derive(Debug)]
-pub struct AdminRefused(pub Kind, pub String);
-
-impl std::fmt::Display for AdminRefused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.1)
-    }
-}
-
-impl ResponseError for AdminRefused {
-    fn status_code(&self) -> actix_web::http::StatusCode {
-        self.0.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut answer = problem::response(self.0, self.1.clone());
-        if self.0 == Kind::Unauthorized {
-            answer.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer realm=\"ipls admin\""),
-            );
-        }
-        answer
-    }
-}
-
-impl From<DomainError> for AdminRefused {
-    fn from(e: DomainError) -> Self {
-        match e {
-            DomainError::Throttled(secs) => AdminRefused(
-                Kind::Throttled,
-                format!("too many failed authentications; retry in {secs} seconds"),
-            ),
-            DomainError::Unavailable(m) | DomainError::Busy(m) => {
-                AdminRefused(Kind::Unavailable, m)
-            }
-            other => AdminRefused(Kind::Internal, other.to_string()),
-        }
-    }
-}
+pub type AdminRefused = ProblemError;
 
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -117,8 +84,9 @@ impl FromRequest for AdminCaller {
             .as_ref()
             .and_then(|s| client_address::of_request(req, &s.settings.trusted_proxies));
         Box::pin(async move {
-            let state = state
-                .ok_or_else(|| AdminRefused(Kind::Internal, "application state missing".into()))?;
+            let state = state.ok_or_else(|| {
+                ProblemError::new(Kind::Internal, "authentication context missing")
+            })?;
             let now = state.clock.now().naive_utc();
             let keys: Vec<String> = source
                 .map(network_of)
@@ -146,9 +114,9 @@ impl FromRequest for AdminCaller {
                 }
                 None => {
                     state.budgets.failed(&state.pool, permit, true, now).await;
-                    Err(AdminRefused(
+                    Err(ProblemError::new(
                         Kind::Unauthorized,
-                        "send a live admin token: Authorization: Bearer ipls_at_...".into(),
+                        "send a live admin token: Authorization: Bearer ipls_at_...",
                     ))
                 }
             }

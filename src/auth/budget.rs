@@ -26,6 +26,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{Duration, NaiveDateTime};
 
 use super::bucket::{MemoryBuckets, Quota, Reservation};
+use super::error::AuthError;
 use crate::db::{self, budgets, Backend, Pool};
 use crate::error::DomainError;
 
@@ -92,10 +93,10 @@ impl Budgets {
         keys: Vec<String>,
         consult_shared: bool,
         now: NaiveDateTime,
-    ) -> Result<Permit, DomainError> {
+    ) -> Result<Permit, AuthError> {
         if consult_shared && self.shared_in_postgres {
             if let Some(wait) = self.spent_elsewhere(pool, &keys, now).await? {
-                return Err(DomainError::Throttled(wait));
+                return Err(AuthError::TooManyFailures(wait));
             }
         }
         let deadline = Instant::now() + MAX_WAIT;
@@ -112,11 +113,11 @@ impl Budgets {
                         owner: Some(Arc::clone(self)),
                     })
                 }
-                Reservation::Refused(wait) => return Err(DomainError::Throttled(wait)),
+                Reservation::Refused(wait) => return Err(AuthError::TooManyFailures(wait)),
                 Reservation::Wait => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if tokio::time::timeout(left, settled).await.is_err() {
-                        return Err(DomainError::Throttled(1));
+                        return Err(AuthError::TooManyFailures(1));
                     }
                 }
             }
@@ -213,7 +214,7 @@ mod tests {
             budgets.failed(&pool, again.unwrap(), false, now).await;
             assert!(matches!(
                 budgets.charge(&pool, keys(), false, now).await,
-                Err(DomainError::Throttled(_))
+                Err(AuthError::TooManyFailures(_))
             ));
         });
     }

@@ -11,6 +11,7 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::context::AuthContext;
+use super::error::AuthError;
 use super::reseller::authenticate;
 use crate::db::models::Reseller;
 use crate::error::DomainError;
@@ -21,7 +22,7 @@ pub trait CarriesToken: FromRequest + 'static {
     /// The caller's canonical address, if known.
     fn source(&self) -> Option<IpAddr>;
     /// How this face answers a refused authentication.
-    fn refusal(error: DomainError) -> actix_web::Error;
+    fn refusal(error: AuthError) -> actix_web::Error;
     /// How this face answers parameters it could not read.
     fn unreadable(error: Self::Error) -> actix_web::Error;
 }
@@ -42,7 +43,7 @@ impl<P: CarriesToken> FromRequest for Authenticated<P> {
         Box::pin(async move {
             let call = params.await.map_err(P::unreadable)?;
             let state = state.ok_or_else(|| {
-                P::refusal(DomainError::Internal("application state missing".into()))
+                P::refusal(DomainError::Internal("authentication context missing".into()).into())
             })?;
             let reseller = authenticate(&state, call.token(), call.source())
                 .await

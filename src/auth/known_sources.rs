@@ -111,7 +111,7 @@ fn record_success(
         ))
         .execute(conn);
     match inserted.map_err(DomainError::from) {
-        Ok(_) | Err(DomainError::Conflict) => Ok(()),
+        Ok(_) | Err(DomainError::Conflict(_)) => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod checkin_limit;
 pub mod client_address;
 pub mod context;
+pub mod error;
 pub mod extract;
 pub mod known_sources;
 pub mod password;
@@ -17,5 +18,6 @@ pub mod session;
 pub mod token;
 
 pub use context::{AuthContext, AuthSettings};
+pub use error::AuthError;
 pub use extract::{Authenticated, CarriesToken};
 pub use token::{hmac_digest, legacy_digest, mint, parse, verify, within_window, HashForm, Token};

@@ -14,12 +14,12 @@ pub const MAX_PASSWORD_BYTES: usize = 1_024;
 
 pub fn validate(password: &str) -> Result<(), DomainError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(DomainError::refused(format!(
+        return Err(DomainError::invalid(format!(
             "a password needs at least {MIN_PASSWORD_CHARS} characters"
         )));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(DomainError::refused(format!(
+        return Err(DomainError::invalid(format!(
             "a password may have at most {MAX_PASSWORD_BYTES} bytes"
         )));
     }

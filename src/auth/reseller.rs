@@ -10,6 +10,7 @@ use chrono::NaiveDateTime;
 use super::budget::{login_key, source_key};
 use super::cache::CachedAccount;
 use super::context::AuthContext;
+use super::error::AuthError;
 use super::token::{self, Token};
 use crate::db;
 use crate::db::models::Reseller;
@@ -25,12 +26,12 @@ pub const NO_API_ACCESS: &str = "API access is available to reseller accounts on
 const DECOY_SECRET: &str = "ipls-decoy-secret-for-unknown-logins";
 
 /// Verifies `token_text` sent from `source` (canonical). Every failure of the token itself
-/// is the same `DomainError::Unauthorized`; a spent budget is `Throttled`.
+/// is the same `AuthError::Unauthorized`; a spent budget is `TooManyFailures`.
 pub async fn authenticate(
     state: &AuthContext,
     token_text: &str,
     source: Option<IpAddr>,
-) -> Result<Reseller, DomainError> {
+) -> Result<Reseller, AuthError> {
     let network = source.map(network_of);
     let source_keys: Vec<String> = network.iter().map(|n| source_key(n)).collect();
     let now = state.clock.now().naive_utc();
@@ -40,7 +41,7 @@ pub async fn authenticate(
         // the source in this process's memory only (no database work).
         let permit = budgets.charge(&state.pool, source_keys, false, now).await?;
         budgets.failed(&state.pool, permit, false, now).await;
-        return Err(DomainError::Unauthorized);
+        return Err(AuthError::Unauthorized);
     };
     let login = token.login;
     let known = match &network {
@@ -75,9 +76,9 @@ pub async fn authenticate(
             }
             Ok(reseller)
         }
-        Err(DomainError::Unauthorized) => {
+        Err(AuthError::Unauthorized) => {
             budgets.failed(&state.pool, permit, true, now).await;
-            Err(DomainError::Unauthorized)
+            Err(AuthError::Unauthorized)
         }
         Err(other) => {
             budgets.succeeded(permit, now);
@@ -90,13 +91,13 @@ async fn verify(
     state: &AuthContext,
     token: Token<'_>,
     now: NaiveDateTime,
-) -> Result<Reseller, DomainError> {
+) -> Result<Reseller, AuthError> {
     if !token::within_window(
         token.ts,
         now.and_utc().timestamp(),
         state.settings.token_window,
     ) {
-        return Err(DomainError::Unauthorized);
+        return Err(AuthError::Unauthorized);
     }
     let verifies = |found: &Option<CachedAccount>| {
         state
@@ -121,7 +122,7 @@ async fn verify(
     }
     match found {
         Some(account) if verified => Ok(account.reseller),
-        _ => Err(DomainError::Unauthorized),
+        _ => Err(AuthError::Unauthorized),
     }
 }
 

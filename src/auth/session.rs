@@ -17,11 +17,13 @@ use subtle::ConstantTimeEq;
 
 use super::budget::{login_key, source_key};
 use super::context::AuthContext;
+use super::error::AuthError;
 use super::password;
 use crate::db::models::{ConsoleSession, ConsoleUser, Reseller};
 use crate::db::{self};
 use crate::domain::sessions;
 use crate::domain::users::{self, Role};
+use crate::domain::Source;
 use crate::error::DomainError;
 use crate::net::network_of;
 
@@ -106,7 +108,7 @@ pub async fn log_in(
     email: &str,
     password_text: &str,
     source: Option<IpAddr>,
-) -> Result<String, DomainError> {
+) -> Result<String, AuthError> {
     let now = state.clock.now().naive_utc();
     let email = email.trim().to_lowercase();
     let mut keys: Vec<String> = source
@@ -122,7 +124,7 @@ pub async fn log_in(
         Ok(user) => user,
         Err(e) => {
             state.budgets.succeeded(permit, now);
-            return Err(e);
+            return Err(e.into());
         }
     };
     let typed = password_text.to_string();
@@ -138,7 +140,7 @@ pub async fn log_in(
     .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))?;
     let Some(user) = verified else {
         state.budgets.failed(&state.pool, permit, true, now).await;
-        return Err(DomainError::Unauthorized);
+        return Err(AuthError::Unauthorized);
     };
     state.budgets.succeeded(permit, now);
     let id = random_token()?;
@@ -200,8 +202,8 @@ impl Console {
     }
 
     /// How the history names this user.
-    pub fn actor_label(&self) -> String {
-        format!("console:{}", self.user.email)
+    pub fn source(&self) -> Source {
+        Source::Console(self.user.email.clone())
     }
 
     pub fn session_hash(&self) -> &str {
@@ -317,7 +319,7 @@ pub async fn confirm_password(
     who: &Console,
     password_text: &str,
     source: Option<IpAddr>,
-) -> Result<(), DomainError> {
+) -> Result<(), AuthError> {
     let now = state.clock.now().naive_utc();
     let mut keys: Vec<String> = source
         .map(network_of)
@@ -336,6 +338,6 @@ pub async fn confirm_password(
         Ok(())
     } else {
         state.budgets.failed(&state.pool, permit, true, now).await;
-        Err(DomainError::refused("That password is not right."))
+        Err(DomainError::refused("That password is not right.").into())
     }
 }

@@ -2,7 +2,8 @@
 
 use clap::Subcommand;
 
-use super::output::{self, Format};
+use super::error::CliError;
+use super::output::{self, col, Cell, Format};
 use super::{connect, domain_error};
 use crate::auth::admin::new_token;
 use crate::clock::Clock;
@@ -28,7 +29,7 @@ pub enum AdminTokenCommand {
     Revoke { name: String },
 }
 
-pub fn run(config: &Config, clock: &dyn Clock, command: AdminTokenCommand) -> Result<(), String> {
+pub fn run(config: &Config, clock: &dyn Clock, command: AdminTokenCommand) -> Result<(), CliError> {
     let (mut conn, _) = connect(config)?;
     let conn = &mut conn;
     let now = clock.now().naive_utc();
@@ -47,29 +48,26 @@ pub fn run(config: &Config, clock: &dyn Clock, command: AdminTokenCommand) -> Re
             println!("(shown once: send it as Authorization: Bearer TOKEN to /api/admin/v1)");
         }
         AdminTokenCommand::List { format } => {
-            let rows: Vec<Vec<String>> = admin_tokens::list(conn)
+            let rows: Vec<Vec<Cell>> = admin_tokens::list(conn)
                 .map_err(domain_error)?
                 .into_iter()
                 .map(|t| {
                     vec![
-                        t.name,
-                        if t.read_only {
-                            "read-only"
-                        } else {
-                            "read-write"
-                        }
-                        .to_string(),
-                        t.created_at.format("%Y-%m-%d %H:%M").to_string(),
-                        t.revoked_at.map_or_else(
-                            || "-".to_string(),
-                            |at| at.format("%Y-%m-%d %H:%M").to_string(),
-                        ),
+                        Cell::text(t.name),
+                        Cell::Bool(t.read_only),
+                        Cell::Time(t.created_at),
+                        Cell::opt_time(t.revoked_at),
                     ]
                 })
                 .collect();
             output::print(
                 format,
-                &["NAME", "ACCESS", "CREATED (UTC)", "REVOKED (UTC)"],
+                &[
+                    col("name", "NAME"),
+                    col("read_only", "READ-ONLY"),
+                    col("created_at", "CREATED (UTC)"),
+                    col("revoked_at", "REVOKED (UTC)"),
+                ],
                 &rows,
             );
         }

@@ -2,7 +2,32 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::ip::LicenseIp;
+use crate::domain::month::Month;
+use crate::domain::prices::parse_cents;
 use crate::domain::resellers::Grants;
+
+/// `--ip`: an IPv4 or IPv6 address (a usage error otherwise, before anything is opened).
+pub fn license_ip(text: &str) -> Result<LicenseIp, String> {
+    LicenseIp::parse(text).ok_or_else(|| format!("{text:?} is not an IP address"))
+}
+
+/// `--allow-from`: CIDR blocks separated by commas ("" allows every source), checked here so
+/// that a mistake is a usage error; the domain stores them in canonical form.
+pub fn allow_from(text: &str) -> Result<String, String> {
+    crate::net::cidr_list("--allow-from", Some(text.to_string()))?;
+    Ok(text.to_string())
+}
+
+/// `--month`: YYYY-MM.
+pub fn month(text: &str) -> Result<Month, String> {
+    Month::parse(text).ok_or_else(|| format!("{text:?} is not a month (expected YYYY-MM)"))
+}
+
+/// A price: a whole or decimal amount such as 12 or 12.50, in cents.
+pub fn cents(text: &str) -> Result<i64, String> {
+    parse_cents(text).ok_or_else(|| format!("{text:?}: expected an amount like 12 or 12.50"))
+}
 
 /// A comma-separated list of type ids (one clap value, hence the newtype).
 #[derive(Debug, Clone, PartialEq, Eq)]

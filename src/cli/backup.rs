@@ -9,7 +9,8 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
 
-use super::{connect, domain_error};
+use super::connect;
+use super::error::CliError;
 use crate::config::Config;
 use crate::db::{self, migrate, Backend, DatabaseUrl, DbConnection};
 use crate::domain::resellers;
@@ -22,7 +23,7 @@ own tools: `pg_dump --format=custom --file=ipls.dump DATABASE_URL` (consistent w
 IPLS_MASTER_KEY_FILE) with the dump, apart from it: without the key the reseller and webhook secrets in \
 the dump cannot be opened";
 
-fn sqlite_only(config: &Config) -> Result<(), String> {
+fn sqlite_only(config: &Config) -> Result<(), CliError> {
     match config.database_url.backend {
         Backend::Sqlite => Ok(()),
         Backend::Postgres => Err(POSTGRES_GUIDE.into()),
@@ -34,7 +35,7 @@ fn sql_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-pub fn backup(config: &Config, dest: &Path) -> Result<(), String> {
+pub fn backup(config: &Config, dest: &Path) -> Result<(), CliError> {
     sqlite_only(config)?;
     let (mut conn, secrets) = connect(config)?;
     let dest_text = dest
@@ -43,7 +44,7 @@ pub fn backup(config: &Config, dest: &Path) -> Result<(), String> {
     let dest_key = default_key_file(dest_text);
     for path in [dest, dest_key.as_path()] {
         if path.exists() {
-            return Err(format!("{} exists; choose a new name", path.display()));
+            return Err(format!("{} exists; choose a new name", path.display()).into());
         }
     }
     // One read transaction: the copy is the database as of one moment, while writers go on
@@ -69,13 +70,13 @@ pub fn backup(config: &Config, dest: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub fn restore(config: &Config, source: &Path, force: bool) -> Result<(), String> {
+pub fn restore(config: &Config, source: &Path, force: bool) -> Result<(), CliError> {
     sqlite_only(config)?;
     let source_text = source
         .to_str()
         .ok_or_else(|| format!("{}: the path is not UTF-8", source.display()))?;
     if !source.is_file() {
-        return Err(format!("{}: no such backup file", source.display()));
+        return Err(format!("{}: no such backup file", source.display()).into());
     }
     let source_key = default_key_file(source_text);
     let env_key;
@@ -96,7 +97,7 @@ pub fn restore(config: &Config, source: &Path, force: bool) -> Result<(), String
         return Err(format!(
             "{} exists: stop every ipls using it, then run restore again with --force to replace it",
             target.display()
-        ));
+        ).into());
     }
     // The copy is written beside the target and renamed over it, so the target is either the
     // old database or the whole restored one. The old WAL files would be replayed into the
@@ -179,13 +180,13 @@ fn verify(path: &str, key: &KeyOf<'_>) -> Result<String, String> {
             &from_file
         }
     };
-    let accounts = resellers::list(&mut conn).map_err(domain_error)?;
+    let accounts = resellers::list(&mut conn).map_err(|e| CliError::from(e).message)?;
     for reseller in &accounts {
         resellers::clear_secret(reseller, secrets).map_err(|_| {
             format!("{path}: the master key does not open reseller {}'s secret: wrong key for this copy", reseller.login)
         })?;
     }
-    let hooks = endpoints::list(&mut conn, None).map_err(domain_error)?;
+    let hooks = endpoints::list(&mut conn, None).map_err(|e| CliError::from(e).message)?;
     for hook in &hooks {
         endpoints::signing_secret(&hook.endpoint, secrets).map_err(|_| {
             format!(

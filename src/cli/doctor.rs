@@ -9,6 +9,7 @@ use diesel::sql_types::Timestamptz;
 use diesel::{QueryableByName, RunQueryDsl};
 use ipnet::IpNet;
 
+use super::error::CliError;
 use crate::config::Config;
 use crate::db::{self, migrate, Backend, DbConnection};
 use crate::domain::resellers;
@@ -43,7 +44,7 @@ const CLOCK_SKEW_SECS: i64 = 30;
 const CERT_DAYS: i64 = 30;
 
 /// `config`: the settings as read from the environment, or why they could not be.
-pub fn run(config: Result<Config, String>) -> Result<(), String> {
+pub fn run(config: Result<Config, String>) -> Result<(), CliError> {
     let mut report = Report { worst: Level::Ok };
     let config = match config {
         Ok(config) => {

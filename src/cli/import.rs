@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::error::CliError;
 use super::{connect, domain_error};
 use crate::auth::{self, HashForm};
 use crate::config::Config;
@@ -146,7 +147,7 @@ struct Tally {
     failed: Vec<String>,
 }
 
-pub fn run(config: &Config, command: ImportCommand) -> Result<(), String> {
+pub fn run(config: &Config, command: ImportCommand) -> Result<(), CliError> {
     let ImportCommand::Cln(args) = command;
     let (mut conn, _) = connect(config)?;
     let reseller = resellers::get(&mut conn, &args.into_reseller).map_err(domain_error)?;
@@ -195,7 +196,7 @@ pub fn run(config: &Config, command: ImportCommand) -> Result<(), String> {
                 .collect();
             for row in chunk.iter().flat_map(|(_, group)| group) {
                 let outcome = one(&mut conn, &reseller, row, &details, &source, args.dry_run)
-                    .map_err(domain_error)?;
+                    .map_err(|e| CliError::from(e).message)?;
                 match outcome {
                     Outcome::Imported => tally.imported += 1,
                     Outcome::AlreadyPresent => tally.present += 1,
@@ -257,7 +258,7 @@ fn one(
     };
     let now = Utc::now().naive_utc();
     match import(conn, reseller, &incoming, source, now, dry_run) {
-        Err(DomainError::Conflict) => import(conn, reseller, &incoming, source, now, dry_run),
+        Err(DomainError::Conflict(_)) => import(conn, reseller, &incoming, source, now, dry_run),
         other => other,
     }
 }

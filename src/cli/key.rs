@@ -2,21 +2,35 @@
 //! the key's reseller, from source `cli`, through the same domain calls as the API.
 
 use clap::Subcommand;
-use diesel::prelude::*;
+use ipnet::IpNet;
 
-use super::output::{self, Format};
+use super::error::CliError;
+use super::output::{self, col, Cell, Column, Format};
 use super::{connect, domain_error};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::models::{ActivationKey, Reseller};
-use crate::db::schema::resellers;
 use crate::db::DbConnection;
+use crate::domain::actor::{self, ActingFor, Actor, Source};
 use crate::domain::keys::manage::{self, KeyChange};
-use crate::domain::keys::products::{imunify_code, parse_product, KERNELCARE_TYPE};
+use crate::domain::keys::products::{imunify_code, parse_product};
 use crate::domain::keys::servers::{self, Remover};
 use crate::domain::keys::{self, cidr, Product};
-use crate::domain::{resellers as accounts, Actor};
+use crate::domain::resellers as accounts;
+use crate::error::DomainError;
 use crate::wire::format_date;
+
+const KEY_COLUMNS: &[Column] = &[
+    col("key", "KEY"),
+    col("reseller", "RESELLER"),
+    col("product", "PRODUCT"),
+    col("servers", "SERVERS"),
+    col("limit", "LIMIT"),
+    col("note", "NOTE"),
+    col("ip_ranges", "RANGES"),
+    col("default", "DEFAULT"),
+    col("created_at", "CREATED (UTC)"),
+];
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
@@ -25,8 +39,8 @@ pub enum KeyCommand {
         #[arg(long)]
         reseller: String,
         /// kcare, or an Imunify code: AVP, 360_1, 360_5, 360_30, 360_250, 360_UN, CLEAN.
-        #[arg(long)]
-        product: String,
+        #[arg(long, value_parser = product_type)]
+        product: i32,
         /// Servers the key may hold; 0 = unlimited.
         #[arg(long, default_value_t = 1)]
         limit: i32,
@@ -48,7 +62,11 @@ pub enum KeyCommand {
     SetLimit { key: String, limit: i32 },
     /// Replace a KernelCare key's IP ranges: CIDRs separated by spaces, commas or
     /// semicolons; "" lets servers register from anywhere.
-    SetCidr { key: String, cidr: String },
+    SetCidr {
+        key: String,
+        #[arg(value_parser = key_ranges)]
+        cidr: KeyRanges,
+    },
     /// The servers registered with a key.
     Servers {
         key: String,
@@ -59,7 +77,7 @@ pub enum KeyCommand {
     RemoveServer { server_id: String },
 }
 
-pub fn run(config: &Config, clock: &dyn Clock, command: KeyCommand) -> Result<(), String> {
+pub fn run(config: &Config, clock: &dyn Clock, command: KeyCommand) -> Result<(), CliError> {
     let now = clock.now().naive_utc();
     let (mut conn, _) = connect(config)?;
     let conn = &mut conn;
@@ -70,44 +88,40 @@ pub fn run(config: &Config, clock: &dyn Clock, command: KeyCommand) -> Result<()
             limit,
             note,
         } => {
-            let type_id = product_type(&product)?;
-            let owner = accounts::get(conn, &reseller).map_err(domain_error)?;
-            let actor = cli_actor(&owner, now);
-            let key = manage::create(conn, &actor, type_id, limit, &note).map_err(domain_error)?;
+            let key = act(conn, ActingFor::Login(reseller), now, |c, actor| {
+                manage::create(c, actor, product, limit, &note)
+            })?;
             println!("{}", key.key_text);
             Ok(())
         }
         KeyCommand::List { reseller, format } => list(conn, reseller.as_deref(), format),
         KeyCommand::Show { key } => show(conn, &key),
         KeyCommand::Delete { key } => {
-            let found = owned(conn, &key)?;
-            let actor = cli_actor(&found.1, now);
-            let removed = manage::delete(conn, &actor, None, &key).map_err(domain_error)?;
+            let removed = act(conn, ActingFor::KeyOwner(key.clone()), now, |c, actor| {
+                manage::delete(c, actor, None, &key)
+            })?;
             let servers = removed.map_or(0, |s| s.len());
             println!("deleted key {key} and its {servers} server(s)");
             Ok(())
         }
         KeyCommand::SetLimit { key, limit } => {
-            let found = owned(conn, &key)?;
-            let actor = cli_actor(&found.1, now);
             let change = KeyChange {
                 limit: Some(limit),
-                note: None,
+                ..KeyChange::default()
             };
-            manage::update(conn, &actor, None, &key, &change).map_err(domain_error)?;
+            act(conn, ActingFor::KeyOwner(key.clone()), now, |c, actor| {
+                manage::update(c, actor, None, &key, &change)
+            })?;
             println!("key {key}: limit {}", limit_text(limit));
             Ok(())
         }
-        KeyCommand::SetCidr { key, cidr: text } => {
-            let found = owned(conn, &key)?;
-            if found.0.type_id != KERNELCARE_TYPE {
-                return Err(format!(
-                    "key {key} is not a KernelCare key: only those take IP ranges"
-                ));
-            }
-            let blocks = cidr::parse(&text).map_err(|r| r.message)?;
-            let actor = cli_actor(&found.1, now);
-            manage::set_ranges(conn, &actor, None, &key, &blocks).map_err(domain_error)?;
+        KeyCommand::SetCidr {
+            key,
+            cidr: KeyRanges(blocks),
+        } => {
+            act(conn, ActingFor::KeyOwner(key.clone()), now, |c, actor| {
+                manage::set_ranges(c, actor, None, &key, &blocks)
+            })?;
             match cidr::to_stored(&blocks) {
                 Some(ranges) => println!("key {key}: servers may register from {ranges}"),
                 None => println!("key {key}: servers may register from anywhere"),
@@ -121,9 +135,10 @@ pub fn run(config: &Config, clock: &dyn Clock, command: KeyCommand) -> Result<()
             Ok(())
         }
         KeyCommand::RemoveServer { server_id } => {
+            let source = Source::Cli.to_string();
             let remover = Remover::Server {
                 key: None,
-                source: "cli",
+                source: &source,
                 now,
             };
             match servers::remove(conn, None, &server_id, &remover).map_err(domain_error)? {
@@ -134,18 +149,29 @@ pub fn run(config: &Config, clock: &dyn Clock, command: KeyCommand) -> Result<()
                     );
                     Ok(())
                 }
-                None => Err(format!("no server {server_id:?}")),
+                None => Err(format!("no server {server_id:?}").into()),
             }
         }
     }
 }
 
-fn cli_actor(reseller: &Reseller, now: chrono::NaiveDateTime) -> Actor<'_> {
-    Actor {
-        reseller,
-        source: "cli",
-        now,
-    }
+/// Runs `f` as the reseller `who` names, from the operator's command line.
+fn act<T>(
+    conn: &mut DbConnection,
+    who: ActingFor,
+    now: chrono::NaiveDateTime,
+    f: impl FnOnce(&mut DbConnection, &Actor<'_>) -> Result<T, DomainError>,
+) -> Result<T, CliError> {
+    Ok(actor::act(conn, who, &Source::Cli, now, f)?)
+}
+
+/// A KernelCare key's ranges (one clap value, hence the newtype).
+#[derive(Debug, Clone)]
+pub struct KeyRanges(Vec<IpNet>);
+
+/// A KernelCare key's ranges, as `key/set_cidr.json` reads them (a usage error otherwise).
+fn key_ranges(text: &str) -> Result<KeyRanges, String> {
+    cidr::parse(text).map(KeyRanges).map_err(|r| r.message)
 }
 
 /// `--product`: kcare or an Imunify code, as a license type.
@@ -188,51 +214,46 @@ pub fn use_text(key: &ActivationKey) -> String {
 }
 
 /// The key and its reseller, or an error naming the key.
-fn owned(conn: &mut DbConnection, key: &str) -> Result<(ActivationKey, Reseller), String> {
-    let found = keys::find(conn, key)
-        .map_err(domain_error)?
-        .ok_or_else(|| format!("no key {key:?}"))?;
-    let owner = resellers::table
-        .find(found.reseller_id)
-        .select(Reseller::as_select())
-        .first(conn)
-        .map_err(|e| domain_error(e.into()))?;
+fn owned(conn: &mut DbConnection, key: &str) -> Result<(ActivationKey, Reseller), CliError> {
+    let owner = ActingFor::KeyOwner(key.to_string()).resolve(conn)?;
+    let found = keys::find(conn, key)?.ok_or_else(|| format!("no key {key:?}"))?;
     Ok((found, owner))
 }
 
-fn list(conn: &mut DbConnection, login: Option<&str>, format: Format) -> Result<(), String> {
+fn list(conn: &mut DbConnection, login: Option<&str>, format: Format) -> Result<(), CliError> {
     let reseller_id = match login {
         Some(login) => Some(accounts::get(conn, login).map_err(domain_error)?.id),
         None => None,
     };
     let found = manage::list(conn, reseller_id, None).map_err(domain_error)?;
     let logins = accounts::logins_by_id(conn).map_err(domain_error)?;
-    let cells: Vec<Vec<String>> = found
+    let cells: Vec<Vec<Cell>> = found
         .iter()
         .map(|k| {
             vec![
-                k.key_text.clone(),
-                logins.get(&k.reseller_id).cloned().unwrap_or_default(),
-                product_label(k.type_id),
-                use_text(k),
-                k.note.clone(),
-                k.cidrs.clone().unwrap_or_default(),
-                if k.is_default { "yes" } else { "no" }.to_string(),
-                format_date(k.created_at),
+                Cell::text(&k.key_text),
+                Cell::opt_text(logins.get(&k.reseller_id).cloned()),
+                Cell::text(product_label(k.type_id)),
+                Cell::Count {
+                    value: k.servers.into(),
+                    shown: use_text(k),
+                },
+                Cell::int(k.server_limit),
+                Cell::text(&k.note),
+                Cell::opt_text(k.cidrs.clone()),
+                Cell::Bool(k.is_default),
+                Cell::Time(k.created_at),
             ]
         })
         .collect();
-    let headers = [
-        "KEY", "RESELLER", "PRODUCT", "SERVERS", "NOTE", "RANGES", "DEFAULT", "CREATED",
-    ];
-    output::print(format, &headers, &cells);
+    output::print(format, KEY_COLUMNS, &cells);
     if format == Format::Table {
-        println!("{} key(s)", cells.len());
+        output::line(&format!("{} key(s)", cells.len()));
     }
     Ok(())
 }
 
-fn show(conn: &mut DbConnection, key: &str) -> Result<(), String> {
+fn show(conn: &mut DbConnection, key: &str) -> Result<(), CliError> {
     let (found, owner) = owned(conn, key)?;
     let product = Product::of_type(found.type_id).map_or("?", Product::name);
     println!("key:       {}", found.key_text);
@@ -253,24 +274,30 @@ fn show(conn: &mut DbConnection, key: &str) -> Result<(), String> {
 }
 
 fn print_servers(rows: &[crate::db::models::KeyServer], format: Format) {
-    let cells: Vec<Vec<String>> = rows
+    let cells: Vec<Vec<Cell>> = rows
         .iter()
         .map(|s| {
             vec![
-                s.server_id.clone(),
-                s.ip.clone(),
-                s.hostname.clone().unwrap_or_default(),
-                format_date(s.created_at),
-                s.last_checkin.map(format_date).unwrap_or_default(),
+                Cell::text(&s.server_id),
+                Cell::text(&s.ip),
+                Cell::opt_text(s.hostname.clone()),
+                Cell::Time(s.created_at),
+                Cell::opt_time(s.last_checkin),
             ]
         })
         .collect();
     output::print(
         format,
-        &["SERVER_ID", "IP", "HOSTNAME", "CREATED", "LAST_CHECKIN"],
+        &[
+            col("server_id", "SERVER ID"),
+            col("ip", "IP"),
+            col("hostname", "HOSTNAME"),
+            col("created_at", "CREATED (UTC)"),
+            col("last_checkin", "LAST CHECK-IN (UTC)"),
+        ],
         &cells,
     );
     if format == Format::Table {
-        println!("{} server(s)", cells.len());
+        output::line(&format!("{} server(s)", cells.len()));
     }
 }

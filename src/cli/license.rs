@@ -3,14 +3,25 @@
 use clap::Subcommand;
 use diesel::prelude::*;
 
-use super::output::{self, Format};
+use super::error::CliError;
+use super::output::{self, col, Cell, Column, Format};
 use super::{connect, domain_error};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::models::License;
 use crate::db::schema::{ip_licenses, resellers};
 use crate::domain::ip::LicenseIp;
-use crate::wire::format_date;
+
+const LICENSE_COLUMNS: &[Column] = &[
+    col("ip", "IP"),
+    col("type", "TYPE"),
+    col("reseller", "RESELLER"),
+    col("created_at", "CREATED (UTC)"),
+    col("registered", "REGISTERED"),
+    col("els_allowed", "ELS"),
+    col("status", "STATUS"),
+    col("trial_expires_at", "TRIAL ENDS (UTC)"),
+];
 
 #[derive(Debug, Subcommand)]
 pub enum LicenseCommand {
@@ -18,15 +29,15 @@ pub enum LicenseCommand {
     List {
         #[arg(long)]
         reseller: Option<String>,
-        #[arg(long)]
-        ip: Option<String>,
+        #[arg(long, value_parser = super::args::license_ip)]
+        ip: Option<LicenseIp>,
         /// Output as an aligned table, CSV or JSON.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
 }
 
-pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Result<(), String> {
+pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Result<(), CliError> {
     let now = clock.now().naive_utc();
     let LicenseCommand::List {
         reseller,
@@ -42,50 +53,33 @@ pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Resul
     if let Some(login) = &reseller {
         query = query.filter(resellers::login.eq(login.clone()));
     }
-    if let Some(text) = &ip {
-        let ip = LicenseIp::parse(text).ok_or_else(|| format!("invalid IP address {text:?}"))?;
+    if let Some(ip) = &ip {
         query = query.filter(ip_licenses::ip.eq(ip.to_string()));
     }
     let rows: Vec<(License, String)> = query.load(&mut conn).map_err(|e| domain_error(e.into()))?;
-    let cells: Vec<Vec<String>> = rows
+    let cells: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|(l, login)| {
             let status = match l.trial_expires_at {
-                None => "paid".to_string(),
-                Some(_) if l.is_expired(now) => "trial, expired".to_string(),
-                Some(at) => format!("trial until {}", format_date(at)),
+                None => "paid",
+                Some(_) if l.is_expired(now) => "trial, expired",
+                Some(_) => "trial",
             };
             vec![
-                l.ip,
-                l.type_id.to_string(),
-                login,
-                format_date(l.created_at),
-                if l.registered_at.is_some() {
-                    "yes"
-                } else {
-                    "no"
-                }
-                .to_string(),
-                l.els_allowed.to_string(),
-                status,
+                Cell::text(l.ip),
+                Cell::int(l.type_id),
+                Cell::text(login),
+                Cell::Time(l.created_at),
+                Cell::Bool(l.registered_at.is_some()),
+                Cell::Bool(l.els_allowed),
+                Cell::text(status),
+                Cell::opt_time(l.trial_expires_at),
             ]
         })
         .collect();
-    output::print(
-        format,
-        &[
-            "IP",
-            "TYPE",
-            "RESELLER",
-            "CREATED",
-            "REGISTERED",
-            "ELS",
-            "STATUS",
-        ],
-        &cells,
-    );
+    output::print(format, LICENSE_COLUMNS, &cells);
     if format == Format::Table {
-        println!("{} license(s)", cells.len());
+        output::line(&format!("{} license(s)", cells.len()));
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ mod admin_token;
 mod args;
 mod backup;
 mod doctor;
+pub mod error;
 mod generated_docs;
 mod import;
 mod key;
@@ -29,6 +30,7 @@ use crate::config::Config;
 use crate::db::{self, migrate, DbConnection};
 use crate::error::DomainError;
 use crate::secrets::SecretBox;
+use error::CliError;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,8 +76,8 @@ enum Command {
     Audit {
         #[arg(long)]
         reseller: Option<String>,
-        #[arg(long)]
-        ip: Option<String>,
+        #[arg(long, value_parser = args::license_ip)]
+        ip: Option<crate::domain::ip::LicenseIp>,
         /// YYYY-MM-DD, YYYY-MM-DDTHH:MM (UTC), or a duration back from now (7d).
         #[arg(long)]
         since: Option<String>,
@@ -157,7 +159,7 @@ fn parse_args() -> Cli {
 }
 
 /// Parses the command line and runs it. Returns the process's error line, if any.
-pub fn run() -> Result<(), String> {
+pub fn run() -> Result<(), CliError> {
     let cli = parse_args();
     // These need no settings and no database.
     match &cli.command {
@@ -234,13 +236,10 @@ pub fn run() -> Result<(), String> {
 
 /// Checks the schema is current, loads the master key, then opens one connection for an
 /// operator command.
-fn connect(config: &Config) -> Result<(DbConnection, SecretBox), String> {
-    crate::bootstrap::prepare(config)
+fn connect(config: &Config) -> Result<(DbConnection, SecretBox), CliError> {
+    Ok(crate::bootstrap::prepare(config)?)
 }
 
-fn domain_error(e: DomainError) -> String {
-    match e {
-        DomainError::Refused(message) => message,
-        other => other.to_string(),
-    }
+fn domain_error(e: DomainError) -> CliError {
+    e.into()
 }

@@ -2,6 +2,7 @@
 
 use std::fs;
 
+use super::error::CliError;
 use super::{connect, domain_error};
 use crate::config::Config;
 use crate::domain::resellers::reseal_all;
@@ -9,7 +10,7 @@ use crate::secrets::{
     create_key_file, generate_key, parse_key, pending_key_file, KeySource, SecretBox,
 };
 
-pub fn run(config: &Config, new_key_hex: Option<String>) -> Result<(), String> {
+pub fn run(config: &Config, new_key_hex: Option<String>) -> Result<(), CliError> {
     let (mut conn, old) = connect(config)?;
     let given = new_key_hex.is_some();
     let new_key = match new_key_hex {

@@ -3,7 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use clap::Subcommand;
 
-use super::output::{self, duration, Format};
+use super::error::CliError;
+use super::output::{self, col, duration, Cell, Column, Format};
 use super::{connect, domain_error};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -11,9 +12,37 @@ use crate::db::DbConnection;
 use crate::domain::events::{self, AuditFilter};
 use crate::domain::ip::LicenseIp;
 use crate::domain::month::Month;
-use crate::domain::prices::{self, format_cents, parse_cents};
+use crate::domain::prices::{self, format_cents};
 use crate::domain::{reports, resellers, usage};
-use crate::wire::format_date;
+
+const STALE_COLUMNS: &[Column] = &[
+    col("reseller", "RESELLER"),
+    col("ip", "IP"),
+    col("type", "TYPE"),
+    col("created_at", "CREATED (UTC)"),
+    col("last_checkin", "LAST CHECK-IN (UTC)"),
+    col("server_info", "SERVER INFO"),
+];
+
+const USAGE_COLUMNS: &[Column] = &[
+    col("month", "MONTH"),
+    col("reseller", "RESELLER"),
+    col("type", "TYPE"),
+    col("license_days", "LICENSE-DAYS"),
+    col("peak", "PEAK"),
+    col("amount_cents", "AMOUNT"),
+];
+
+const AUDIT_COLUMNS: &[Column] = &[
+    col("id", "ID"),
+    col("at", "AT (UTC)"),
+    col("reseller", "RESELLER"),
+    col("action", "ACTION"),
+    col("ip", "IP"),
+    col("type", "TYPE"),
+    col("detail", "DETAIL"),
+    col("source", "SOURCE"),
+];
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -30,8 +59,8 @@ pub enum ReportCommand {
     /// License-days per reseller and type for a month (UTC), with amounts where priced.
     Usage {
         /// YYYY-MM (default: the current month).
-        #[arg(long)]
-        month: Option<String>,
+        #[arg(long, value_parser = super::args::month)]
+        month: Option<Month>,
         #[arg(long)]
         reseller: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -42,7 +71,11 @@ pub enum ReportCommand {
 #[derive(Debug, Subcommand)]
 pub enum PriceCommand {
     /// Monthly price of one license of TYPE, e.g. `ipls price set 1 12.50`.
-    Set { type_id: i32, amount: String },
+    Set {
+        type_id: i32,
+        #[arg(value_parser = super::args::cents)]
+        amount: i64,
+    },
     /// List prices.
     List {
         /// Output as an aligned table, CSV or JSON.
@@ -51,17 +84,17 @@ pub enum PriceCommand {
     },
 }
 
-fn reseller_id(conn: &mut DbConnection, login: Option<&str>) -> Result<Option<i64>, String> {
+fn reseller_id(conn: &mut DbConnection, login: Option<&str>) -> Result<Option<i64>, CliError> {
     login
         .map(|l| resellers::get(conn, l).map(|r| r.id).map_err(domain_error))
         .transpose()
 }
 
-fn logins(conn: &mut DbConnection) -> Result<std::collections::HashMap<i64, String>, String> {
+fn logins(conn: &mut DbConnection) -> Result<std::collections::HashMap<i64, String>, CliError> {
     resellers::logins_by_id(conn).map_err(domain_error)
 }
 
-pub fn run(config: &Config, clock: &dyn Clock, command: ReportCommand) -> Result<(), String> {
+pub fn run(config: &Config, clock: &dyn Clock, command: ReportCommand) -> Result<(), CliError> {
     let (mut conn, _) = connect(config)?;
     let now = clock.now().naive_utc();
     match command {
@@ -75,33 +108,20 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ReportCommand) -> Result
                 .checked_sub_signed(older_than)
                 .ok_or("--older-than reaches before the calendar starts")?;
             let rows = reports::stale(&mut conn, cutoff, now, id).map_err(domain_error)?;
-            let cells: Vec<Vec<String>> = rows
+            let cells: Vec<Vec<Cell>> = rows
                 .into_iter()
                 .map(|(l, login)| {
                     vec![
-                        login,
-                        l.ip,
-                        l.type_id.to_string(),
-                        format_date(l.created_at),
-                        l.last_checkin
-                            .map(format_date)
-                            .unwrap_or_else(|| "never".into()),
-                        l.server_info.unwrap_or_default(),
+                        Cell::text(login),
+                        Cell::text(l.ip),
+                        Cell::int(l.type_id),
+                        Cell::Time(l.created_at),
+                        Cell::opt_time(l.last_checkin),
+                        Cell::opt_text(l.server_info),
                     ]
                 })
                 .collect();
-            output::print(
-                format,
-                &[
-                    "RESELLER",
-                    "IP",
-                    "TYPE",
-                    "CREATED",
-                    "LAST_CHECKIN",
-                    "SERVER_INFO",
-                ],
-                &cells,
-            );
+            output::print(format, STALE_COLUMNS, &cells);
         }
         ReportCommand::Usage {
             month,
@@ -109,42 +129,24 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ReportCommand) -> Result
             format,
         } => {
             let today = now.date();
-            let month = match month {
-                Some(text) => Month::parse(&text)
-                    .ok_or_else(|| format!("--month {text:?}: expected YYYY-MM"))?,
-                None => Month::containing(today),
-            };
+            let month = month.unwrap_or_else(|| Month::containing(today));
             let id = reseller_id(&mut conn, reseller.as_deref())?;
             let names = logins(&mut conn)?;
             let lines = usage::report(&mut conn, id, &month, today).map_err(domain_error)?;
-            let cells: Vec<Vec<String>> = lines
+            let cells: Vec<Vec<Cell>> = lines
                 .into_iter()
                 .map(|line| {
                     vec![
-                        month.to_string(),
-                        names
-                            .get(&line.usage.reseller_id)
-                            .cloned()
-                            .unwrap_or_default(),
-                        line.usage.type_id.to_string(),
-                        line.usage.license_days.to_string(),
-                        line.usage.peak.to_string(),
-                        line.amount_cents.map(format_cents).unwrap_or_default(),
+                        Cell::text(month.to_string()),
+                        Cell::opt_text(names.get(&line.usage.reseller_id).cloned()),
+                        Cell::int(line.usage.type_id),
+                        Cell::Int(line.usage.license_days),
+                        Cell::Int(line.usage.peak),
+                        line.amount_cents.map_or(Cell::Null, Cell::Cents),
                     ]
                 })
                 .collect();
-            output::print(
-                format,
-                &[
-                    "MONTH",
-                    "RESELLER",
-                    "TYPE",
-                    "LICENSE_DAYS",
-                    "PEAK",
-                    "AMOUNT",
-                ],
-                &cells,
-            );
+            output::print(format, USAGE_COLUMNS, &cells);
         }
     }
     Ok(())
@@ -170,23 +172,16 @@ pub fn since(text: &str, now: NaiveDateTime) -> Result<NaiveDateTime, String> {
 
 pub struct AuditArgs {
     pub reseller: Option<String>,
-    pub ip: Option<String>,
+    pub ip: Option<LicenseIp>,
     pub since: Option<String>,
     pub limit: i64,
     pub format: Format,
 }
 
-pub fn audit(config: &Config, clock: &dyn Clock, args: AuditArgs) -> Result<(), String> {
+pub fn audit(config: &Config, clock: &dyn Clock, args: AuditArgs) -> Result<(), CliError> {
     let (mut conn, _) = connect(config)?;
     let now = clock.now().naive_utc();
-    let ip = args
-        .ip
-        .map(|text| {
-            LicenseIp::parse(&text)
-                .map(|ip| ip.to_string())
-                .ok_or_else(|| format!("invalid IP address {text:?}"))
-        })
-        .transpose()?;
+    let ip = args.ip.map(|ip| ip.to_string());
     let filter = AuditFilter {
         reseller_id: reseller_id(&mut conn, args.reseller.as_deref())?,
         ip,
@@ -196,38 +191,32 @@ pub fn audit(config: &Config, clock: &dyn Clock, args: AuditArgs) -> Result<(), 
     };
     let names = logins(&mut conn)?;
     let rows = events::audit(&mut conn, &filter).map_err(domain_error)?;
-    let cells: Vec<Vec<String>> = rows
+    let cells: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|e| {
             vec![
-                e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                e.reseller_id
-                    .and_then(|id| names.get(&id).cloned())
-                    .unwrap_or_default(),
-                e.action,
-                e.ip,
-                e.type_id.map(|t| t.to_string()).unwrap_or_default(),
-                e.detail.unwrap_or_default(),
-                e.source.unwrap_or_default(),
+                Cell::Int(e.id),
+                Cell::Time(e.at),
+                Cell::opt_text(e.reseller_id.and_then(|id| names.get(&id).cloned())),
+                Cell::text(e.action),
+                Cell::text(e.ip),
+                e.type_id.map_or(Cell::Null, Cell::int),
+                Cell::opt_text(e.detail),
+                Cell::opt_text(e.source),
             ]
         })
         .collect();
-    output::print(
-        args.format,
-        &[
-            "AT (UTC)", "RESELLER", "ACTION", "IP", "TYPE", "DETAIL", "SOURCE",
-        ],
-        &cells,
-    );
+    output::print(args.format, AUDIT_COLUMNS, &cells);
     Ok(())
 }
 
-pub fn price(config: &Config, clock: &dyn Clock, command: PriceCommand) -> Result<(), String> {
+pub fn price(config: &Config, clock: &dyn Clock, command: PriceCommand) -> Result<(), CliError> {
     let (mut conn, _) = connect(config)?;
     match command {
-        PriceCommand::Set { type_id, amount } => {
-            let cents = parse_cents(&amount)
-                .ok_or_else(|| format!("amount {amount:?}: expected a number like 12 or 12.50"))?;
+        PriceCommand::Set {
+            type_id,
+            amount: cents,
+        } => {
             prices::set(&mut conn, type_id, cents, clock.now().naive_utc())
                 .map_err(domain_error)?;
             println!(
@@ -241,11 +230,15 @@ pub fn price(config: &Config, clock: &dyn Clock, command: PriceCommand) -> Resul
                 .into_iter()
                 .collect();
             all.sort_unstable();
-            let cells: Vec<Vec<String>> = all
+            let cells: Vec<Vec<Cell>> = all
                 .into_iter()
-                .map(|(t, c)| vec![t.to_string(), format_cents(c)])
+                .map(|(t, c)| vec![Cell::int(t), Cell::Cents(c)])
                 .collect();
-            output::print(format, &["TYPE", "MONTHLY"], &cells);
+            output::print(
+                format,
+                &[col("type", "TYPE"), col("monthly_cents", "MONTHLY")],
+                &cells,
+            );
         }
     }
     Ok(())

@@ -3,14 +3,15 @@
 use clap::Subcommand;
 
 use super::args::{grants, limit, on_off, type_list, TypeList};
-use super::output::{self, Format};
+use super::error::CliError;
+use super::output::{self, col, Cell, Format};
 use super::{connect, domain_error};
 use crate::auth::{self, HashForm};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::catalogue::all_types;
-use crate::domain::resellers::{self, AccountChanges, NewAccount};
-use crate::net::normalised_cidrs;
+use crate::domain::resellers::{self, AccountChanges, ChangedBy, NewAccount};
+use crate::domain::Source;
 
 #[derive(Debug, Subcommand)]
 pub enum ResellerCommand {
@@ -65,14 +66,18 @@ pub enum ResellerCommand {
         #[arg(long, value_parser = on_off)]
         trial: Option<bool>,
         /// Accept API calls only from these addresses/CIDRs, comma-separated ("" = anywhere).
-        #[arg(long)]
+        #[arg(long, value_parser = super::args::allow_from)]
         allow_from: Option<String>,
     },
 }
 
-pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Result<(), String> {
+pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Result<(), CliError> {
     let (mut conn, secrets) = connect(config)?;
     let conn = &mut conn;
+    let by = ChangedBy {
+        source: &Source::Cli,
+        now: clock.now().naive_utc(),
+    };
     match command {
         ResellerCommand::Add {
             login,
@@ -100,6 +105,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 trial,
                 grants: &grants,
                 now: clock.now().naive_utc(),
+                by: &Source::Cli,
             };
             resellers::create(conn, &account, &secrets).map_err(domain_error)?;
             println!("created reseller {login}");
@@ -107,22 +113,30 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             println!("(shown once: give it to the reseller as the API secret key)");
         }
         ResellerCommand::List { format } => {
-            let rows: Vec<Vec<String>> = resellers::list(conn)
+            let rows: Vec<Vec<Cell>> = resellers::list(conn)
                 .map_err(domain_error)?
                 .into_iter()
                 .map(|r| {
                     vec![
-                        r.login,
-                        state_word(r.blocked_reason.as_deref(), r.api_enabled),
-                        yes_no(r.trial),
-                        yes_no(r.legacy_sha1),
-                        r.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                        Cell::text(&r.login),
+                        Cell::text(state_word(r.blocked_reason.as_deref(), r.api_enabled)),
+                        Cell::opt_text(r.blocked_reason.clone()),
+                        Cell::Bool(r.trial),
+                        Cell::Bool(r.legacy_sha1),
+                        Cell::Time(r.created_at),
                     ]
                 })
                 .collect();
             output::print(
                 format,
-                &["LOGIN", "STATE", "TRIAL", "LEGACY_SHA1", "CREATED (UTC)"],
+                &[
+                    col("login", "LOGIN"),
+                    col("state", "STATE"),
+                    col("blocked_reason", "BLOCKED BECAUSE"),
+                    col("trial", "TRIAL"),
+                    col("legacy_sha1", "LEGACY SHA1"),
+                    col("created_at", "CREATED (UTC)"),
+                ],
                 &rows,
             );
         }
@@ -133,7 +147,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 secret: Some(secret.clone()),
                 ..Default::default()
             };
-            resellers::update(conn, &login, &changes, &secrets).map_err(domain_error)?;
+            resellers::update(conn, &login, &changes, &secrets, &by).map_err(domain_error)?;
             println!("new secret for {login}: {secret}");
             println!(
                 "(shown once; tokens made with the old secret stop working within \
@@ -145,7 +159,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 blocked_reason: Some(Some(reason)),
                 ..Default::default()
             };
-            resellers::update(conn, &login, &changes, &secrets).map_err(domain_error)?;
+            resellers::update(conn, &login, &changes, &secrets, &by).map_err(domain_error)?;
             println!("blocked {login}");
         }
         ResellerCommand::Unblock { login } => {
@@ -153,7 +167,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 blocked_reason: Some(None),
                 ..Default::default()
             };
-            resellers::update(conn, &login, &changes, &secrets).map_err(domain_error)?;
+            resellers::update(conn, &login, &changes, &secrets, &by).map_err(domain_error)?;
             println!("unblocked {login}");
         }
         ResellerCommand::Set {
@@ -165,9 +179,6 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             trial,
             allow_from,
         } => {
-            let allow_from = allow_from
-                .map(|text| normalised_cidrs("--allow-from", &text))
-                .transpose()?;
             let reseller = resellers::get(conn, &login).map_err(domain_error)?;
             let current = resellers::grants_of(conn, reseller.id).map_err(domain_error)?;
             let new_grants = if types.is_some() || !limits.is_empty() {
@@ -187,14 +198,14 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
                 allow_from,
                 ..Default::default()
             };
-            resellers::update(conn, &login, &changes, &secrets).map_err(domain_error)?;
+            resellers::update(conn, &login, &changes, &secrets, &by).map_err(domain_error)?;
             show(conn, &login)?;
         }
     }
     Ok(())
 }
 
-fn show(conn: &mut crate::db::DbConnection, login: &str) -> Result<(), String> {
+fn show(conn: &mut crate::db::DbConnection, login: &str) -> Result<(), CliError> {
     let r = resellers::get(conn, login).map_err(domain_error)?;
     let grants = resellers::grants_of(conn, r.id).map_err(domain_error)?;
     println!("login:        {}", r.login);
@@ -253,7 +264,7 @@ pub fn print_token(
     clock: &dyn Clock,
     login: &str,
     hmac: bool,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     let (mut conn, secrets) = connect(config)?;
     let reseller = resellers::get(&mut conn, login).map_err(domain_error)?;
     let secret = resellers::clear_secret(&reseller, &secrets).map_err(domain_error)?;

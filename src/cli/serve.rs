@@ -7,6 +7,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use super::domain_error;
+use super::error::CliError;
 use crate::auth::password;
 use crate::auth::{self, HashForm};
 use crate::bootstrap::open_database;
@@ -50,7 +51,7 @@ struct DemoAccount {
     console_password: String,
 }
 
-pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result<(), String> {
+pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result<(), CliError> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     if let Some(bind) = args.bind {
         config.bind = bind;
@@ -86,10 +87,12 @@ pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let state = AppState::new(pool, secrets, config, clock);
-    actix_web::rt::System::new().block_on(async move {
-        let server = server::start(state, listener, workers)?;
-        server.await.map_err(|e| format!("server stopped: {e}"))
-    })
+    actix_web::rt::System::new()
+        .block_on(async move {
+            let server = server::start(state, listener, workers)?;
+            server.await.map_err(|e| format!("server stopped: {e}"))
+        })
+        .map_err(CliError::from)
 }
 
 /// Creates the demo reseller on an empty database and prints curl lines with a fresh token.
@@ -98,7 +101,7 @@ fn demo(
     clock: &dyn Clock,
     local: SocketAddr,
     secrets: &SecretBox,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     let account: DemoAccount = serde_json::from_str(DEMO_FIXTURE)
         .map_err(|e| format!("fixtures/demo-reseller.json is not valid: {e}"))?;
     let mut conn = db::establish(&config.database_url)
@@ -119,6 +122,7 @@ fn demo(
                     trial: false,
                     grants: &grants,
                     now: clock.now().naive_utc(),
+                    by: &crate::domain::Source::Cli,
                 },
                 secrets,
             )
@@ -173,7 +177,7 @@ fn demo_console_user(
     clock: &dyn Clock,
     account: &DemoAccount,
     demo: &crate::db::models::Reseller,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     if users::find_by_email(conn, &account.console_email)
         .map_err(domain_error)?
         .is_some()

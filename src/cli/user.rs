@@ -4,7 +4,8 @@ use std::io::BufRead;
 
 use clap::{Subcommand, ValueEnum};
 
-use super::output::{self, Format};
+use super::error::CliError;
+use super::output::{self, col, Cell, Format};
 use super::{connect, domain_error};
 use crate::auth::password;
 use crate::clock::Clock;
@@ -58,7 +59,7 @@ pub enum UserCommand {
     Remove { email: String },
 }
 
-pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(), String> {
+pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(), CliError> {
     let (mut conn, _) = connect(config)?;
     let conn = &mut conn;
     match command {
@@ -127,25 +128,27 @@ pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(
                 .into_iter()
                 .map(|r| (r.id, r.login))
                 .collect();
-            let rows: Vec<Vec<String>> = users::list(conn, None)
+            let rows: Vec<Vec<Cell>> = users::list(conn, None)
                 .map_err(domain_error)?
                 .into_iter()
                 .map(|u| {
-                    let reseller = u
-                        .reseller_id
-                        .and_then(|id| logins.get(&id).cloned())
-                        .unwrap_or_else(|| "-".into());
+                    let reseller = u.reseller_id.and_then(|id| logins.get(&id).cloned());
                     vec![
-                        u.email.clone(),
-                        u.role().as_str().to_string(),
-                        reseller,
-                        u.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                        Cell::text(&u.email),
+                        Cell::text(u.role().as_str()),
+                        Cell::opt_text(reseller),
+                        Cell::Time(u.created_at),
                     ]
                 })
                 .collect();
             output::print(
                 format,
-                &["EMAIL", "ROLE", "RESELLER", "CREATED (UTC)"],
+                &[
+                    col("email", "EMAIL"),
+                    col("role", "ROLE"),
+                    col("reseller", "RESELLER"),
+                    col("created_at", "CREATED (UTC)"),
+                ],
                 &rows,
             );
         }
@@ -159,7 +162,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(
 }
 
 /// The password to set, and whether it was generated here (then it is printed once).
-fn new_password(from_stdin: bool) -> Result<(String, bool), String> {
+fn new_password(from_stdin: bool) -> Result<(String, bool), CliError> {
     if !from_stdin {
         // 24 hex characters of the OS generator: 96 bits.
         let generated = resellers::generate_secret().map_err(domain_error)?;

@@ -2,13 +2,15 @@
 
 use clap::Subcommand;
 
-use super::output::{self, Format};
+use super::error::CliError;
+use super::output::{self, col, Cell, Format};
 use super::{connect, domain_error};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::webhooks::{deliveries, endpoints};
 use crate::webhooks::ping::send_test;
 use crate::webhooks::subscribe::{add_endpoint, EndpointRequest};
+use crate::wire::cut;
 
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
@@ -45,11 +47,7 @@ pub enum WebhookCommand {
     Retry { delivery_id: i64 },
 }
 
-fn time(at: chrono::NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Result<(), String> {
+pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Result<(), CliError> {
     let (mut conn, secrets) = connect(config)?;
     let conn = &mut conn;
     let settings = &config.webhooks;
@@ -77,24 +75,36 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
             println!("(shown once: receivers verify the webhook-signature header with it)");
         }
         WebhookCommand::List { format } => {
-            let rows: Vec<Vec<String>> = endpoints::list(conn, None)
+            let rows: Vec<Vec<Cell>> = endpoints::list(conn, None)
                 .map_err(domain_error)?
                 .into_iter()
                 .map(|v| {
                     vec![
-                        v.endpoint.id.to_string(),
-                        v.endpoint.url,
-                        v.reseller.unwrap_or_else(|| "(all)".into()),
-                        v.subscription.display(),
-                        match v.endpoint.disabled_reason {
-                            None if v.endpoint.enabled => "enabled".into(),
-                            None => "disabled".into(),
-                            Some(why) => format!("disabled: {why}"),
-                        },
+                        Cell::Int(v.endpoint.id),
+                        Cell::text(v.endpoint.url),
+                        Cell::opt_text(v.reseller),
+                        Cell::text(v.subscription.display()),
+                        Cell::text(if v.endpoint.enabled {
+                            "enabled"
+                        } else {
+                            "disabled"
+                        }),
+                        Cell::opt_text(v.endpoint.disabled_reason),
                     ]
                 })
                 .collect();
-            output::print(format, &["ID", "URL", "RESELLER", "EVENTS", "STATE"], &rows);
+            output::print(
+                format,
+                &[
+                    col("id", "ID"),
+                    col("url", "URL"),
+                    col("reseller", "RESELLER (EMPTY: ALL)"),
+                    col("events", "EVENTS"),
+                    col("state", "STATE"),
+                    col("disabled_reason", "DISABLED BECAUSE"),
+                ],
+                &rows,
+            );
         }
         WebhookCommand::Remove { id } => {
             endpoints::remove(conn, id).map_err(domain_error)?;
@@ -112,9 +122,9 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
                     answer.elapsed.as_millis()
                 ),
                 (None, Some(error)) => {
-                    return Err(format!("{message_id}: not delivered: {error}"));
+                    return Err(format!("{message_id}: not delivered: {error}").into());
                 }
-                (None, None) => return Err(format!("{message_id}: no answer")),
+                (None, None) => return Err(format!("{message_id}: no answer").into()),
             }
             if !(200..300).contains(&answer.status.unwrap_or_default()) {
                 return Err("the endpoint did not accept the test message".into());
@@ -123,38 +133,34 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
         WebhookCommand::Deliveries { id, limit, format } => {
             endpoints::get(conn, id).map_err(domain_error)?;
             let list = deliveries::list(conn, id, None, limit).map_err(domain_error)?;
-            let rows: Vec<Vec<String>> = list
+            let rows: Vec<Vec<Cell>> = list
                 .into_iter()
                 .map(|d| {
-                    let last = match (d.last_status, &d.last_error) {
-                        (Some(status), _) => format!(
-                            "HTTP {status}, {} ms",
-                            d.last_duration_ms.unwrap_or_default()
-                        ),
-                        (None, Some(error)) => error.chars().take(60).collect(),
-                        (None, None) => "-".into(),
-                    };
                     vec![
-                        d.id.to_string(),
-                        d.message_id,
-                        d.event_type,
-                        time(d.created_at),
-                        d.state,
-                        d.attempts.to_string(),
-                        last,
+                        Cell::Int(d.id),
+                        Cell::text(d.message_id),
+                        Cell::text(d.event_type),
+                        Cell::Time(d.created_at),
+                        Cell::text(d.state),
+                        Cell::int(d.attempts),
+                        d.last_status.map_or(Cell::Null, Cell::int),
+                        d.last_duration_ms.map_or(Cell::Null, Cell::int),
+                        Cell::opt_text(d.last_error.map(|e| cut(&e, 60))),
                     ]
                 })
                 .collect();
             output::print(
                 format,
                 &[
-                    "ID",
-                    "WEBHOOK-ID",
-                    "EVENT",
-                    "QUEUED (UTC)",
-                    "STATE",
-                    "ATTEMPTS",
-                    "LAST ANSWER",
+                    col("id", "ID"),
+                    col("message_id", "WEBHOOK-ID"),
+                    col("event", "EVENT"),
+                    col("created_at", "QUEUED (UTC)"),
+                    col("state", "STATE"),
+                    col("attempts", "ATTEMPTS"),
+                    col("last_status", "LAST STATUS"),
+                    col("last_duration_ms", "LAST MS"),
+                    col("last_error", "LAST ERROR"),
                 ],
                 &rows,
             );

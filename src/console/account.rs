@@ -15,7 +15,6 @@ use crate::db::models::ConsoleUser;
 use crate::domain::resellers::{self, AccountChanges};
 use crate::domain::users::{self, NewUser, Role};
 use crate::error::DomainError;
-use crate::net::normalised_cidrs;
 use crate::state::AppState;
 
 /// A page that shows a secret must not be kept by any cache.
@@ -210,14 +209,14 @@ pub async fn rotate(
 ) -> PageResult {
     let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
     if form.confirm != "yes" {
-        return Err(DomainError::refused("Tick the box to confirm the rotation.").into());
+        return Err(DomainError::invalid("Tick the box to confirm the rotation.").into());
     }
     let secret = resellers::generate_secret()?;
     let changes = AccountChanges {
         secret: Some(secret.clone()),
         ..Default::default()
     };
-    super::operator::change(&state, reseller.login.clone(), changes).await?;
+    super::operator::change(&state, &who, reseller.login.clone(), changes).await?;
     page(
         &state,
         &who,
@@ -247,13 +246,11 @@ pub async fn allowlist(
     form: web::Form<AllowForm>,
 ) -> PageResult {
     let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
-    let allow_from =
-        normalised_cidrs("allowed sources", &form.allow_from).map_err(DomainError::Refused)?;
     let changes = AccountChanges {
-        allow_from: Some(allow_from),
+        allow_from: Some(form.allow_from.clone()),
         ..Default::default()
     };
-    super::operator::change(&state, reseller.login.clone(), changes).await?;
+    super::operator::change(&state, &who, reseller.login.clone(), changes).await?;
     Ok(redirect("allowlist"))
 }
 
@@ -275,7 +272,7 @@ pub async fn legacy(
         legacy_sha1: Some(form.on == "on"),
         ..Default::default()
     };
-    super::operator::change(&state, reseller.login.clone(), changes).await?;
+    super::operator::change(&state, &who, reseller.login.clone(), changes).await?;
     Ok(redirect("legacy"))
 }
 
@@ -298,7 +295,7 @@ pub async fn add_user(
     let role = match form.role.as_str() {
         "full" => Role::Full,
         "read-only" => Role::ReadOnly,
-        _ => return Err(DomainError::refused("a login's role is full or read-only").into()),
+        _ => return Err(DomainError::invalid("a login's role is full or read-only").into()),
     };
     // 24 hex characters (96 bits), shown once like a new reseller's secret.
     let initial: String = resellers::generate_secret()?.chars().take(24).collect();
@@ -342,7 +339,7 @@ pub async fn remove_user(
         let user = users::get(c, &email)?;
         // Only this reseller's own logins, and not the one doing it.
         if user.reseller_id != Some(reseller.id) {
-            return Err(DomainError::refused(format!(
+            return Err(DomainError::not_found(format!(
                 "no login {email} in this account"
             )));
         }

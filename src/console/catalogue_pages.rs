@@ -33,7 +33,7 @@ pub async fn holders(
         None
     } else {
         let ip = LicenseIp::parse(&text)
-            .ok_or_else(|| DomainError::refused(format!("{text:?} is not an IP address")))?;
+            .ok_or_else(|| DomainError::invalid(format!("{text:?} is not an IP address")))?;
         Some(db::run(&state.pool, move |c| holders_of(c, &ip)).await?)
     };
     let now = state.clock.now().naive_utc();
@@ -136,9 +136,9 @@ pub async fn set_price(
         .type_id
         .trim()
         .parse()
-        .map_err(|_| DomainError::refused("not a license type"))?;
+        .map_err(|_| DomainError::invalid("not a license type"))?;
     let cents = parse_cents(form.price.trim()).ok_or_else(|| {
-        DomainError::refused(format!(
+        DomainError::invalid(format!(
             "{:?} is not a price such as 12.50",
             form.price.trim()
         ))

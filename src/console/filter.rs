@@ -37,7 +37,7 @@ impl ListQuery {
             "" => None,
             text => Some(
                 text.parse::<i32>()
-                    .map_err(|_| DomainError::refused(format!("{text:?} is not a license type")))?,
+                    .map_err(|_| DomainError::invalid(format!("{text:?} is not a license type")))?,
             ),
         };
         let address = match self.ip.trim() {
@@ -46,7 +46,7 @@ impl ListQuery {
         };
         let text = self.q.trim();
         if text.chars().count() > MAX_SEARCH_CHARS {
-            return Err(DomainError::refused(format!(
+            return Err(DomainError::invalid(format!(
                 "a search has at most {MAX_SEARCH_CHARS} characters"
             )));
         }
@@ -75,7 +75,7 @@ impl ListQuery {
             return Ok(None);
         }
         let bad = || {
-            DomainError::refused("that page position is not valid; start again from the first page")
+            DomainError::invalid("that page position is not valid; start again from the first page")
         };
         let (id, value) = self.after.split_once('~').ok_or_else(bad)?;
         let id: i64 = id.parse().map_err(|_| bad())?;

@@ -9,7 +9,7 @@ impl Pairs {
     pub fn parse(body: &[u8]) -> Result<Self, DomainError> {
         serde_urlencoded::from_bytes(body)
             .map(Pairs)
-            .map_err(|e| DomainError::refused(format!("unreadable form: {e}")))
+            .map_err(|e| DomainError::invalid(format!("unreadable form: {e}")))
     }
 
     /// The first value of `key`, or "".

@@ -13,7 +13,6 @@ use crate::auth::session::Console;
 use crate::domain::keys::manage::{self, KeyChange};
 use crate::domain::keys::servers::{self, Remover};
 use crate::domain::keys::{cidr, Product};
-use crate::error::DomainError;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -33,7 +32,7 @@ pub struct KeyForm {
 }
 
 fn refused(message: String) -> ConsoleError {
-    ConsoleError::Domain(DomainError::refused(message))
+    ConsoleError::invalid(message)
 }
 
 fn limit_of(text: &str) -> Result<i32, ConsoleError> {
@@ -89,6 +88,7 @@ pub async fn update(
     let change = KeyChange {
         limit: Some(limit_of(&form.limit)?),
         note: Some(form.note.clone()),
+        ..KeyChange::default()
     };
     let key = key.into_inner();
     let shown = key.clone();

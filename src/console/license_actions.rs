@@ -17,7 +17,7 @@ use crate::db::models::Reseller;
 use crate::domain::ip::LicenseIp;
 use crate::domain::license_search::{self, After, Sort};
 use crate::domain::licenses::{self, Registration};
-use crate::domain::Actor;
+use crate::domain::{ActingFor, Actor};
 use crate::error::DomainError;
 use crate::state::AppState;
 
@@ -47,19 +47,19 @@ impl LicenseForm {
 
 fn ip_of(text: &str) -> Result<LicenseIp, ConsoleError> {
     LicenseIp::parse(text.trim()).ok_or_else(|| {
-        ConsoleError::Domain(DomainError::refused(format!(
+        ConsoleError::invalid(format!(
             "{} is not an IP address",
             crate::wire::shorten(text)
-        )))
+        ))
     })
 }
 
 fn type_of(text: &str) -> Result<i32, ConsoleError> {
     text.trim().parse::<i32>().map_err(|_| {
-        ConsoleError::Domain(DomainError::refused(format!(
+        ConsoleError::invalid(format!(
             "{} is not a license type",
             crate::wire::shorten(text)
-        )))
+        ))
     })
 }
 
@@ -83,18 +83,10 @@ where
     F: FnOnce(&mut db::DbConnection, &Actor<'_>) -> Result<T, DomainError> + Send + 'static,
     T: Send + 'static,
 {
-    let reseller = reseller.clone();
-    let source = who.actor_label();
-    let now = state.clock.now().naive_utc();
-    Ok(db::run(&state.pool, move |c| {
-        let actor = Actor {
-            reseller: &reseller,
-            source: &source,
-            now,
-        };
-        act(c, &actor)
-    })
-    .await?)
+    let acting = ActingFor::Reseller(reseller.clone());
+    Ok(state
+        .act_as(acting, who.source(), move |c, actor, _| act(c, actor))
+        .await?)
 }
 
 pub async fn add(
@@ -211,7 +203,7 @@ pub async fn bulk_remove(state: web::Data<AppState>, who: Console, body: web::By
     for pick in fields.all("pick") {
         let (ip, type_id) = pick
             .split_once('|')
-            .ok_or_else(|| ConsoleError::Domain(DomainError::refused("unreadable selection")))?;
+            .ok_or_else(|| ConsoleError::invalid("unreadable selection"))?;
         pairs.push((ip_of(ip)?, type_of(type_id)?));
     }
     if pairs.is_empty() {

@@ -12,8 +12,8 @@ use super::guard;
 use super::page::{shell, ConsoleError, PageResult, Section};
 use crate::auth::client_address;
 use crate::auth::session::{self, is_https, random_token, tokens_match, Console};
+use crate::auth::AuthError;
 use crate::domain::users::Role;
-use crate::error::DomainError;
 use crate::state::AppState;
 
 const LOGIN_TOKEN_COOKIE: &str = "ipls_login";
@@ -105,13 +105,13 @@ pub async fn submit(
                 .cookie(used)
                 .finish())
         }
-        Err(DomainError::Unauthorized) => login_page(
+        Err(AuthError::Unauthorized) => login_page(
             &state,
             &req,
             Some("That e-mail address and password do not match a user."),
             unauthorized,
         ),
-        Err(DomainError::Throttled(secs)) => login_page(
+        Err(AuthError::TooManyFailures(secs)) => login_page(
             &state,
             &req,
             Some(&format!(

@@ -23,7 +23,6 @@ mod webhook_pages;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
-use crate::error::DomainError;
 use page::ConsoleError;
 
 /// No inline script or style, nothing from elsewhere, never framed.
@@ -37,12 +36,9 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let form_errors = web::FormConfig::default()
         .limit(MAX_FORM_BYTES)
-        .error_handler(|e, _| {
-            ConsoleError::Domain(DomainError::refused(format!("unreadable form: {e}"))).into()
-        });
-    let query_errors = web::QueryConfig::default().error_handler(|e, _| {
-        ConsoleError::Domain(DomainError::refused(format!("unreadable address: {e}"))).into()
-    });
+        .error_handler(|e, _| ConsoleError::invalid(format!("unreadable form: {e}")).into());
+    let query_errors = web::QueryConfig::default()
+        .error_handler(|e, _| ConsoleError::invalid(format!("unreadable address: {e}")).into());
     cfg.service(
         web::scope("/console")
             .app_data(form_errors)

@@ -16,9 +16,8 @@ use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::catalogue::{all_types, LicenseType};
 use crate::domain::queries::held_by_reseller;
-use crate::domain::resellers::{self, AccountChanges, Grants, NewAccount};
+use crate::domain::resellers::{self, AccountChanges, ChangedBy, Grants, NewAccount};
 use crate::error::DomainError;
-use crate::net::normalised_cidrs;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -132,12 +131,12 @@ fn grants_from(pairs: &Pairs) -> Result<Grants, DomainError> {
     for text in pairs.all("types") {
         let id: i32 = text
             .parse()
-            .map_err(|_| DomainError::refused(format!("{text:?} is not a license type")))?;
+            .map_err(|_| DomainError::invalid(format!("{text:?} is not a license type")))?;
         let limit_key = format!("limit-{id}");
         let limit = match pairs.get(&limit_key).trim() {
             "" => None,
             n => Some(n.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                DomainError::refused(format!("the limit for type {id} must be a whole number"))
+                DomainError::invalid(format!("the limit for type {id} must be a whole number"))
             })?),
         };
         limits.insert(id, limit);
@@ -170,6 +169,7 @@ pub async fn create(state: web::Data<AppState>, who: Console, body: web::Bytes) 
     let now = state.clock.now().naive_utc();
     let secrets = state.secrets.clone();
     let (new_login, new_secret) = (login.clone(), secret.clone());
+    let by = who.source();
     db::run(&state.pool, move |c| {
         let account = NewAccount {
             login: &new_login,
@@ -177,6 +177,7 @@ pub async fn create(state: web::Data<AppState>, who: Console, body: web::Bytes) 
             trial,
             grants: &grants,
             now,
+            by: &by,
         };
         resellers::create(c, &account, &secrets)
     })
@@ -260,12 +261,19 @@ pub async fn show(
 /// Account page).
 pub async fn change(
     state: &AppState,
+    who: &Console,
     login: String,
     changes: AccountChanges,
 ) -> Result<(), ConsoleError> {
     let secrets = state.secrets.clone();
+    let source = who.source();
+    let now = state.clock.now().naive_utc();
     db::run(&state.pool, move |c| {
-        resellers::update(c, &login, &changes, &secrets)
+        let by = ChangedBy {
+            source: &source,
+            now,
+        };
+        resellers::update(c, &login, &changes, &secrets, &by)
     })
     .await?;
     Ok(())
@@ -274,11 +282,12 @@ pub async fn change(
 /// `change`, then back to the reseller's page with a notice.
 async fn change_then_back(
     state: &AppState,
+    who: &Console,
     login: String,
     changes: AccountChanges,
     notice: &str,
 ) -> PageResult {
-    change(state, login.clone(), changes).await?;
+    change(state, who, login.clone(), changes).await?;
     Ok(back_to(&login, notice))
 }
 
@@ -305,13 +314,10 @@ pub async fn settings(
         trial: Some(pairs.get("trial") == "on"),
         api_enabled: Some(pairs.get("api") == "on"),
         legacy_sha1: Some(pairs.get("legacy_sha1") == "on"),
-        allow_from: Some(
-            normalised_cidrs("allowed sources", pairs.get("allow_from"))
-                .map_err(DomainError::Refused)?,
-        ),
+        allow_from: Some(pairs.get("allow_from").to_string()),
         ..Default::default()
     };
-    change_then_back(&state, login, changes, "saved").await
+    change_then_back(&state, &who, login, changes, "saved").await
 }
 
 #[derive(Deserialize)]
@@ -324,9 +330,6 @@ pub struct BlockForm {
     confirm: String,
 }
 
-/// Longest block reason kept.
-const MAX_REASON_CHARS: usize = 500;
-
 pub async fn block(
     state: web::Data<AppState>,
     who: Console,
@@ -334,19 +337,12 @@ pub async fn block(
     form: web::Form<BlockForm>,
 ) -> PageResult {
     guard::operator_write(&who, &form.csrf)?;
-    let reason = form.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-        return Err(DomainError::refused(format!(
-            "give a reason of 1 to {MAX_REASON_CHARS} characters"
-        ))
-        .into());
-    }
     let login = login.into_inner();
     let changes = AccountChanges {
-        blocked_reason: Some(Some(reason.to_string())),
+        blocked_reason: Some(Some(form.reason.clone())),
         ..Default::default()
     };
-    change_then_back(&state, login, changes, "blocked").await
+    change_then_back(&state, &who, login, changes, "blocked").await
 }
 
 pub async fn unblock(
@@ -361,7 +357,7 @@ pub async fn unblock(
         blocked_reason: Some(None),
         ..Default::default()
     };
-    change_then_back(&state, login, changes, "unblocked").await
+    change_then_back(&state, &who, login, changes, "unblocked").await
 }
 
 pub async fn rotate(
@@ -372,7 +368,7 @@ pub async fn rotate(
 ) -> PageResult {
     guard::operator_write(&who, &form.csrf)?;
     if form.confirm != "yes" {
-        return Err(DomainError::refused("Tick the box to confirm the rotation.").into());
+        return Err(DomainError::invalid("Tick the box to confirm the rotation.").into());
     }
     let login = login.into_inner();
     let secret = resellers::generate_secret()?;
@@ -380,6 +376,6 @@ pub async fn rotate(
         secret: Some(secret.clone()),
         ..Default::default()
     };
-    change(&state, login.clone(), changes).await?;
+    change(&state, &who, login.clone(), changes).await?;
     Ok(secret_page(&who, "Secret rotated", &login, &secret))
 }

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use maud::{html, Markup, DOCTYPE};
 
 use crate::auth::session::Console;
+use crate::auth::AuthError;
 use crate::domain::users::Role;
 use crate::error::DomainError;
 
@@ -151,12 +152,26 @@ pub enum ConsoleError {
     /// The form's CSRF token is missing or wrong: nothing was done.
     BadCsrf,
     NotFound,
-    Domain(DomainError),
+    /// A domain rule, the database, or a password check (`error::FACES`).
+    Failed(AuthError),
+}
+
+impl ConsoleError {
+    /// The user's own input is wrong (shown with what to change).
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ConsoleError::Failed(DomainError::Invalid(message.into()).into())
+    }
 }
 
 impl From<DomainError> for ConsoleError {
     fn from(e: DomainError) -> Self {
-        ConsoleError::Domain(e)
+        ConsoleError::Failed(e.into())
+    }
+}
+
+impl From<AuthError> for ConsoleError {
+    fn from(e: AuthError) -> Self {
+        ConsoleError::Failed(e)
     }
 }
 
@@ -169,15 +184,18 @@ impl std::fmt::Display for ConsoleError {
                  Go back, reload the page and try again.",
             ),
             ConsoleError::NotFound => f.write_str("There is no such page."),
-            ConsoleError::Domain(DomainError::Refused(message)) => f.write_str(message),
-            ConsoleError::Domain(DomainError::Unavailable(_) | DomainError::Busy(_)) => f
-                .write_str(
+            ConsoleError::Failed(AuthError::Failed(
+                DomainError::Unavailable(_) | DomainError::Busy(_),
+            )) => f.write_str(
                 "The database is unavailable right now; nothing was changed. Try again shortly.",
             ),
-            ConsoleError::Domain(DomainError::Throttled(secs)) => {
+            ConsoleError::Failed(AuthError::Failed(DomainError::Internal(_))) => {
+                f.write_str("Something went wrong; nothing was changed. It has been logged.")
+            }
+            ConsoleError::Failed(AuthError::TooManyFailures(secs)) => {
                 write!(f, "Too many failed attempts; try again in {secs} seconds.")
             }
-            ConsoleError::Domain(_) => f.write_str("Something went wrong; it has been logged."),
+            ConsoleError::Failed(other) => f.write_str(&other.public_message()),
         }
     }
 }
@@ -187,17 +205,13 @@ impl ResponseError for ConsoleError {
         match self {
             ConsoleError::Forbidden(_) | ConsoleError::BadCsrf => StatusCode::FORBIDDEN,
             ConsoleError::NotFound => StatusCode::NOT_FOUND,
-            ConsoleError::Domain(DomainError::Refused(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            ConsoleError::Domain(DomainError::Unavailable(_) | DomainError::Busy(_)) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            ConsoleError::Domain(DomainError::Throttled(_)) => StatusCode::TOO_MANY_REQUESTS,
-            ConsoleError::Domain(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ConsoleError::Failed(e) => StatusCode::from_u16(e.kind().answers().console_status)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ConsoleError::Domain(DomainError::Internal(detail)) = self {
+        if let ConsoleError::Failed(AuthError::Failed(DomainError::Internal(detail))) = self {
             log::error!("console: {detail}");
         }
         let body = html! {

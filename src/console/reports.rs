@@ -18,6 +18,7 @@ use crate::domain::events::{audit, AuditFilter};
 use crate::domain::month::Month;
 use crate::domain::prices::format_cents;
 use crate::domain::users::Role;
+use crate::domain::Source;
 use crate::domain::{reports, resellers, usage};
 use crate::error::DomainError;
 use crate::state::AppState;
@@ -57,7 +58,7 @@ pub async fn stale(
             .ok()
             .filter(|d| (0..=MAX_STALE_DAYS).contains(d))
             .ok_or_else(|| {
-                DomainError::refused(format!("days is a whole number from 0 to {MAX_STALE_DAYS}"))
+                DomainError::invalid(format!("days is a whole number from 0 to {MAX_STALE_DAYS}"))
             })?,
     };
     let now = state.clock.now().naive_utc();
@@ -129,7 +130,7 @@ pub async fn usage(
     let month = match query.month.trim() {
         "" => Month::containing(today),
         text => Month::parse(text)
-            .ok_or_else(|| DomainError::refused(format!("{text:?} is not a month (YYYY-MM)")))?,
+            .ok_or_else(|| DomainError::invalid(format!("{text:?} is not a month (YYYY-MM)")))?,
     };
     let id = scope(&who);
     let (lines, types) = db::run(&state.pool, move |c| {
@@ -227,16 +228,9 @@ pub struct HistoryQuery {
 /// Rows shown at most (the newest).
 const HISTORY_ROWS: i64 = 500;
 
-/// Who acted, in words: the history's `source` is an address (an API call or a server's
-/// check-in), `cli` (the operator's command line) or `console:EMAIL`.
+/// Who acted, in words (`Source::describe`).
 fn actor(source: Option<&str>, action: &str) -> String {
-    match source {
-        Some("cli") => "operator (CLI)".to_string(),
-        Some(s) if s.starts_with("console:") => format!("console user {}", &s["console:".len()..]),
-        Some(s) if action == "checkin" => format!("server check-in from {s}"),
-        Some(s) => format!("API from {s}"),
-        None => "unknown".to_string(),
-    }
+    source.map_or_else(|| "unknown".to_string(), |s| Source::describe(s, action))
 }
 
 pub async fn history(
@@ -249,7 +243,7 @@ pub async fn history(
         "" => None,
         text => Some(
             chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map_err(|_| DomainError::refused(format!("{text:?} is not a date (YYYY-MM-DD)")))?
+                .map_err(|_| DomainError::invalid(format!("{text:?} is not a date (YYYY-MM-DD)")))?
                 .and_time(chrono::NaiveTime::MIN),
         ),
     };
@@ -257,7 +251,7 @@ pub async fn history(
         "" => None,
         text => Some(
             crate::domain::ip::LicenseIp::parse(text)
-                .ok_or_else(|| DomainError::refused(format!("{text:?} is not an IP address")))?
+                .ok_or_else(|| DomainError::invalid(format!("{text:?} is not an IP address")))?
                 .to_string(),
         ),
     };
@@ -274,7 +268,7 @@ pub async fn history(
                 .iter()
                 .find(|(_, l)| l.as_str() == login)
                 .map(|(id, _)| *id)
-                .ok_or_else(|| DomainError::refused(format!("no reseller {login:?}")))?,
+                .ok_or_else(|| DomainError::not_found(format!("no reseller {login:?}")))?,
         ),
     };
     let filter = AuditFilter {

@@ -26,13 +26,13 @@ pub fn create(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c));
     if !well_formed {
-        return Err(DomainError::refused(format!(
+        return Err(DomainError::invalid(format!(
             "a token name has 1 to {MAX_NAME} letters, digits, '-', '_', '.' or '@'"
         )));
     }
     write_transaction(conn, |c| {
         if find_by_name(c, name)?.is_some() {
-            return Err(DomainError::refused(format!(
+            return Err(DomainError::conflict(format!(
                 "a token named {name} already exists"
             )));
         }
@@ -44,7 +44,7 @@ pub fn create(
                 created_at: now,
             })
             .execute(c)?;
-        find_by_name(c, name)?.ok_or(DomainError::Conflict)
+        find_by_name(c, name)?.ok_or_else(DomainError::raced)
     })
 }
 
@@ -89,7 +89,9 @@ pub fn revoke(conn: &mut DbConnection, name: &str, now: NaiveDateTime) -> Result
     .set(admin_tokens::revoked_at.eq(Some(now)))
     .execute(conn)?;
     if changed == 0 {
-        return Err(DomainError::refused(format!("no live token named {name}")));
+        return Err(DomainError::not_found(format!(
+            "no live token named {name}"
+        )));
     }
     Ok(())
 }

@@ -30,12 +30,12 @@ pub fn check_in(
         super::refuse_nul("server_info", info)?;
     }
     if server_info.is_some_and(|s| s.chars().count() > MAX_SERVER_INFO) {
-        return Err(DomainError::refused(format!(
+        return Err(DomainError::invalid(format!(
             "server_info is longer than {MAX_SERVER_INFO} characters"
         )));
     }
     let ip_text = ip.to_string();
-    let no_license = || DomainError::refused(format!("IP {ip_text} has no license"));
+    let no_license = || DomainError::not_found(format!("IP {ip_text} has no license"));
     if held_on(conn, &ip_text, now)?.is_empty() {
         return Err(no_license());
     }

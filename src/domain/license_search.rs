@@ -37,7 +37,7 @@ impl AddressFilter {
         text.parse::<IpNet>()
             .map(|net| AddressFilter::Block(net.trunc()))
             .map_err(|_| {
-                DomainError::refused(format!(
+                DomainError::invalid(format!(
                     "{text:?} is neither an IP address nor a CIDR block"
                 ))
             })

@@ -37,12 +37,7 @@ fn with_retries<T>(
     let mut attempt = 1;
     loop {
         match write_transaction(conn, &mut body) {
-            Err(DomainError::Conflict) if attempt < ATTEMPTS => attempt += 1,
-            Err(DomainError::Conflict) => {
-                return Err(DomainError::refused(
-                    "The license changed concurrently; please retry",
-                ))
-            }
+            Err(DomainError::Conflict(_)) if attempt < ATTEMPTS => attempt += 1,
             other => return other,
         }
     }
@@ -80,8 +75,9 @@ pub fn register(
             )));
         }
     }
-    let license_type = find_type(conn, type_id)?
-        .ok_or_else(|| DomainError::refused(format!("Unknown license type {type_id} (IP {ip})")))?;
+    let license_type = find_type(conn, type_id)?.ok_or_else(|| {
+        DomainError::not_found(format!("Unknown license type {type_id} (IP {ip})"))
+    })?;
     let limit = grant(conn, actor.reseller.id, type_id)?.ok_or_else(|| {
         DomainError::refused(format!(
             "License type {type_id} ({}) is not enabled for your account (IP {ip})",
@@ -302,7 +298,7 @@ fn changed_as_read(rows: usize) -> Result<(), DomainError> {
     if rows == 1 {
         Ok(())
     } else {
-        Err(DomainError::Conflict)
+        Err(DomainError::raced())
     }
 }
 
@@ -433,7 +429,7 @@ pub fn expire_due_trials(
     for license in due {
         match write_transaction(conn, |c| clear_expired(c, vec![license.clone()], now)) {
             Ok(_) => ended += 1,
-            Err(DomainError::Conflict) => {}
+            Err(DomainError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
     }

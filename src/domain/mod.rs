@@ -1,6 +1,7 @@
 //! The rules of the product, free of HTTP: every function takes a `DbConnection` and runs
 //! its writes in one transaction.
 
+pub mod actor;
 pub mod admin_tokens;
 pub mod catalogue;
 pub mod checkin;
@@ -26,6 +27,8 @@ pub mod webhooks;
 use chrono::NaiveDateTime;
 use diesel::{BoolExpressionMethods, ExpressionMethods};
 
+pub use actor::{ActingFor, Actor, Source};
+
 use crate::db::models::Reseller;
 use crate::error::DomainError;
 
@@ -50,20 +53,11 @@ impl Default for Policy {
     }
 }
 
-/// Who is acting, from where, and when: recorded with every mutation.
-#[derive(Debug, Clone)]
-pub struct Actor<'a> {
-    pub reseller: &'a Reseller,
-    /// The caller's network address, or "cli" for the operator's commands.
-    pub source: &'a str,
-    pub now: NaiveDateTime,
-}
-
 /// Text with a NUL character is refused before it is stored: Postgres cannot store it, and
 /// both backends must answer the same.
 pub fn refuse_nul(field: &str, text: &str) -> Result<(), DomainError> {
     if text.contains('\0') {
-        return Err(DomainError::refused(format!(
+        return Err(DomainError::invalid(format!(
             "{field} must not contain NUL (\\0) characters"
         )));
     }

@@ -39,7 +39,7 @@ pub fn set(
     now: NaiveDateTime,
 ) -> Result<(), DomainError> {
     if find_type(conn, type_id)?.is_none() {
-        return Err(DomainError::refused(format!(
+        return Err(DomainError::not_found(format!(
             "unknown license type {type_id}"
         )));
     }

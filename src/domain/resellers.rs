@@ -6,10 +6,12 @@ use diesel::prelude::*;
 
 use super::catalogue::find_type;
 use super::webhooks::{outbox, EventType};
+use super::Source;
 use crate::db::models::{NewReseller, Reseller, ResellerType};
 use crate::db::schema::{reseller_types, resellers};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::DomainError;
+use crate::net::normalised_cidrs;
 use crate::secrets::{is_sealed, SecretBox};
 
 pub fn find_by_login(
@@ -25,7 +27,7 @@ pub fn find_by_login(
 
 pub fn get(conn: &mut DbConnection, login: &str) -> Result<Reseller, DomainError> {
     find_by_login(conn, login)?
-        .ok_or_else(|| DomainError::refused(format!("no reseller with login {login:?}")))
+        .ok_or_else(|| DomainError::not_found(format!("no reseller with login {login:?}")))
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Reseller>, DomainError> {
@@ -45,7 +47,16 @@ pub fn logins_by_id(
     Ok(rows.into_iter().collect())
 }
 
-/// Logins go into tokens (`LOGIN|TS|HASH`) and URLs: keep them to a safe alphabet.
+/// One reseller by id.
+pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Reseller, DomainError> {
+    resellers::table
+        .find(id)
+        .select(Reseller::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| DomainError::not_found(format!("no reseller with id {id}")))
+}
+
 /// One reseller's login by id.
 pub fn login_of(conn: &mut DbConnection, id: i64) -> Result<String, DomainError> {
     Ok(resellers::table
@@ -54,10 +65,11 @@ pub fn login_of(conn: &mut DbConnection, id: i64) -> Result<String, DomainError>
         .first(conn)?)
 }
 
+/// Logins go into tokens (`LOGIN|TS|HASH`) and URLs: keep them to a safe alphabet.
 pub fn validate_login(login: &str) -> Result<(), DomainError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "._@-".contains(c);
     if login.is_empty() || login.len() > 64 || !login.chars().all(ok_char) {
-        return Err(DomainError::refused(format!(
+        return Err(DomainError::invalid(format!(
             "invalid login {login:?}: use 1-64 characters among letters, digits and . _ @ -"
         )));
     }
@@ -68,12 +80,12 @@ pub fn validate_login(login: &str) -> Result<(), DomainError> {
 /// and never in the sealed form's syntax.
 pub fn validate_secret(secret: &str) -> Result<(), DomainError> {
     if secret.len() < 16 {
-        return Err(DomainError::refused(
+        return Err(DomainError::invalid(
             "a secret needs at least 16 characters",
         ));
     }
     if is_sealed(secret) || secret.len() > 256 {
-        return Err(DomainError::refused(
+        return Err(DomainError::invalid(
             "a secret may not start with \"v1:\" or \"v2:\" or exceed 256 characters",
         ));
     }
@@ -168,6 +180,15 @@ pub struct NewAccount<'a> {
     pub trial: bool,
     pub grants: &'a Grants,
     pub now: chrono::NaiveDateTime,
+    /// Who creates it (the default keys its products come with are recorded as theirs).
+    pub by: &'a Source,
+}
+
+/// Who changes an account, and when.
+#[derive(Debug, Clone)]
+pub struct ChangedBy<'a> {
+    pub source: &'a Source,
+    pub now: chrono::NaiveDateTime,
 }
 
 pub fn create(
@@ -182,7 +203,7 @@ pub fn create(
         .map_err(DomainError::Internal)?;
     write_transaction(conn, |c| {
         if find_by_login(c, account.login)?.is_some() {
-            return Err(DomainError::refused(format!(
+            return Err(DomainError::conflict(format!(
                 "reseller {:?} already exists",
                 account.login
             )));
@@ -198,7 +219,7 @@ pub fn create(
             })
             .execute(c)?;
         let reseller = get(c, account.login)?;
-        replace_grants(c, reseller.id, account.grants, account.now)?;
+        replace_grants(c, reseller.id, account.grants, account.by, account.now)?;
         Ok(reseller)
     })
 }
@@ -209,11 +230,12 @@ pub fn replace_grants(
     conn: &mut DbConnection,
     reseller_id: i64,
     grants: &Grants,
+    by: &Source,
     now: chrono::NaiveDateTime,
 ) -> Result<(), DomainError> {
     for type_id in grants.limits.keys() {
         if find_type(conn, *type_id)?.is_none() {
-            return Err(DomainError::refused(format!(
+            return Err(DomainError::not_found(format!(
                 "unknown license type {type_id}"
             )));
         }
@@ -234,7 +256,7 @@ pub fn replace_grants(
         .find(reseller_id)
         .select(Reseller::as_select())
         .first(conn)?;
-    super::keys::manage::ensure_default_keys(conn, &reseller, "ipls", now)?;
+    super::keys::manage::ensure_default_keys(conn, &reseller, &by.to_string(), now)?;
     Ok(())
 }
 
@@ -259,8 +281,25 @@ pub struct AccountChanges {
     /// Some(None) unblocks, Some(Some(reason)) blocks.
     pub blocked_reason: Option<Option<String>>,
     pub secret: Option<String>,
-    /// Some(None) allows calls from anywhere; Some(Some("CIDR,...")) only from those blocks.
-    pub allow_from: Option<Option<String>>,
+    /// The CIDR blocks API calls must come from, comma-separated as the operator wrote them;
+    /// empty: from anywhere. Stored in canonical form.
+    pub allow_from: Option<String>,
+}
+
+/// The most characters a block reason may have, as sent (it is stored trimmed).
+pub const MAX_BLOCK_REASON_CHARS: usize = 500;
+
+/// A block reason as stored: 1 to `MAX_BLOCK_REASON_CHARS` characters as sent, not only
+/// spaces, no NUL; trimmed.
+pub fn block_reason(text: &str) -> Result<String, DomainError> {
+    super::refuse_nul("the block reason", text)?;
+    let trimmed = text.trim();
+    if trimmed.is_empty() || text.chars().count() > MAX_BLOCK_REASON_CHARS {
+        return Err(DomainError::invalid(format!(
+            "a block reason has 1 to {MAX_BLOCK_REASON_CHARS} characters, not only spaces"
+        )));
+    }
+    Ok(trimmed.to_string())
 }
 
 pub fn update(
@@ -268,10 +307,17 @@ pub fn update(
     login: &str,
     changes: &AccountChanges,
     secrets: &SecretBox,
+    by: &ChangedBy<'_>,
 ) -> Result<Reseller, DomainError> {
-    if let Some(Some(reason)) = &changes.blocked_reason {
-        super::refuse_nul("the block reason", reason)?;
-    }
+    let allow_from = changes
+        .allow_from
+        .as_deref()
+        .map(|text| normalised_cidrs("allowed sources", text).map_err(DomainError::Invalid))
+        .transpose()?;
+    let blocked_reason = match &changes.blocked_reason {
+        Some(Some(reason)) => Some(Some(block_reason(reason)?)),
+        other => other.clone(),
+    };
     write_transaction(conn, |c| {
         let reseller = get(c, login)?;
         let target = resellers::table.find(reseller.id);
@@ -290,7 +336,7 @@ pub fn update(
                 .set(resellers::trial.eq(v))
                 .execute(c)?;
         }
-        if let Some(reason) = &changes.blocked_reason {
+        if let Some(reason) = &blocked_reason {
             diesel::update(target)
                 .set(resellers::blocked_reason.eq(reason))
                 .execute(c)?;
@@ -300,15 +346,21 @@ pub fn update(
             }
             match (&reseller.blocked_reason, reason) {
                 (before, Some(reason)) if before.as_ref() != Some(reason) => {
-                    emit_account_event(c, &reseller, EventType::ResellerBlocked, Some(reason))?;
+                    emit_account_event(
+                        c,
+                        &reseller,
+                        EventType::ResellerBlocked,
+                        Some(reason),
+                        by.now,
+                    )?;
                 }
                 (Some(_), None) => {
-                    emit_account_event(c, &reseller, EventType::ResellerUnblocked, None)?;
+                    emit_account_event(c, &reseller, EventType::ResellerUnblocked, None, by.now)?;
                 }
                 _ => {}
             }
         }
-        if let Some(allow_from) = &changes.allow_from {
+        if let Some(allow_from) = &allow_from {
             diesel::update(target)
                 .set(resellers::allow_from.eq(allow_from))
                 .execute(c)?;
@@ -319,26 +371,24 @@ pub fn update(
             diesel::update(target)
                 .set(resellers::secret.eq(sealed))
                 .execute(c)?;
-            emit_account_event(c, &reseller, EventType::ResellerSecretRotated, None)?;
+            emit_account_event(c, &reseller, EventType::ResellerSecretRotated, None, by.now)?;
         }
         if let Some(grants) = &changes.grants {
-            // Account changes carry no clock of their own: dated by the system clock.
-            let now = chrono::Utc::now().naive_utc();
-            replace_grants(c, reseller.id, grants, now)?;
+            replace_grants(c, reseller.id, grants, by.source, by.now)?;
         }
         get(c, login)
     })
 }
 
-/// Queues a `reseller.*` webhook event in the change's transaction. Account changes carry no
-/// clock of their own, so the event is dated by the system clock.
+/// Queues a `reseller.*` webhook event in the change's transaction, dated when the change was
+/// made.
 fn emit_account_event(
     conn: &mut DbConnection,
     reseller: &Reseller,
     kind: EventType,
     reason: Option<&String>,
+    at: chrono::NaiveDateTime,
 ) -> Result<(), DomainError> {
-    let at = chrono::Utc::now().naive_utc();
     let mut data = serde_json::json!({
         "reseller": reseller.login,
         "reseller_id": reseller.id,

@@ -59,7 +59,7 @@ pub fn normalize_email(email: &str) -> Result<String, DomainError> {
     if well_formed {
         Ok(email)
     } else {
-        Err(DomainError::refused(format!(
+        Err(DomainError::invalid(format!(
             "{email:?} is not an e-mail address"
         )))
     }
@@ -77,13 +77,15 @@ pub struct NewUser<'a> {
 pub fn create(conn: &mut DbConnection, user: &NewUser<'_>) -> Result<ConsoleUser, DomainError> {
     let email = normalize_email(user.email)?;
     if (user.role == Role::Operator) != user.reseller_id.is_none() {
-        return Err(DomainError::refused(
+        return Err(DomainError::invalid(
             "an operator belongs to no reseller; every other user belongs to one",
         ));
     }
     write_transaction(conn, |c| {
         if find_by_email(c, &email)?.is_some() {
-            return Err(DomainError::refused(format!("user {email} already exists")));
+            return Err(DomainError::conflict(format!(
+                "user {email} already exists"
+            )));
         }
         diesel::insert_into(console_users::table)
             .values(NewConsoleUser {
@@ -111,7 +113,7 @@ pub fn find_by_email(
 
 pub fn get(conn: &mut DbConnection, email: &str) -> Result<ConsoleUser, DomainError> {
     find_by_email(conn, email)?
-        .ok_or_else(|| DomainError::refused(format!("no user {}", email.trim())))
+        .ok_or_else(|| DomainError::not_found(format!("no user {}", email.trim())))
 }
 
 /// Every user, or the users of one reseller; by e-mail.
@@ -142,7 +144,7 @@ pub fn set_password(
             .set(console_users::password_hash.eq(password_hash))
             .execute(c)?;
         if changed == 0 {
-            return Err(DomainError::refused("that user no longer exists"));
+            return Err(DomainError::not_found("that user no longer exists"));
         }
         let others = console_sessions::table
             .filter(console_sessions::user_id.eq(user_id))
@@ -159,7 +161,7 @@ pub fn remove(conn: &mut DbConnection, user_id: i64) -> Result<(), DomainError> 
             .execute(c)?;
         let removed = diesel::delete(console_users::table.find(user_id)).execute(c)?;
         if removed == 0 {
-            return Err(DomainError::refused("that user no longer exists"));
+            return Err(DomainError::not_found("that user no longer exists"));
         }
         Ok(())
     })

@@ -52,6 +52,18 @@ pub struct Fault {
     pub message: String,
 }
 
+impl FaultCode {
+    /// The code of a number in `error::FACES` (a number it does not know is internal).
+    pub fn from_number(n: i32) -> Self {
+        match n {
+            10 => FaultCode::NotAuthorized,
+            30 => FaultCode::InvalidArguments,
+            40 => FaultCode::InvalidIp,
+            _ => FaultCode::Internal,
+        }
+    }
+}
+
 impl Fault {
     pub fn new(code: FaultCode, message: impl Into<String>) -> Self {
         Self {

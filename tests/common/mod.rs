@@ -55,6 +55,15 @@ pub const TEST_MASTER_KEY: &str =
     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 /// A sealer with the test master key, for seeding and changing accounts directly.
+/// The operator's command line as the author of an account change made by a test.
+pub fn by_cli() -> ipls::domain::resellers::ChangedBy<'static> {
+    static CLI: ipls::domain::Source = ipls::domain::Source::Cli;
+    ipls::domain::resellers::ChangedBy {
+        source: &CLI,
+        now: chrono::Utc::now().naive_utc(),
+    }
+}
+
 pub fn test_secrets() -> ipls::secrets::SecretBox {
     let key = ipls::secrets::parse_key(TEST_MASTER_KEY).expect("test key");
     ipls::secrets::SecretBox::new(&key, ipls::secrets::KeySource::Environment)
@@ -129,7 +138,7 @@ impl TestServer {
         config.allow_private_ips = options.allow_private_ips;
         config.list_page_size = options.list_page_size;
         config.trusted_proxies =
-            ipls::config::cidr_list("trusted", Some(options.trusted_proxies.to_string()))
+            ipls::net::cidr_list("trusted", Some(options.trusted_proxies.to_string()))
                 .expect("CIDRs");
         config.pool.max_size = 8;
         config.tls = options.tls.clone();
@@ -210,6 +219,7 @@ impl TestServer {
                 trial,
                 grants: &grants,
                 now: self.now().naive_utc(),
+                by: &ipls::domain::Source::Cli,
             },
             &test_secrets(),
         )

@@ -83,6 +83,7 @@ pub fn seed(url: &DatabaseUrl) {
             trial: false,
             grants: &grants,
             now,
+            by: &ipls::domain::Source::Cli,
         };
         create(&mut conn, &account, &test_secrets()).unwrap();
     }

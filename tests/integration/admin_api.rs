@@ -103,7 +103,7 @@ on_both_backends! {
         assert_eq!(again.header("idempotent-replayed"), Some("true"));
         assert_eq!(again.json()["secret"], secret.as_str());
         problem(&send("order-17", &json!({"login": "other"})), 422, "idempotency-key-reused");
-        problem(&send("order-18", &body), 422, "refused");
+        problem(&send("order-18", &body), 409, "conflict");
         assert_eq!(srv.count("SELECT count(*) AS n FROM resellers"), 1);
         // The secret works against the CLN API.
         let newco = Reseller { login: "newco".into(), secret: secret.clone(), addr: srv.addr, clock: srv.clock.clone() };

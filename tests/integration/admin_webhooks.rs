@@ -171,8 +171,8 @@ mod endpoints_and_deliveries {
                 "/api/admin/v1/webhooks",
                 Some(json!({"url": receiver.url, "events": ["license.nope"]})),
             ),
-            422,
-            "refused",
+            400,
+            "invalid-request",
         );
         let deleted = call(
             &srv,
@@ -214,7 +214,7 @@ fn private_targets_are_refused_by_the_api() {
             "/api/admin/v1/webhooks",
             Some(json!({"url": url})),
         );
-        problem(&answer, 422, "refused");
+        problem(&answer, 409, "refused");
         assert!(
             answer.json()["detail"]
                 .as_str()

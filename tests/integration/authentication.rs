@@ -17,7 +17,14 @@ fn check_with_token(srv: &TestServer, token: &str) -> serde_json::Value {
 }
 
 fn set(srv: &TestServer, login: &str, changes: AccountChanges) {
-    resellers::update(&mut srv.conn(), login, &changes, &test_secrets()).expect("update reseller");
+    resellers::update(
+        &mut srv.conn(),
+        login,
+        &changes,
+        &test_secrets(),
+        &crate::common::by_cli(),
+    )
+    .expect("update reseller");
 }
 
 on_both_backends! {

@@ -125,7 +125,7 @@ fn reseller_lifecycle(kind: Kind) {
     );
     fails_cleanly(
         &ipls(&db, &["license", "list", "--ip", "nope"]),
-        "invalid IP",
+        "not an IP address",
     );
     assert!(
         succeeded(&ipls(&db, &["license", "list", "--reseller", "acme"])).contains("0 license(s)")
@@ -241,6 +241,7 @@ fn reports_and_audit(kind: Kind) {
         trial: false,
         grants: &grants,
         now: jan(1),
+        by: &ipls::domain::Source::Cli,
     };
     let acme = create(&mut conn, &account, &crate::common::test_secrets()).expect("reseller");
     let at = |now| Actor {
@@ -281,9 +282,9 @@ fn reports_and_audit(kind: Kind) {
     let lines: Vec<&str> = stale.lines().collect();
     assert_eq!(
         lines[0],
-        "RESELLER,IP,TYPE,CREATED,LAST_CHECKIN,SERVER_INFO"
+        "reseller,ip,type,created_at,last_checkin,server_info"
     );
-    assert_eq!(lines[1], "acme,203.0.113.1,1,2020-01-21T08:00+0000,never,");
+    assert_eq!(lines[1], "acme,203.0.113.1,1,2020-01-21 08:00,,");
     assert_eq!(lines.len(), 2, "{stale}");
 
     succeeded(&ipls(&db, &["price", "set", "1", "31"]));
@@ -295,8 +296,8 @@ fn reports_and_audit(kind: Kind) {
     assert_eq!(
         rows,
         serde_json::json!([
-            {"month": "2020-01", "reseller": "acme", "type": "1", "license_days": "11", "peak": "1", "amount": "11.00"},
-            {"month": "2020-01", "reseller": "acme", "type": "16", "license_days": "2", "peak": "1", "amount": ""}
+            {"month": "2020-01", "reseller": "acme", "type": 1, "license_days": 11, "peak": 1, "amount_cents": 1100},
+            {"month": "2020-01", "reseller": "acme", "type": 16, "license_days": 2, "peak": 1, "amount_cents": null}
         ])
     );
     let table = succeeded(&ipls(
@@ -322,11 +323,11 @@ fn reports_and_audit(kind: Kind) {
     let lines: Vec<&str> = audit.lines().collect();
     assert_eq!(
         lines[1],
-        "2020-01-22 08:00:00,acme,register,203.0.113.2,16,,198.51.100.7"
+        "3,2020-01-22 08:00,acme,register,203.0.113.2,16,,198.51.100.7"
     );
     assert_eq!(
         lines[2],
-        "2020-01-23 08:00:00,acme,remove,203.0.113.2,16,,198.51.100.7"
+        "4,2020-01-23 08:00,acme,remove,203.0.113.2,16,,198.51.100.7"
     );
     assert_eq!(lines.len(), 3);
     let since = succeeded(&ipls(

@@ -187,6 +187,7 @@ fn concurrent_availability_answers_each_caller_as_alone(kind: Kind) {
             ..Default::default()
         },
         &test_secrets(),
+        &crate::common::by_cli(),
     )
     .expect("block");
     let callers = [free, limited, trial, blocked];

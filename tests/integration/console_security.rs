@@ -119,7 +119,7 @@ on_both_backends! {
             let mut fields = fields;
             fields.push(("csrf", &again.csrf));
             let refused = post(&srv, &again.cookie, target, &fields);
-            assert_eq!(refused.status, 422, "{target}");
+            assert_eq!(refused.status, 409, "{target}");
             assert!(refused.text().contains("Account acme is blocked: unpaid"), "{target}: {}", refused.text());
         }
 

@@ -119,10 +119,17 @@ fn source_allowlist(kind: Kind) {
     let a = srv.add_reseller("alice", &[1]);
     let set = |allow: Option<&str>| {
         let changes = AccountChanges {
-            allow_from: Some(allow.map(String::from)),
+            allow_from: Some(allow.unwrap_or("").to_string()),
             ..Default::default()
         };
-        resellers::update(&mut srv.conn(), "alice", &changes, &test_secrets()).unwrap();
+        resellers::update(
+            &mut srv.conn(),
+            "alice",
+            &changes,
+            &test_secrets(),
+            &crate::common::by_cli(),
+        )
+        .unwrap();
     };
     set(Some("198.51.100.0/24,2001:db8::/32"));
     assert_eq!(

@@ -59,6 +59,7 @@ fn two_instances_share_one_postgres_safely() {
             trial: false,
             grants: &grants,
             now,
+            by: &ipls::domain::Source::Cli,
         };
         create(&mut conn, &account, &test_secrets()).unwrap();
     }

@@ -156,7 +156,7 @@ key_tests! {
             blocked_reason: Some(Some("unpaid".into())),
             ..Default::default()
         };
-        resellers::update(&mut srv.conn(), "alice", &changes, &test_secrets()).unwrap();
+        resellers::update(&mut srv.conn(), "alice", &changes, &test_secrets(), &crate::common::by_cli()).unwrap();
 
         let listed = ok(&r, "kcare/key/list", "");
         assert!(listed.as_array().unwrap().iter().all(|k| k["enabled"] == false), "{listed}");

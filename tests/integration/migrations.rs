@@ -76,6 +76,7 @@ fn keys_down_with_keys_present(kind: Kind) {
                 limits: [(16, None), (50, None)].into_iter().collect(),
             },
             now: chrono::Utc::now().naive_utc(),
+            by: &ipls::domain::Source::Cli,
         },
         &test_secrets(),
     )

@@ -31,9 +31,10 @@ mod nul_characters_are_refused_not_500 {
             "acme",
             &changes,
             &crate::common::test_secrets(),
+            &crate::common::by_cli(),
         );
         assert!(
-            matches!(refused, Err(ipls::error::DomainError::Refused(_))),
+            matches!(refused, Err(ipls::error::DomainError::Invalid(_))),
             "{refused:?}"
         );
         assert_eq!(acme.ok("check", "ip=203.0.113.5"), serde_json::json!([1]));
@@ -41,7 +42,7 @@ mod nul_characters_are_refused_not_500 {
         let lookup = ipls::domain::resellers::find_by_login(&mut srv.conn(), "ac\0me");
         match kind {
             crate::common::Kind::Postgres => assert!(
-                matches!(&lookup, Err(ipls::error::DomainError::Refused(m)) if m == ipls::error::NUL_REFUSAL),
+                matches!(&lookup, Err(ipls::error::DomainError::Invalid(m)) if m == ipls::error::NUL_REFUSAL),
                 "{lookup:?}"
             ),
             crate::common::Kind::Sqlite => assert!(matches!(lookup, Ok(None)), "{lookup:?}"),

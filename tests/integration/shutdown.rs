@@ -29,6 +29,7 @@ fn sigterm_finishes_in_flight_requests_and_exits_zero() {
         trial: false,
         grants: &grants,
         now,
+        by: &ipls::domain::Source::Cli,
     };
     create(
         &mut ipls::db::establish(&db.url).unwrap(),

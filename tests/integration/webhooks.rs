@@ -59,7 +59,14 @@ fn subscribe(srv: &TestServer, receiver: &Receiver, reseller: Option<&str>, even
 }
 
 fn account_change(srv: &TestServer, login: &str, changes: AccountChanges) {
-    resellers::update(&mut srv.conn(), login, &changes, &test_secrets()).expect("account change");
+    resellers::update(
+        &mut srv.conn(),
+        login,
+        &changes,
+        &test_secrets(),
+        &crate::common::by_cli(),
+    )
+    .expect("account change");
 }
 
 mod every_event_signed_and_in_order {

@@ -5,11 +5,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use ipnet::IpNet;
 
-use super::products::{key_types, new_key, Product};
+use super::products::{key_types, new_key, Product, KERNELCARE_TYPE};
 use super::{context, find_own, subject, type_label, with_retries};
 use crate::db::models::{ActivationKey, KeyServer, NewActivationKey, Reseller};
 use crate::db::schema::{activation_keys, key_servers, reseller_types, resellers};
-use crate::db::{write_transaction, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::catalogue::grant;
 use crate::domain::events::{self, Action, KeySubject};
 use crate::domain::{ensure_active, refuse_nul, Actor};
@@ -32,7 +32,7 @@ pub fn check_limit(limit: i32) -> Result<i32, DomainError> {
     if (0..=MAX_LIMIT).contains(&limit) {
         Ok(limit)
     } else {
-        Err(DomainError::refused(format!(
+        Err(DomainError::invalid(format!(
             "limit must be from 0 (unlimited) to {MAX_LIMIT}; {limit} given"
         )))
     }
@@ -243,7 +243,7 @@ pub fn delete(
         // The servers go with the key (ON DELETE CASCADE); deleted as read, or retried.
         let deleted = diesel::delete(activation_keys::table.find(key.id)).execute(c)?;
         if deleted == 0 {
-            return Err(DomainError::Conflict);
+            return Err(DomainError::raced());
         }
         events::record_key(c, context, Action::KeyDelete, subject(&key), None)?;
         Ok(Some(servers))
@@ -255,10 +255,16 @@ pub fn delete(
 pub struct KeyChange {
     pub limit: Option<i32>,
     pub note: Option<String>,
+    /// The IP ranges servers may register from (`[]` clears); KernelCare keys only.
+    pub ranges: Option<Vec<IpNet>>,
 }
 
-/// Changes the caller's key's limit and note; Ok(None) when the caller has no such key. A
-/// limit below the key's servers is refused.
+/// Only KernelCare keys take IP ranges (keys.md), whichever face asks.
+pub const RANGES_KERNELCARE_ONLY: &str = "only KernelCare keys take IP ranges";
+
+/// Changes the caller's key's limit, note and IP ranges in one transaction, all or nothing;
+/// Ok(None) when the caller has no such key. A limit below the key's servers is refused, as
+/// are ranges for a key that is not KernelCare's, before anything is changed.
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor<'_>,
@@ -269,10 +275,14 @@ pub fn update(
     ensure_active(actor.reseller)?;
     let limit = change.limit.map(check_limit).transpose()?;
     let note = change.note.as_deref().map(clean_note).transpose()?;
+    let ranges = change.ranges.as_deref().map(super::cidr::to_stored);
     with_retries(conn, |c| {
         let Some(key) = find_own(c, actor.reseller.id, product, key_text)? else {
             return Ok(None);
         };
+        if ranges.is_some() && key.type_id != KERNELCARE_TYPE {
+            return Err(DomainError::refused(RANGES_KERNELCARE_ONLY));
+        }
         let mut extra = Vec::new();
         if let Some(limit) = limit.filter(|l| *l != key.server_limit) {
             // Conditional on the servers the key holds at this moment: a registration that
@@ -300,6 +310,15 @@ pub fn update(
                 .execute(c)?;
             extra.push("note=changed".to_string());
         }
+        if let Some(stored) = ranges.as_ref().filter(|r| **r != key.cidrs) {
+            diesel::update(activation_keys::table.find(key.id))
+                .set(activation_keys::cidrs.eq(stored))
+                .execute(c)?;
+            extra.push(format!(
+                "cidr={}",
+                stored.as_deref().unwrap_or("").replace(' ', ",")
+            ));
+        }
         if !extra.is_empty() {
             let context = context(actor.reseller, actor.source, actor.now);
             let extra = extra.join(" ");
@@ -309,8 +328,7 @@ pub fn update(
     })
 }
 
-/// Replaces the caller's KernelCare key's IP ranges (empty: from anywhere); Ok(None) when
-/// the caller has no such key.
+/// Replaces a KernelCare key's IP ranges (`update` with ranges only).
 pub fn set_ranges(
     conn: &mut DbConnection,
     actor: &Actor<'_>,
@@ -318,22 +336,11 @@ pub fn set_ranges(
     key_text: &str,
     blocks: &[IpNet],
 ) -> Result<Option<ActivationKey>, DomainError> {
-    ensure_active(actor.reseller)?;
-    let stored = super::cidr::to_stored(blocks);
-    write_transaction(conn, |c| {
-        let Some(key) = find_own(c, actor.reseller.id, product, key_text)? else {
-            return Ok(None);
-        };
-        if key.cidrs != stored {
-            diesel::update(activation_keys::table.find(key.id))
-                .set(activation_keys::cidrs.eq(&stored))
-                .execute(c)?;
-            let extra = format!("cidr={}", stored.as_deref().unwrap_or("").replace(' ', ","));
-            let context = context(actor.reseller, actor.source, actor.now);
-            events::record_key(c, context, Action::KeyUpdate, subject(&key), Some(&extra))?;
-        }
-        super::find(c, key_text)
-    })
+    let change = KeyChange {
+        ranges: Some(blocks.to_vec()),
+        ..KeyChange::default()
+    };
+    update(conn, actor, product, key_text, &change)
 }
 
 /// The servers of each of the given keys, for listings: key id → servers, oldest first.

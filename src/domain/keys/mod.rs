@@ -74,23 +74,18 @@ fn context<'a>(reseller: &'a Reseller, source: &'a str, at: NaiveDateTime) -> Ev
 }
 
 /// A lost uniqueness race (a fresh key or server id that collided, a row changed under a
-/// conditional write) is retried; the third loss is answered as a refusal.
+/// conditional write) is retried; the third loss is answered as the conflict it is.
 fn with_retries<T>(
     conn: &mut DbConnection,
     mut body: impl FnMut(&mut DbConnection) -> Result<T, DomainError>,
 ) -> Result<T, DomainError> {
     for _ in 0..2 {
         match write_transaction(conn, &mut body) {
-            Err(DomainError::Conflict) => continue,
+            Err(DomainError::Conflict(_)) => continue,
             other => return other,
         }
     }
-    match write_transaction(conn, &mut body) {
-        Err(DomainError::Conflict) => Err(DomainError::refused(
-            "The key changed concurrently; please retry",
-        )),
-        other => other,
-    }
+    write_transaction(conn, &mut body)
 }
 
 /// Takes the key's row lock for the rest of the transaction (Postgres; SQLite's writers are

@@ -136,7 +136,7 @@ fn detach(
         .filter(key_servers::id.eq(server.id))
         .filter(key_servers::key_id.eq(key.id));
     if diesel::delete(row).execute(conn)? == 0 {
-        return Err(DomainError::Conflict);
+        return Err(DomainError::raced());
     }
     diesel::update(activation_keys::table.find(key.id))
         .set(activation_keys::servers.eq(activation_keys::servers - 1))
@@ -218,7 +218,7 @@ pub fn convert(
             .execute(c)?
             == 0
         {
-            return Err(DomainError::Conflict);
+            return Err(DomainError::raced());
         }
         diesel::update(activation_keys::table.find(from.id))
             .set(activation_keys::servers.eq(activation_keys::servers - 1))

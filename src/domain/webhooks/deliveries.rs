@@ -348,7 +348,7 @@ pub fn attempts_of(
 pub fn retry(conn: &mut DbConnection, id: i64) -> Result<Delivery, DomainError> {
     write_transaction(conn, |c| {
         let Some(delivery) = find(c, id)? else {
-            return Err(DomainError::refused(format!("no webhook delivery {id}")));
+            return Err(DomainError::not_found(format!("no webhook delivery {id}")));
         };
         diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq(id)))
             .set((
@@ -357,7 +357,7 @@ pub fn retry(conn: &mut DbConnection, id: i64) -> Result<Delivery, DomainError> 
             ))
             .execute(c)?;
         endpoints::enable(c, delivery.endpoint_id)?;
-        find(c, id)?.ok_or_else(|| DomainError::refused(format!("no webhook delivery {id}")))
+        find(c, id)?.ok_or_else(|| DomainError::not_found(format!("no webhook delivery {id}")))
     })
 }
 

@@ -94,7 +94,7 @@ pub fn signing_secret(endpoint: &Endpoint, secrets: &SecretBox) -> Result<String
     secrets
         .open(&seal_label(&endpoint.url), &endpoint.secret)
         .ok_or_else(|| {
-            DomainError::refused(format!(
+            DomainError::Internal(format!(
                 "the master key does not open webhook endpoint {}'s secret",
                 endpoint.id
             ))
@@ -121,7 +121,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<EndpointView>, Do
 }
 
 pub fn get(conn: &mut DbConnection, id: i64) -> Result<EndpointView, DomainError> {
-    find(conn, id)?.ok_or_else(|| DomainError::refused(format!("no webhook endpoint {id}")))
+    find(conn, id)?.ok_or_else(|| DomainError::not_found(format!("no webhook endpoint {id}")))
 }
 
 /// Every endpoint, or one reseller's, oldest first.
@@ -147,7 +147,7 @@ pub fn remove(conn: &mut DbConnection, id: i64) -> Result<(), DomainError> {
     let deleted = diesel::delete(webhook_endpoints::table.filter(webhook_endpoints::id.eq(id)))
         .execute(conn)?;
     if deleted == 0 {
-        return Err(DomainError::refused(format!("no webhook endpoint {id}")));
+        return Err(DomainError::not_found(format!("no webhook endpoint {id}")));
     }
     Ok(())
 }

@@ -87,7 +87,7 @@ impl Subscription {
         let mut types = Vec::new();
         for name in text.split(',').map(str::trim) {
             let Some(event) = EventType::parse(name) else {
-                return Err(DomainError::refused(format!(
+                return Err(DomainError::invalid(format!(
                     "unknown webhook event {name:?}: expected * or a list of {}",
                     EventType::ALL.map(EventType::as_str).join(", ")
                 )));
