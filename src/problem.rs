@@ -55,7 +55,9 @@ impl Kind {
             Kind::ReadOnlyToken => 403,
             Kind::MethodNotAllowed => 405,
             Kind::UnsupportedMediaType => 415,
-            Kind::IdempotencyMismatch => 422,
+            // The key is bound to its first request: another request with it conflicts with
+            // that state (409, like a key whose first request is still in progress).
+            Kind::IdempotencyMismatch => 409,
         };
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }

@@ -34,6 +34,7 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
     // The lower layers' extractors and middleware find their own parts, not `AppState`.
     let auth = web::Data::new(state.auth.clone());
     let metrics = web::Data::from(state.metrics.clone());
+    let max_body = state.config.max_body_bytes;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -42,9 +43,9 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
             .app_data(metrics.clone())
             .wrap(from_fn(observe))
             // The admin scope first: `/api` would otherwise take `/api/admin/...` too.
-            .configure(admin::configure)
+            .configure(|c| admin::configure(c, max_body))
             .configure(api::configure)
-            .configure(console::configure)
+            .configure(|c| console::configure(c, max_body))
     })
     .workers(workers)
     .client_request_timeout(limits.request_timeout)

@@ -51,6 +51,51 @@ pub fn cut(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
+/// Regular expressions (ECMA 262, as OpenAPI documents use them) for the values both APIs'
+/// documents describe, matching exactly what the parsers accept.
+pub mod patterns {
+    /// A dotted-quad IPv4 address (no leading zeros, as Rust's parser requires).
+    pub const IPV4: &str = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}";
+    /// An IPv6 address in hex groups, compressed or not (no embedded IPv4, no zone).
+    pub const IPV6: &str = r"(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:(:[0-9a-fA-F]{1,4}){1,6}|:((:[0-9a-fA-F]{1,4}){1,7}|:))";
+    /// An IPv4 prefix length.
+    pub const PREFIX4: &str = r"(3[0-2]|[12]?[0-9])";
+    /// An IPv6 prefix length.
+    pub const PREFIX6: &str = r"(12[0-8]|1[01][0-9]|[1-9]?[0-9])";
+    /// A reseller login.
+    pub const LOGIN: &str = r"^[A-Za-z0-9._@-]{1,64}$";
+    /// `YYYY-MM`.
+    pub const MONTH: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])$";
+    /// Text without a NUL character (Postgres cannot store one).
+    pub const NO_NUL: &str = r"^[^\u0000]*$";
+    /// A block reason: no NUL, and something besides ASCII spaces (` \t\n\v\f\r`).
+    pub const BLOCK_REASON: &str = r"^[^\u0000]*[^\u0000\t\n\u000b\u000c\r ][^\u0000]*$";
+
+    /// The whitespace a block reason may not consist of only: ASCII's, as `BLOCK_REASON`
+    /// spells it out (ECMA's, Python's and Rust's `\s` each differ beyond ASCII).
+    pub fn is_ascii_space(c: char) -> bool {
+        matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
+    }
+
+    /// A webhook URL: http(s), a host name (whose last label is letters, as URL parsing
+    /// requires of a name) or an address, an optional port and a path.
+    pub fn webhook_url() -> String {
+        format!(
+            r"^https?://(([a-z0-9]+\.)*[a-z]+|{IPV4}|\[{IPV6}\])(:([1-9][0-9]{{0,3}}|[1-5][0-9]{{4}}|6[0-4][0-9]{{3}}|65[0-4][0-9]{{2}}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~-]*)*$"
+        )
+    }
+
+    /// An IPv4 or IPv6 address, anchored.
+    pub fn ip() -> String {
+        format!("^({IPV4}|{IPV6})$")
+    }
+
+    /// An address or a CIDR block, anchored.
+    pub fn ip_or_block() -> String {
+        format!("^({IPV4}(/{PREFIX4})?|{IPV6}(/{PREFIX6})?)$")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

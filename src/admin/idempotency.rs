@@ -1,131 +1,159 @@
-//! `Idempotency-Key` on POSTs that create: the first answer is kept (sealed with the master
-//! key, as it may hold a secret) and replayed to a repeat of the same request with the same
-//! key from the same token; the key with another request is refused.
+//! `Idempotency-Key` on POSTs that create (`domain::idempotency`): the request is read and
+//! checked first; then the key is reserved, so of concurrent repeats exactly one does the work
+//! and the others wait for its answer and replay it. The answer is kept (sealed with the
+//! master key, as it may hold a secret) for `KEPT_HOURS`, scoped to the token, method and
+//! path; the key with other bytes is refused.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::error::AdminError;
+use super::error::{AdminError, AdminResult};
+use super::types::IdempotencyKey;
 use crate::auth::admin::AdminCaller;
 use crate::db;
-use crate::db::models::StoredAnswer;
-use crate::domain::admin_tokens;
+use crate::domain::idempotency::{self, Reservation, Scope};
 use crate::problem::Kind;
 use crate::state::AppState;
 
-const MAX_KEY: usize = 255;
+/// How often a repeat looks again while the first request with its key is still working.
+const WAIT_STEP: Duration = Duration::from_millis(25);
+/// How long a repeat waits for the first request's answer before it is told to retry.
+const MAX_WAIT: Duration = Duration::from_secs(10);
 
 fn key_of(req: &HttpRequest) -> Result<Option<String>, AdminError> {
     let Some(value) = req.headers().get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value
-        .to_str()
-        .map_err(|_| AdminError::invalid("Idempotency-Key must be visible ASCII"))?
-        .trim();
-    if key.is_empty() || key.len() > MAX_KEY {
-        return Err(AdminError::invalid(format!(
-            "Idempotency-Key has 1 to {MAX_KEY} characters"
-        )));
+    let text = value.to_str().map_err(|_| {
+        AdminError::invalid("Idempotency-Key has 1 to 255 visible ASCII characters")
+    })?;
+    IdempotencyKey::parse(text)
+        .map(|k| Some(k.0))
+        .map_err(AdminError::invalid)
+}
+
+/// The answer to a POST that created something: 201, never cached on the way (it may hold
+/// a secret shown once).
+fn created_answer(status: u16, json: String, replayed: bool) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::CREATED);
+    let mut answer = HttpResponse::build(status);
+    answer
+        .content_type("application/json")
+        .insert_header(("cache-control", "no-store"));
+    if replayed {
+        answer.insert_header(("idempotent-replayed", "true"));
     }
-    Ok(Some(key.to_string()))
+    answer.body(json)
 }
 
-fn sealing_name(caller: &AdminCaller, key: &str) -> String {
-    format!("idempotency:{}:{key}", caller.token.id)
-}
-
-/// The kept answer to this key, if the same request came with it before.
-async fn replay(
-    state: &AppState,
-    caller: &AdminCaller,
-    key: &str,
-    body: &[u8],
-) -> Result<Option<HttpResponse>, AdminError> {
-    let (token_id, lookup) = (caller.token.id, key.to_string());
-    let Some(stored) = db::run(&state.pool, move |c| {
-        admin_tokens::stored_answer(c, token_id, &lookup)
-    })
-    .await?
-    else {
-        return Ok(None);
-    };
-    if stored.request_hash != hex::encode(Sha256::digest(body)) {
-        return Err(AdminError::new(
-            Kind::IdempotencyMismatch,
-            "this Idempotency-Key was used with another request",
-        ));
-    }
-    let answer = state
-        .secrets
-        .open(&sealing_name(caller, key), &stored.body)
-        .ok_or_else(|| AdminError::new(Kind::Internal, "a kept answer cannot be opened"))?;
-    let status = actix_web::http::StatusCode::from_u16(stored.status as u16)
-        .map_err(|e| AdminError::new(Kind::Internal, e.to_string()))?;
-    Ok(Some(
-        HttpResponse::build(status)
-            .content_type("application/json")
-            .insert_header(("idempotent-replayed", "true"))
-            .body(answer),
-    ))
-}
-
-async fn remember(
-    state: &AppState,
-    caller: &AdminCaller,
-    key: &str,
-    body: &[u8],
-    status: u16,
-    answer: &str,
-) -> Result<(), AdminError> {
-    let sealed = state
-        .secrets
-        .seal(&sealing_name(caller, key), answer)
-        .map_err(|e| AdminError::new(Kind::Internal, e))?;
-    let row = StoredAnswer {
-        token_id: caller.token.id,
-        key: key.to_string(),
-        request_hash: hex::encode(Sha256::digest(body)),
-        status: i32::from(status),
-        body: sealed,
-        created_at: state.clock.now().naive_utc(),
-    };
-    db::run(&state.pool, move |c| admin_tokens::store_answer(c, &row)).await?;
-    Ok(())
-}
-
-/// The start of a POST that creates: its `Idempotency-Key`, and the kept answer when the
-/// request is a repeat (then nothing else is done).
-pub async fn begin(
+/// Runs a POST that creates. `input` is the request already read and checked; `work` does
+/// the creation and returns the answer and what it created (`keys/KEY`, ...). Without an
+/// `Idempotency-Key` the work simply runs.
+pub async fn create<I, T, W, F>(
     state: &AppState,
     caller: &AdminCaller,
     req: &HttpRequest,
     body: &[u8],
-) -> Result<(Option<String>, Option<HttpResponse>), AdminError> {
-    let key = key_of(req)?;
-    let replayed = match &key {
-        Some(key) => replay(state, caller, key, body).await?,
-        None => None,
+    input: I,
+    work: W,
+) -> AdminResult
+where
+    W: FnOnce(I) -> F,
+    F: Future<Output = Result<(T, String), AdminError>>,
+    T: Serialize,
+{
+    let Some(key) = key_of(req)? else {
+        let (answer, _) = work(input).await?;
+        return Ok(created_answer(201, to_json(&answer)?, false));
     };
-    Ok((key, replayed))
+    let scope = Scope {
+        token_id: caller.token.id,
+        method: req.method().to_string(),
+        path: req.path().to_string(),
+        key,
+    };
+    let hash = hex::encode(Sha256::digest(body));
+    let started = Instant::now();
+    loop {
+        let now = state.clock.now().naive_utc();
+        let (s, h) = (scope.clone(), hash.clone());
+        let found = db::run(&state.pool, move |c| idempotency::reserve(c, &s, &h, now)).await?;
+        match found {
+            Reservation::Won => return run_reserved(state, &scope, input, work).await,
+            Reservation::Replay {
+                status,
+                sealed_body,
+            } => {
+                let json = state
+                    .secrets
+                    .open(&scope.sealing_label(), &sealed_body)
+                    .ok_or_else(|| {
+                        AdminError::new(Kind::Internal, "a kept answer cannot be opened")
+                    })?;
+                return Ok(created_answer(
+                    u16::try_from(status).unwrap_or(201),
+                    json,
+                    true,
+                ));
+            }
+            Reservation::Mismatch => {
+                return Err(AdminError::new(
+                    Kind::IdempotencyMismatch,
+                    "this Idempotency-Key was used with another request",
+                ))
+            }
+            Reservation::InProgress if started.elapsed() < MAX_WAIT => {
+                actix_web::rt::time::sleep(WAIT_STEP).await;
+            }
+            Reservation::InProgress => {
+                return Err(AdminError::new(
+                    Kind::Conflict,
+                    "a request with this Idempotency-Key is still being processed; retry later",
+                ))
+            }
+        }
+    }
 }
 
-/// The end of a POST that creates: the answer, 201, kept under its key when it has one. It
-/// holds a secret shown once, so it is not cached anywhere on the way.
-pub async fn created<T: serde::Serialize>(
-    state: &AppState,
-    caller: &AdminCaller,
-    key: Option<&str>,
-    body: &[u8],
-    answer: &T,
-) -> Result<HttpResponse, AdminError> {
-    let json = serde_json::to_string(answer)
-        .map_err(|e| AdminError::new(Kind::Internal, e.to_string()))?;
-    if let Some(key) = key {
-        remember(state, caller, key, body, 201, &json).await?;
-    }
-    Ok(HttpResponse::Created()
-        .content_type("application/json")
-        .insert_header(("cache-control", "no-store"))
-        .body(json))
+/// The work of the request that holds the key; its answer is kept, or on failure the key is
+/// freed for a retry.
+async fn run_reserved<I, T, W, F>(state: &AppState, scope: &Scope, input: I, work: W) -> AdminResult
+where
+    W: FnOnce(I) -> F,
+    F: Future<Output = Result<(T, String), AdminError>>,
+    T: Serialize,
+{
+    let done = match work(input).await {
+        Ok((answer, resource)) => to_json(&answer).map(|json| (json, resource)),
+        Err(e) => Err(e),
+    };
+    let (json, resource) = match done {
+        Ok(done) => done,
+        Err(e) => {
+            let s = scope.clone();
+            if let Err(freed) = db::run(&state.pool, move |c| idempotency::release(c, &s)).await {
+                log::warn!("could not free an Idempotency-Key after a failure: {freed}");
+            }
+            return Err(e);
+        }
+    };
+    let sealed = state
+        .secrets
+        .seal(&scope.sealing_label(), &json)
+        .map_err(|e| AdminError::new(Kind::Internal, e))?;
+    let s = scope.clone();
+    db::run(&state.pool, move |c| {
+        idempotency::finish(c, &s, 201, &sealed, Some(&resource))
+    })
+    .await?;
+    Ok(created_answer(201, json, false))
+}
+
+fn to_json<T: Serialize>(answer: &T) -> Result<String, AdminError> {
+    serde_json::to_string(answer).map_err(|e| AdminError::new(Kind::Internal, e.to_string()))
 }

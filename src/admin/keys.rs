@@ -12,12 +12,16 @@ use super::body;
 use super::error::{AdminError, AdminResult};
 use super::idempotency;
 use super::params;
+use super::types::{
+    BlockValue, IdCursor, IdempotencyKey, Login, PageSize, ProductValue, ServerLimit, Text,
+};
+use super::views::Page;
 use crate::auth::admin::AdminCaller;
 use crate::db::models::{ActivationKey, KeyServer, Reseller};
 use crate::db::{self, DbConnection};
 use crate::domain::actor::NO_SUCH_KEY;
 use crate::domain::keys::manage::{self, KeyChange};
-use crate::domain::keys::products::{parse_product, product_name};
+use crate::domain::keys::products::product_name;
 use crate::domain::keys::servers::{self, Remover};
 use crate::domain::keys::{self, cidr};
 use crate::domain::ActingFor;
@@ -27,6 +31,9 @@ use crate::wire::iso;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyView {
+    /// Orders the keys (and pages of them).
+    #[serde(skip)]
+    pub id: i64,
     pub key: String,
     pub reseller: String,
     /// The license type the key's servers hold.
@@ -48,6 +55,7 @@ pub struct KeyView {
 impl KeyView {
     fn new(k: &ActivationKey, login: &str) -> Self {
         Self {
+            id: k.id,
             key: k.key_text.clone(),
             reseller: login.to_string(),
             type_id: k.type_id,
@@ -97,36 +105,39 @@ pub struct KeyWithServers {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct KeyListParams {
-    /// A reseller's login.
-    pub reseller: Option<String>,
-    /// `kcare` or an Imunify code.
-    pub product: Option<String>,
+    pub reseller: Option<Login>,
+    pub product: Option<ProductValue>,
+    pub limit: Option<PageSize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<IdCursor>,
 }
 
-/// Keys of every reseller (or one), oldest first.
+/// Keys of every reseller (or one), oldest first, a page at a time.
 #[utoipa::path(get, path = "/api/admin/v1/keys", operation_id = "listKeys", tag = "keys", params(KeyListParams),
-    responses((status = 200, description = "The keys", body = Vec<KeyView>)))]
+    responses((status = 200, description = "A page of keys", body = Page<KeyView>)))]
 pub async fn list(
     state: web::Data<AppState>,
     _caller: AdminCaller,
     query: web::Query<KeyListParams>,
 ) -> AdminResult {
     let names = params::logins(&state).await?;
-    let reseller_id = params::reseller_id(&names, query.reseller.as_deref())?;
-    let type_id = params::text(&query.product)
-        .map(|p| parse_product(p).ok_or_else(|| AdminError::invalid(PRODUCT_HELP)))
-        .transpose()?;
+    let reseller_id = params::reseller_id(&names, query.reseller.as_ref().map(|l| l.0.as_str()))?;
+    let type_id = query.product.as_ref().map(|p| p.0);
+    let limit = PageSize::of(query.limit);
+    let after = query.cursor.map_or(0, |c| c.0);
     let found = db::run(&state.pool, move |c| manage::list(c, reseller_id, None)).await?;
-    let items: Vec<KeyView> = found
+    let mut items: Vec<KeyView> = found
         .iter()
-        .filter(|k| type_id.is_none_or(|t| k.type_id == t))
+        .filter(|k| type_id.is_none_or(|t| k.type_id == t) && k.id > after)
         .map(|k| KeyView::new(k, names.get(&k.reseller_id).map_or("", String::as_str)))
         .collect();
-    Ok(HttpResponse::Ok().json(items))
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| items.last().map(|k| k.id.to_string()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
-
-const PRODUCT_HELP: &str =
-    "product is kcare or an Imunify code (AVP, 360_1, 360_5, 360_30, 360_250, 360_UN, CLEAN)";
 
 /// The key and its owner, or 404.
 fn owned(conn: &mut DbConnection, key: &str) -> Result<(ActivationKey, Reseller), DomainError> {
@@ -160,21 +171,20 @@ pub async fn get(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    pub reseller: String,
-    /// `kcare` or an Imunify code.
-    pub product: String,
+    pub reseller: Login,
+    pub product: ProductValue,
     /// Servers the key may hold; 0 = unlimited (default 1).
     #[serde(default)]
-    pub limit: Option<i32>,
+    pub limit: Option<ServerLimit>,
     /// Up to 100 characters; longer notes are cut.
     #[serde(default)]
-    pub note: Option<String>,
+    pub note: Option<Text>,
 }
 
 /// Create a key for a reseller. With an `Idempotency-Key`, the same request sent again gets
 /// the same answer and creates nothing.
 #[utoipa::path(post, path = "/api/admin/v1/keys", operation_id = "createKey", tag = "keys", request_body = NewKey,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 characters; repeats of the request with this key replay the first answer")),
+    params(("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "1 to 255 visible ASCII characters; repeats of the request with this key replay the first answer (kept 24 hours)")),
     responses((status = 201, description = "Created", body = KeyView)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -183,24 +193,32 @@ pub async fn create(
     body: web::Bytes,
 ) -> AdminResult {
     caller.may_write()?;
-    let (idempotency_key, replayed) = idempotency::begin(&state, &caller, &req, &body).await?;
-    if let Some(answer) = replayed {
-        return Ok(answer);
-    }
     let input: NewKey = body::object(&req, &body)?;
-    let type_id = parse_product(&input.product).ok_or_else(|| AdminError::invalid(PRODUCT_HELP))?;
-    let names = params::logins(&state).await?;
-    params::reseller_id(&names, Some(&input.reseller))?;
-    let acting = ActingFor::Login(input.reseller.clone());
+    let type_id = input.product.0;
+    idempotency::create(&state, &caller, &req, &body, input, |input| {
+        create_key(&state, &caller, input, type_id)
+    })
+    .await
+}
+
+async fn create_key(
+    state: &AppState,
+    caller: &AdminCaller,
+    input: NewKey,
+    type_id: i32,
+) -> Result<(KeyView, String), AdminError> {
+    let acting = ActingFor::Login(input.reseller.0.clone());
     let (created, login) = state
         .act_as(acting, caller.source(), move |c, actor, _| {
-            let note = input.note.as_deref().unwrap_or("");
-            let key = manage::create(c, actor, type_id, input.limit.unwrap_or(1), note)?;
+            let note = input.note.as_ref().map_or("", |n| n.0.as_str());
+            let limit = input.limit.map_or(1, |l| l.0);
+            let key = manage::create(c, actor, type_id, limit, note)?;
             Ok((key, actor.reseller.login.clone()))
         })
         .await?;
     let view = KeyView::new(&created, &login);
-    idempotency::created(&state, &caller, idempotency_key.as_deref(), &body, &view).await
+    let resource = format!("keys/{}", view.key);
+    Ok((view, resource))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -208,12 +226,13 @@ pub async fn create(
 pub struct KeyPatch {
     /// Servers the key may hold; 0 = unlimited; not below the servers it holds.
     #[serde(default)]
-    pub limit: Option<i32>,
+    pub limit: Option<ServerLimit>,
     #[serde(default)]
-    pub note: Option<String>,
+    pub note: Option<Text>,
     /// KernelCare keys: the CIDR blocks servers may register from; `[]` clears.
     #[serde(default)]
-    pub ip_ranges: Option<Vec<String>>,
+    #[schema(max_items = 64)]
+    pub ip_ranges: Option<Vec<BlockValue>>,
 }
 
 /// Change a key's limit, note or IP ranges; absent fields stay as they are.
@@ -232,15 +251,18 @@ pub async fn patch(
     let blocks = input
         .ip_ranges
         .as_ref()
-        .map(|list| cidr::parse(&list.join(" ")).map_err(|r| AdminError::invalid(r.message)))
+        .map(|list| {
+            let joined: Vec<&str> = list.iter().map(|b| b.0.as_str()).collect();
+            cidr::parse(&joined.join(" ")).map_err(|r| AdminError::invalid(r.message))
+        })
         .transpose()?;
     let key = key.into_inner();
     let acting = ActingFor::KeyOwner(key.clone());
     let (changed, login) = state
         .act_as(acting, caller.source(), move |c, actor, _| {
             let change = KeyChange {
-                limit: input.limit,
-                note: input.note.clone(),
+                limit: input.limit.map(|l| l.0),
+                note: input.note.as_ref().map(|n| n.0.clone()),
                 ranges: blocks,
             };
             let changed = manage::update(c, actor, None, &key, &change)?

@@ -4,68 +4,41 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::error::{AdminError, AdminResult};
+use super::error::AdminResult;
 use super::params;
+use super::types::{AddressValue, IdCursor, IpValue, Login, PageSize, Since, TypeText};
 use super::views::{LicenseView, Page};
 use crate::auth::admin::AdminCaller;
 use crate::db;
-use crate::domain::ip::LicenseIp;
-use crate::domain::license_search::{self, AddressFilter, After, Filter, Sort, SortColumn};
+use crate::domain::license_search::{self, After, Filter, Sort, SortColumn};
 use crate::domain::queries::holders_of;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LicenseParams {
-    /// A reseller's login.
-    pub reseller: Option<String>,
-    /// An IP address or a CIDR block.
-    pub ip: Option<String>,
+    pub reseller: Option<Login>,
+    pub ip: Option<AddressValue>,
     /// A license type.
     #[serde(rename = "type")]
-    #[param(rename = "type", value_type = Option<i32>)]
-    pub type_id: Option<String>,
+    #[param(rename = "type")]
+    pub type_id: Option<TypeText>,
     /// `true`: the server has checked in; `false`: never.
-    #[param(value_type = Option<bool>)]
-    pub registered: Option<String>,
+    pub registered: Option<bool>,
     /// Only licenses whose server has not checked in since this date or time.
-    pub stale_since: Option<String>,
-    /// Page size, 1 to 1000 (default 100).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
-    pub limit: Option<String>,
-    /// `next_cursor` of the previous page.
-    #[param(value_type = Option<i64>)]
-    pub cursor: Option<String>,
+    pub stale_since: Option<Since>,
+    pub limit: Option<PageSize>,
+    pub cursor: Option<IdCursor>,
 }
 
-fn filter_of(q: &LicenseParams) -> Result<Filter, AdminError> {
-    let some = |v: &Option<String>| params::text(v).map(String::from);
-    Ok(Filter {
-        type_id: q
-            .type_id
-            .clone()
-            .map(|t| {
-                t.parse::<i32>()
-                    .map_err(|_| AdminError::invalid("type is a license type number"))
-            })
-            .transpose()?,
-        address: some(&q.ip)
-            .map(|t| AddressFilter::parse(&t).map_err(|e| AdminError::invalid(e.to_string())))
-            .transpose()?,
+fn filter_of(q: &LicenseParams) -> Filter {
+    Filter {
+        type_id: q.type_id.as_ref().map(|t| t.0),
+        address: q.ip.as_ref().map(|a| a.0.clone()),
         text: None,
-        registered: q
-            .registered
-            .clone()
-            .map(|t| match t.as_str() {
-                "true" => Ok(true),
-                "false" => Ok(false),
-                _ => Err(AdminError::invalid("registered is true or false")),
-            })
-            .transpose()?,
-        stale_since: some(&q.stale_since)
-            .map(|t| params::timestamp("stale_since", &t))
-            .transpose()?,
-    })
+        registered: q.registered,
+        stale_since: q.stale_since.as_ref().map(|s| s.0),
+    }
 }
 
 /// Licenses held now (expired trials are not), oldest first.
@@ -76,11 +49,11 @@ pub async fn list(
     _caller: AdminCaller,
     query: web::Query<LicenseParams>,
 ) -> AdminResult {
-    let filter = filter_of(&query)?;
-    let limit = params::limit(query.limit.as_deref())?;
-    let after = params::id_cursor(query.cursor.as_deref())?.map(After::Id);
+    let filter = filter_of(&query);
+    let limit = PageSize::of(query.limit);
+    let after = query.cursor.map(|c| After::Id(c.0));
     let names = params::logins(&state).await?;
-    let reseller_id = params::reseller_id(&names, query.reseller.as_deref())?;
+    let reseller_id = params::reseller_id(&names, query.reseller.as_ref().map(|l| l.0.as_str()))?;
     let now = state.clock.now().naive_utc();
     let sort = Sort {
         column: SortColumn::Id,
@@ -110,20 +83,24 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-/// Every license on one IP, whoever holds it (expired trials included, with their end).
+/// Every license on one IP, whoever holds it (expired trials included, with their end), as
+/// one page.
 #[utoipa::path(get, path = "/api/admin/v1/licenses/{ip}", operation_id = "licensesOnIp", tag = "licenses",
-    params(("ip" = String, Path, description = "An IPv4 or IPv6 address")),
-    responses((status = 200, description = "The licenses on the IP (maybe none)", body = Vec<LicenseView>)))]
+    params(("ip" = IpValue, Path, description = "An IPv4 or IPv6 address")),
+    responses((status = 200, description = "The licenses on the IP (maybe none); next_cursor is always null", body = Page<LicenseView>)))]
 pub async fn on_ip(
     state: web::Data<AppState>,
     _caller: AdminCaller,
-    ip: web::Path<String>,
+    ip: web::Path<IpValue>,
 ) -> AdminResult {
-    let ip = LicenseIp::parse(ip.trim()).ok_or_else(|| AdminError::invalid("not an IP address"))?;
+    let ip = ip.into_inner().0;
     let rows = db::run(&state.pool, move |c| holders_of(c, &ip)).await?;
     let items: Vec<LicenseView> = rows
         .iter()
         .map(|(l, login)| LicenseView::new(l, login))
         .collect();
-    Ok(HttpResponse::Ok().json(items))
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
 }

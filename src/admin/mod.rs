@@ -11,6 +11,7 @@ pub mod openapi;
 mod params;
 mod reports;
 mod resellers;
+mod types;
 mod views;
 mod webhooks;
 
@@ -18,10 +19,8 @@ use actix_web::{web, HttpResponse};
 
 use crate::problem::{self, Kind};
 
-/// Largest request body read.
-const MAX_BODY_BYTES: usize = 64 * 1024;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// The admin API's routes; bodies are read up to `max_body` bytes (`IPLS_MAX_BODY_BYTES`).
+pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     let query = web::QueryConfig::default().error_handler(|e, _| {
         error::AdminError::invalid(format!("the query is not valid: {e}")).into()
     });
@@ -32,7 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/admin/v1")
             .app_data(query)
             .app_data(path)
-            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .app_data(web::PayloadConfig::new(max_body))
             .service(resource("/openapi.json", "GET").route(web::get().to(openapi::document)))
             .service(
                 resource("/resellers", "GET, POST")

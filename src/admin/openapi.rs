@@ -9,7 +9,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema};
 
-use super::{keys, licenses, reports, resellers, views, webhooks};
+use super::{keys, licenses, reports, resellers, types, views, webhooks};
 use crate::problem::Problem;
 
 #[derive(OpenApi)]
@@ -23,27 +23,47 @@ use crate::problem::Problem;
         webhooks::list_deliveries, webhooks::retry,
         keys::list, keys::get, keys::create, keys::patch, keys::delete, keys::remove_server,
     ),
-    components(schemas(Problem, views::ResellerView, views::LicenseView, views::EventView)),
+    components(schemas(Problem, views::ResellerView, views::LicenseView, views::EventView,
+        types::Login, types::MonthValue, types::IpValue, types::AddressValue, types::BlockValue,
+        types::BlockReason, types::Text, types::WebhookUrl, types::EventName, types::ProductValue,
+        types::Since, types::PageSize, types::IdCursor, types::TypeText, types::IdempotencyKey,
+        types::TypeNumber, types::LicenseLimit, types::ServerLimit, types::Cents)),
     modifiers(&Conventions),
     security(("bearer" = [])),
 )]
 pub struct AdminApi;
 
-/// Which problem answers an operation documents: every one may fail authentication, be
-/// throttled, find the database unavailable or fail; writes may be refused.
+/// Which problem answers an operation documents (statuses from `error::FACES`): every one
+/// may find a parameter invalid, fail authentication, be throttled, find the database
+/// unavailable or fail; writes may be refused by a rule or collide with what exists (409).
 struct Conventions;
 
 fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
+    problem_with(description, None)
+}
+
+fn problem_with(
+    description: &str,
+    header: Option<(&str, &str)>,
+) -> RefOr<utoipa::openapi::Response> {
     let schema: RefOr<Schema> = Problem::schema();
-    RefOr::T(
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new().schema(Some(schema)).build(),
-            )
-            .build(),
-    )
+    let mut response = ResponseBuilder::new().description(description).content(
+        "application/problem+json",
+        ContentBuilder::new().schema(Some(schema)).build(),
+    );
+    if let Some((name, about)) = header {
+        let integer = utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .minimum(Some(1));
+        response = response.header(
+            name,
+            utoipa::openapi::HeaderBuilder::new()
+                .schema(integer)
+                .description(Some(about))
+                .build(),
+        );
+    }
+    RefOr::T(response.build())
 }
 
 impl Modify for Conventions {
@@ -63,7 +83,14 @@ impl Modify for Conventions {
             for operation in writes.into_iter().flatten() {
                 let r = &mut operation.responses.responses;
                 r.insert("403".into(), problem("The token is read-only"));
-                r.insert("422".into(), problem("A rule refused the change"));
+                r.insert(
+                    "409".into(),
+                    problem(
+                        "A rule refused the change in the current state (`refused`), it collides \
+                         with what exists (`conflict`), or its Idempotency-Key belongs to another \
+                         request (`idempotency-key-reused`)",
+                    ),
+                );
                 r.insert("415".into(), problem("The body is not JSON"));
             }
             let has_path_params = path.contains('{');
@@ -83,7 +110,10 @@ impl Modify for Conventions {
                 r.insert("401".into(), problem("Missing, unknown or revoked token"));
                 r.insert(
                     "429".into(),
-                    problem("Too many failed authentications from this address"),
+                    problem_with(
+                        "Too many failed authentications from this address",
+                        Some(("Retry-After", "Seconds to wait before trying again")),
+                    ),
                 );
                 r.insert("500".into(), problem("Internal error"));
                 r.insert("503".into(), problem("The database is unavailable"));

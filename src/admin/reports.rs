@@ -8,12 +8,12 @@ use utoipa::ToSchema;
 use super::body;
 use super::error::{AdminError, AdminResult};
 use super::params;
+use super::types::{Cents, IdCursor, IpValue, Login, MonthValue, PageSize, Since, TypeText};
 use super::views::{EventView, Page, PriceView, UsageReport, UsageView};
 use crate::auth::admin::AdminCaller;
 use crate::db;
 use crate::domain::catalogue::all_types;
 use crate::domain::events::{audit as history, AuditFilter};
-use crate::domain::ip::LicenseIp;
 use crate::domain::month::Month;
 use crate::domain::{prices, usage};
 use crate::state::AppState;
@@ -21,10 +21,10 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UsageParams {
-    /// `YYYY-MM`; default the current month.
-    pub month: Option<String>,
-    /// One reseller's login; default every reseller.
-    pub reseller: Option<String>,
+    /// Default the current month.
+    pub month: Option<MonthValue>,
+    /// One reseller; default every reseller.
+    pub reseller: Option<Login>,
 }
 
 /// License-days, peak and amount per reseller and type in a month.
@@ -36,12 +36,12 @@ pub async fn usage(
     query: web::Query<UsageParams>,
 ) -> AdminResult {
     let today = state.clock.now().date_naive();
-    let month = match params::text(&query.month) {
-        None => Month::containing(today),
-        Some(text) => Month::parse(text).ok_or_else(|| AdminError::invalid("month is YYYY-MM"))?,
-    };
+    let month = query
+        .month
+        .as_ref()
+        .map_or_else(|| Month::containing(today), |m| m.0);
     let names = params::logins(&state).await?;
-    let id = params::reseller_id(&names, query.reseller.as_deref())?;
+    let id = params::reseller_id(&names, query.reseller.as_ref().map(|l| l.0.as_str()))?;
     let lines = db::run(&state.pool, move |c| usage::report(c, id, &month, today)).await?;
     let total_cents = lines.iter().filter_map(|l| l.amount_cents).sum();
     let lines = lines
@@ -64,16 +64,12 @@ pub async fn usage(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
-    pub reseller: Option<String>,
-    pub ip: Option<String>,
+    pub reseller: Option<Login>,
+    pub ip: Option<IpValue>,
     /// Events at or after this date or time.
-    pub since: Option<String>,
-    /// Page size, 1 to 1000 (default 100).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
-    pub limit: Option<String>,
-    /// `next_cursor` of the previous page.
-    #[param(value_type = Option<i64>)]
-    pub cursor: Option<String>,
+    pub since: Option<Since>,
+    pub limit: Option<PageSize>,
+    pub cursor: Option<IdCursor>,
 }
 
 /// The history of every license change, newest first.
@@ -85,21 +81,12 @@ pub async fn audit(
     query: web::Query<AuditParams>,
 ) -> AdminResult {
     let names = params::logins(&state).await?;
-    let limit = params::limit(query.limit.as_deref())?;
+    let limit = PageSize::of(query.limit);
     let filter = AuditFilter {
-        reseller_id: params::reseller_id(&names, query.reseller.as_deref())?,
-        ip: match params::text(&query.ip) {
-            None => None,
-            Some(t) => Some(
-                LicenseIp::parse(t)
-                    .ok_or_else(|| AdminError::invalid("ip is not an IP address"))?
-                    .to_string(),
-            ),
-        },
-        since: params::text(&query.since)
-            .map(|t| params::timestamp("since", t))
-            .transpose()?,
-        before_id: params::id_cursor(query.cursor.as_deref())?,
+        reseller_id: params::reseller_id(&names, query.reseller.as_ref().map(|l| l.0.as_str()))?,
+        ip: query.ip.as_ref().map(|ip| ip.0.to_string()),
+        since: query.since.as_ref().map(|s| s.0),
+        before_id: query.cursor.map(|c| c.0),
         limit: limit + 1,
     };
     let mut events = db::run(&state.pool, move |c| history(c, &filter)).await?;
@@ -116,9 +103,9 @@ pub async fn audit(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-/// Every type with its monthly price.
+/// Every type with its monthly price, as one page.
 #[utoipa::path(get, path = "/api/admin/v1/prices", operation_id = "listPrices", tag = "prices",
-    responses((status = 200, description = "Types and prices", body = Vec<PriceView>)))]
+    responses((status = 200, description = "Types and prices; next_cursor is always null", body = Page<PriceView>)))]
 pub async fn list_prices(state: web::Data<AppState>, _caller: AdminCaller) -> AdminResult {
     let (types, priced) = db::run(&state.pool, |c| Ok((all_types(c)?, prices::all(c)?))).await?;
     let items: Vec<PriceView> = types
@@ -129,40 +116,34 @@ pub async fn list_prices(state: web::Data<AppState>, _caller: AdminCaller) -> Ad
             name: t.name,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(items))
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceInput {
-    /// Monthly price in cents, 0 to 100,000,000,000.
-    #[schema(minimum = 0, maximum = 100_000_000_000_i64)]
-    pub monthly_cents: i64,
+    /// Monthly price in cents.
+    pub monthly_cents: Cents,
 }
 
 /// Set a type's monthly price (usage amounts are prorated from it).
 #[utoipa::path(put, path = "/api/admin/v1/prices/{type}", operation_id = "setPrice", tag = "prices",
-    params(("type" = i32, Path, description = "A license type")), request_body = PriceInput,
+    params(("type" = TypeText, Path, description = "A license type")), request_body = PriceInput,
     responses((status = 200, description = "The price as set", body = PriceView)))]
 pub async fn set_price(
     state: web::Data<AppState>,
     caller: AdminCaller,
-    type_id: web::Path<String>,
+    type_id: web::Path<TypeText>,
     req: actix_web::HttpRequest,
     body: web::Bytes,
 ) -> AdminResult {
     caller.may_write()?;
     let body: PriceInput = body::object(&req, &body)?;
-    let type_id: i32 = type_id
-        .trim()
-        .parse()
-        .map_err(|_| AdminError::invalid("type is a license type number"))?;
-    let cents = body.monthly_cents;
-    if !(0..=100_000_000_000).contains(&cents) {
-        return Err(AdminError::invalid(
-            "monthly_cents is from 0 to 100000000000",
-        ));
-    }
+    let type_id = type_id.into_inner().0;
+    let cents = body.monthly_cents.0;
     let now = state.clock.now().naive_utc();
     let name = db::run(&state.pool, move |c| {
         let t = crate::domain::catalogue::find_type(c, type_id)?;

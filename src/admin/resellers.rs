@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 use super::body;
 use super::error::{AdminError, AdminResult};
 use super::idempotency;
-use super::params;
+use super::types::{
+    BlockReason, BlockValue, IdempotencyKey, LicenseLimit, Login, PageSize, TypeNumber,
+};
 use super::views::{Page, ResellerView, ResellerWithSecret, SecretView};
 use crate::auth::admin::AdminCaller;
 use crate::db;
@@ -22,37 +24,25 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct TypeGrantInput {
     #[serde(rename = "type")]
-    pub type_id: i32,
+    pub type_id: TypeNumber,
     /// Most licenses of the type; null or absent = unlimited.
     #[serde(default)]
-    #[schema(minimum = 0)]
-    pub limit: Option<i32>,
+    pub limit: Option<LicenseLimit>,
 }
 
-fn grants_of_input(types: &[TypeGrantInput]) -> Result<Grants, AdminError> {
+/// The grants a list names; a type listed twice takes its last limit.
+fn grants_of_input(types: &[TypeGrantInput]) -> Grants {
     let mut grants = Grants::default();
     for t in types {
-        if t.limit.is_some_and(|l| l < 0) {
-            return Err(AdminError::invalid(format!(
-                "the limit of type {} is negative",
-                t.type_id
-            )));
-        }
-        if grants.limits.insert(t.type_id, t.limit).is_some() {
-            return Err(AdminError::invalid(format!(
-                "type {} is listed twice",
-                t.type_id
-            )));
-        }
+        grants.limits.insert(t.type_id.0, t.limit.map(|l| l.0));
     }
-    Ok(grants)
+    grants
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReseller {
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
-    pub login: String,
+    pub login: Login,
     /// Types it may register, with limits; absent = every type, unlimited.
     #[serde(default)]
     pub types: Option<Vec<TypeGrantInput>>,
@@ -69,9 +59,11 @@ pub struct ResellerPatch {
     pub types: Option<Vec<TypeGrantInput>>,
     #[serde(default)]
     pub trial: Option<bool>,
-    /// CIDR blocks API calls must come from; empty = anywhere.
+    /// CIDR blocks (or addresses) API calls must come from; empty = anywhere.
     #[serde(default)]
-    pub allow_from: Option<Vec<String>>,
+    #[schema(max_items = 256)]
+    // resellers::MAX_ALLOWED_BLOCKS (`the_document_states_the_domain_bounds`)
+    pub allow_from: Option<Vec<BlockValue>>,
     #[serde(default)]
     pub api_enabled: Option<bool>,
     #[serde(default)]
@@ -81,19 +73,16 @@ pub struct ResellerPatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockRequest {
-    /// Shown to the reseller with every refused change (1 to 500 characters).
-    #[schema(min_length = 1, max_length = 500)]
-    pub reason: String,
+    /// Shown to the reseller with every refused change.
+    pub reason: BlockReason,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Page size, 1 to 1000 (default 100).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
-    pub limit: Option<String>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+    pub limit: Option<PageSize>,
+    /// `next_cursor` of the previous page (a login).
+    pub cursor: Option<Login>,
 }
 
 async fn view(state: &AppState, login: String) -> Result<ResellerView, AdminError> {
@@ -118,8 +107,8 @@ pub async fn list(
     _caller: AdminCaller,
     query: web::Query<ListParams>,
 ) -> AdminResult {
-    let limit = params::limit(query.limit.as_deref())?;
-    let after = query.cursor.clone().unwrap_or_default();
+    let limit = PageSize::of(query.limit);
+    let after = query.cursor.clone().map(|c| c.0).unwrap_or_default();
     let now = state.clock.now().naive_utc();
     let (items, more) = db::run(&state.pool, move |c| {
         let held = held_by_reseller(c, now)?;
@@ -151,7 +140,7 @@ pub async fn list(
 /// Create a reseller. The answer holds its secret, once. With an `Idempotency-Key`, the
 /// same request sent again gets the same answer (the secret included) and creates nothing.
 #[utoipa::path(post, path = "/api/admin/v1/resellers", operation_id = "createReseller", tag = "resellers", request_body = NewReseller,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 characters; repeats of the request with this key replay the first answer")),
+    params(("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "1 to 255 visible ASCII characters; repeats of the request with this key replay the first answer (kept 24 hours)")),
     responses((status = 201, description = "Created; the secret is shown once", body = ResellerWithSecret)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -160,16 +149,24 @@ pub async fn create(
     body: web::Bytes,
 ) -> AdminResult {
     caller.may_write()?;
-    let (key, replayed) = idempotency::begin(&state, &caller, &req, &body).await?;
-    if let Some(answer) = replayed {
-        return Ok(answer);
-    }
     let input: NewReseller = body::object(&req, &body)?;
-    let login = input.login.clone();
+    let explicit = input.types.as_deref().map(grants_of_input);
+    idempotency::create(&state, &caller, &req, &body, input, |input| {
+        create_reseller(&state, &caller, input, explicit)
+    })
+    .await
+}
+
+async fn create_reseller(
+    state: &AppState,
+    caller: &AdminCaller,
+    input: NewReseller,
+    explicit: Option<Grants>,
+) -> Result<(ResellerWithSecret, String), AdminError> {
+    let login = input.login.0.clone();
     let secret = resellers::generate_secret()?;
     let secrets = state.secrets.clone();
     let now = state.clock.now().naive_utc();
-    let explicit = input.types.as_deref().map(grants_of_input).transpose()?;
     let (new_login, new_secret) = (login.clone(), secret.clone());
     let by = caller.source();
     db::run(&state.pool, move |c| {
@@ -191,10 +188,10 @@ pub async fn create(
     })
     .await?;
     let answer = ResellerWithSecret {
-        reseller: view(&state, login).await?,
+        reseller: view(state, login.clone()).await?,
         secret,
     };
-    idempotency::created(&state, &caller, key.as_deref(), &body, &answer).await
+    Ok((answer, format!("resellers/{login}")))
 }
 
 /// One reseller.
@@ -248,9 +245,15 @@ pub async fn patch(
 ) -> AdminResult {
     caller.may_write()?;
     let body: ResellerPatch = body::object(&req, &body)?;
-    let allow_from = body.allow_from.as_ref().map(|blocks| blocks.join(","));
+    let allow_from = body.allow_from.as_ref().map(|blocks| {
+        blocks
+            .iter()
+            .map(|b| b.0.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    });
     let changes = AccountChanges {
-        grants: body.types.as_deref().map(grants_of_input).transpose()?,
+        grants: body.types.as_deref().map(grants_of_input),
         trial: body.trial,
         api_enabled: body.api_enabled,
         legacy_sha1: body.legacy_sha1,
@@ -275,7 +278,7 @@ pub async fn block(
     caller.may_write()?;
     let body: BlockRequest = body::object(&req, &body)?;
     let changes = AccountChanges {
-        blocked_reason: Some(Some(body.reason)),
+        blocked_reason: Some(Some(body.reason.0)),
         ..Default::default()
     };
     Ok(HttpResponse::Ok().json(apply(&state, &caller, login.into_inner(), changes).await?))

@@ -10,7 +10,7 @@ use super::body;
 use super::error::{AdminError, AdminResult};
 use super::idempotency;
 use super::params;
-use super::resellers::ListParams;
+use super::types::{EventName, IdCursor, IdempotencyKey, Login, PageSize, WebhookUrl};
 use super::views::Page;
 use crate::auth::admin::AdminCaller;
 use crate::db;
@@ -61,15 +61,23 @@ pub struct WebhookEndpointWithSecret {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhookEndpoint {
-    /// http:// or https://; its host must resolve to public addresses only.
-    #[schema(max_length = 2000)]
-    pub url: String,
+    pub url: WebhookUrl,
     /// Only this reseller's events; absent: every reseller's.
     #[serde(default)]
-    pub reseller: Option<String>,
-    /// `["*"]` (the default) or event types, e.g. `["license.registered"]`.
+    pub reseller: Option<Login>,
+    /// `["*"]` (the default) or event types, e.g. `["license.registered"]`; `*` among
+    /// names means every event.
     #[serde(default)]
-    pub events: Option<Vec<String>>,
+    #[schema(min_items = 1)]
+    pub events: Option<Vec<EventName>>,
+}
+
+/// A page of a list ordered by id.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IdPageParams {
+    pub limit: Option<PageSize>,
+    pub cursor: Option<IdCursor>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -156,15 +164,15 @@ async fn endpoint(state: &AppState, id: i64) -> Result<EndpointView, AdminError>
 }
 
 /// List webhook endpoints, oldest first.
-#[utoipa::path(get, path = "/api/admin/v1/webhooks", operation_id = "listWebhooks", tag = "webhooks", params(ListParams),
+#[utoipa::path(get, path = "/api/admin/v1/webhooks", operation_id = "listWebhooks", tag = "webhooks", params(IdPageParams),
     responses((status = 200, description = "A page of endpoints", body = Page<WebhookEndpoint>)))]
 pub async fn list(
     state: web::Data<AppState>,
     _caller: AdminCaller,
-    query: web::Query<ListParams>,
+    query: web::Query<IdPageParams>,
 ) -> AdminResult {
-    let limit = params::limit(query.limit.as_deref())?;
-    let after = params::id_cursor(query.cursor.as_deref())?.unwrap_or(0);
+    let limit = PageSize::of(query.limit);
+    let after = query.cursor.map_or(0, |c| c.0);
     let all = db::run(&state.pool, move |c| endpoints::list(c, None)).await?;
     let mut items: Vec<WebhookEndpoint> = all
         .into_iter()
@@ -182,7 +190,7 @@ pub async fn list(
 /// Add an endpoint. The answer holds its signing secret, once. With an `Idempotency-Key`,
 /// the same request sent again gets the same answer and adds nothing.
 #[utoipa::path(post, path = "/api/admin/v1/webhooks", operation_id = "createWebhook", tag = "webhooks", request_body = NewWebhookEndpoint,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 characters; repeats of the request with this key replay the first answer")),
+    params(("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "1 to 255 visible ASCII characters; repeats of the request with this key replay the first answer (kept 24 hours)")),
     responses((status = 201, description = "Added; the secret is shown once", body = WebhookEndpointWithSecret),
         (status = 404, description = "No such reseller", body = crate::problem::Problem, content_type = "application/problem+json")))]
 pub async fn create(
@@ -192,10 +200,6 @@ pub async fn create(
     body: web::Bytes,
 ) -> AdminResult {
     caller.may_write()?;
-    let (key, replayed) = idempotency::begin(&state, &caller, &req, &body).await?;
-    if let Some(answer) = replayed {
-        return Ok(answer);
-    }
     let input: NewWebhookEndpoint = body::object(&req, &body)?;
     let events = match &input.events {
         None => "*".to_string(),
@@ -204,19 +208,34 @@ pub async fn create(
                 "events lists at least one type, or \"*\"",
             ))
         }
-        Some(list) => list.join(","),
+        Some(list) => list
+            .iter()
+            .map(|e| e.0.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
     };
+    idempotency::create(&state, &caller, &req, &body, input, |input| {
+        create_endpoint(&state, input, events)
+    })
+    .await
+}
+
+async fn create_endpoint(
+    state: &AppState,
+    input: NewWebhookEndpoint,
+    events: String,
+) -> Result<(WebhookEndpointWithSecret, String), AdminError> {
     if let Some(login) = &input.reseller {
-        let names = params::logins(&state).await?;
-        params::reseller_id(&names, Some(login))?;
+        let names = params::logins(state).await?;
+        params::reseller_id(&names, Some(&login.0))?;
     }
     let secrets = state.secrets.clone();
     let allow_private = state.config.webhooks.allow_private;
     let now = state.clock.now().naive_utc();
     let (view, secret) = db::run(&state.pool, move |c| {
         let request = EndpointRequest {
-            url: &input.url,
-            reseller: input.reseller.as_deref(),
+            url: &input.url.0,
+            reseller: input.reseller.as_ref().map(|l| l.0.as_str()),
             events: &events,
             now,
         };
@@ -227,7 +246,8 @@ pub async fn create(
         endpoint: view.into(),
         secret,
     };
-    idempotency::created(&state, &caller, key.as_deref(), &body, &answer).await
+    let resource = format!("webhooks/{}", answer.endpoint.id);
+    Ok((answer, resource))
 }
 
 /// One endpoint.
@@ -287,17 +307,17 @@ pub async fn test(
 
 /// The endpoint's deliveries, newest first, each with its attempts.
 #[utoipa::path(get, path = "/api/admin/v1/webhooks/{id}/deliveries", operation_id = "listWebhookDeliveries", tag = "webhooks",
-    params(("id" = i64, Path), ListParams),
+    params(("id" = i64, Path), IdPageParams),
     responses((status = 200, description = "A page of deliveries", body = Page<WebhookDelivery>)))]
 pub async fn list_deliveries(
     state: web::Data<AppState>,
     _caller: AdminCaller,
     id: web::Path<i64>,
-    query: web::Query<ListParams>,
+    query: web::Query<IdPageParams>,
 ) -> AdminResult {
     let id = id.into_inner();
-    let limit = params::limit(query.limit.as_deref())?;
-    let before = params::id_cursor(query.cursor.as_deref())?;
+    let limit = PageSize::of(query.limit);
+    let before = query.cursor.map(|c| c.0);
     endpoint(&state, id).await?;
     let (rows, log) = db::run(&state.pool, move |c| {
         let rows = deliveries::list(c, id, before, limit + 1)?;

@@ -33,7 +33,9 @@ impl Report {
             Level::Warn => "warn",
             Level::Fail => "fail",
         };
-        println!("{word}  {check:<16} {}", text.as_ref());
+        // One line per check, whatever the text (libpq's messages span several).
+        let words: Vec<&str> = text.as_ref().split_whitespace().collect();
+        println!("{word}  {check:<16} {}", words.join(" "));
         self.worst = self.worst.max(level);
     }
 }

@@ -30,12 +30,10 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'";
 
-/// Largest console form read.
-const MAX_FORM_BYTES: usize = 64 * 1024;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// The console's routes; forms are read up to `max_body` bytes (`IPLS_MAX_BODY_BYTES`).
+pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     let form_errors = web::FormConfig::default()
-        .limit(MAX_FORM_BYTES)
+        .limit(max_body)
         .error_handler(|e, _| ConsoleError::invalid(format!("unreadable form: {e}")).into());
     let query_errors = web::QueryConfig::default()
         .error_handler(|e, _| ConsoleError::invalid(format!("unreadable address: {e}")).into());
@@ -43,7 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/console")
             .app_data(form_errors)
             .app_data(query_errors)
-            .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
+            .app_data(web::PayloadConfig::new(max_body))
             .wrap(
                 DefaultHeaders::new()
                     .add(("content-security-policy", CONTENT_SECURITY_POLICY))

@@ -110,14 +110,14 @@ impl<Q: Send + 'static, A: Send + 'static> Coalescer<Q, A> {
             actix_web::rt::spawn(drive(self.shared.clone()));
         }
         let patience = self.shared.pool.call_timeout();
-        match actix_web::rt::time::timeout(patience, answer).await {
+        match super::within(patience, answer).await {
             Ok(Ok(answered)) => answered,
             Ok(Err(_)) => Err(DomainError::Internal(
                 "a coalesced lookup was dropped unanswered".into(),
             )),
-            Err(_) => Err(DomainError::Unavailable(format!(
+            Err(limit) => Err(DomainError::Unavailable(format!(
                 "the database did not answer within {} ms",
-                patience.as_millis()
+                limit.as_millis()
             ))),
         }
     }

@@ -47,7 +47,9 @@ pub enum DbConnection {
 #[derive(Clone)]
 pub struct Pool {
     inner: r2d2::Pool<ConnectionManager>,
-    call_timeout: Duration,
+    /// None: Postgres with `IPLS_PG_STATEMENT_TIMEOUT_MS=0`, where a call waits as long as
+    /// its statements run.
+    call_timeout: Option<Duration>,
     /// When a call last got its answer from the database (ms after `epoch`): a busy pool is
     /// only "busy" while calls keep completing.
     last_answer_ms: Arc<AtomicU64>,
@@ -67,8 +69,9 @@ impl Pool {
         self.inner.max_size()
     }
 
-    /// How long a call's database work may take before the caller is answered 503.
-    pub fn call_timeout(&self) -> Duration {
+    /// How long a call's database work may take before the caller is answered 503 (None:
+    /// no bound).
+    pub fn call_timeout(&self) -> Option<Duration> {
         self.call_timeout
     }
 
@@ -83,7 +86,11 @@ impl Pool {
     /// Whether some call got an answer from the database within the call timeout.
     fn answered_lately(&self) -> bool {
         let last = self.last_answer_ms.load(Ordering::Relaxed);
-        last > 0 && self.now_ms().saturating_sub(last) <= self.call_timeout.as_millis() as u64
+        let window = self
+            .call_timeout
+            .unwrap_or(Duration::from_secs(60))
+            .as_millis() as u64;
+        last > 0 && self.now_ms().saturating_sub(last) <= window
     }
 }
 
@@ -220,16 +227,18 @@ impl PoolOptions {
     /// The longest a call's database work can legitimately take: the wait for a connection
     /// plus the longest a statement may run (Postgres `statement_timeout`, SQLite's busy
     /// timeout), plus a second of slack. Past it the connection is stuck (a server or
-    /// network that stopped answering) and the caller gets its 503 anyway.
-    pub fn call_timeout(&self, backend: Backend) -> Duration {
+    /// network that stopped answering) and the caller gets its 503 anyway. None when the
+    /// operator set no statement timeout on Postgres (`IPLS_PG_STATEMENT_TIMEOUT_MS=0`): a
+    /// call then waits for its statements however long they run.
+    pub fn call_timeout(&self, backend: Backend) -> Option<Duration> {
         let statement = match backend {
             Backend::Postgres if self.statement_timeout_ms > 0 => {
                 Duration::from_millis(self.statement_timeout_ms)
             }
-            Backend::Postgres => Duration::from_secs(60),
+            Backend::Postgres => return None,
             Backend::Sqlite => Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS)),
         };
-        self.checkout_timeout + statement + Duration::from_secs(1)
+        Some(self.checkout_timeout + statement + Duration::from_secs(1))
     }
 }
 
@@ -258,13 +267,13 @@ where
         result
     });
     let answered = pool.clone();
-    let result = match actix_web::rt::time::timeout(pool.call_timeout, work).await {
+    let result = match within(pool.call_timeout, work).await {
         Ok(done) => done
             .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))
             .and_then(|result| result),
-        Err(_) => Err(DomainError::Unavailable(format!(
+        Err(limit) => Err(DomainError::Unavailable(format!(
             "the database did not answer within {} ms",
-            pool.call_timeout.as_millis()
+            limit.as_millis()
         ))),
     };
     if !matches!(result, Err(DomainError::Unavailable(_))) {
@@ -277,6 +286,19 @@ where
         DB_ERRORS.fetch_add(1, Ordering::Relaxed);
     }
     result
+}
+
+/// `work`'s output, or Err(limit) when a bound was set and passed first.
+pub async fn within<F: std::future::Future>(
+    limit: Option<Duration>,
+    work: F,
+) -> Result<F::Output, Duration> {
+    match limit {
+        Some(limit) => actix_web::rt::time::timeout(limit, work)
+            .await
+            .map_err(|_| limit),
+        None => Ok(work.await),
+    }
 }
 
 /// What a health check found.

@@ -167,11 +167,19 @@ pub struct NewAdminToken<'a> {
 #[diesel(table_name = super::schema::idempotency_keys)]
 pub struct StoredAnswer {
     pub token_id: i64,
+    pub method: String,
+    pub path: String,
     pub key: String,
     pub request_hash: String,
-    pub status: i32,
-    pub body: String,
+    /// `pending` while the winning request works, `done` with its answer.
+    pub state: String,
+    pub status: Option<i32>,
+    /// The answer, sealed with the master key.
+    pub body: Option<String>,
+    /// What the answer created (`keys/KEY`, `webhooks/ID`, `resellers/LOGIN`).
+    pub resource: Option<String>,
     pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
 }
 
 /// An activation key (contract keys.md).

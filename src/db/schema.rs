@@ -151,13 +151,18 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (token_id, key) {
+    idempotency_keys (token_id, method, path, key) {
         token_id -> BigInt,
+        method -> Text,
+        path -> Text,
         key -> Text,
         request_hash -> Text,
-        status -> Integer,
-        body -> Text,
+        state -> Text,
+        status -> Nullable<Integer>,
+        body -> Nullable<Text>,
+        resource -> Nullable<Text>,
         created_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 

@@ -76,8 +76,29 @@ impl DatabaseUrl {
     }
 }
 
-/// Never print a database password (logs, error lines).
+/// Never print a database password (logs, error lines): the one in the user info
+/// (`user:PASSWORD@host`) and a `password=` query parameter (libpq reads both).
 pub fn redact_password(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let mut out = redact_user_info(head);
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+fn redact_user_info(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
@@ -145,5 +166,15 @@ mod tests {
             "postgres://ipls:***@db:5432/ipls"
         );
         assert_eq!(redact_password("postgres://db/ipls"), "postgres://db/ipls");
+        assert_eq!(
+            redact_password(
+                "postgres://ipls@db1:5432,db2:5432/ipls?password=s3cret&sslmode=require"
+            ),
+            "postgres://ipls@db1:5432,db2:5432/ipls?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_password("postgres://u:p@h/d?PASSWORD=x"),
+            "postgres://u:***@h/d?PASSWORD=***"
+        );
     }
 }

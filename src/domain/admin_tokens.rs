@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::models::{AdminToken, NewAdminToken, StoredAnswer};
-use crate::db::schema::{admin_tokens, idempotency_keys};
+use crate::db::models::{AdminToken, NewAdminToken};
+use crate::db::schema::admin_tokens;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::DomainError;
 
@@ -93,27 +93,5 @@ pub fn revoke(conn: &mut DbConnection, name: &str, now: NaiveDateTime) -> Result
             "no live token named {name}"
         )));
     }
-    Ok(())
-}
-
-/// The answer stored for (token, key), if any.
-pub fn stored_answer(
-    conn: &mut DbConnection,
-    token_id: i64,
-    key: &str,
-) -> Result<Option<StoredAnswer>, DomainError> {
-    Ok(idempotency_keys::table
-        .find((token_id, key))
-        .select(StoredAnswer::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-/// Keeps an answer for replay. A concurrent request with the same key that stored first
-/// wins: this one reports a conflict.
-pub fn store_answer(conn: &mut DbConnection, answer: &StoredAnswer) -> Result<(), DomainError> {
-    diesel::insert_into(idempotency_keys::table)
-        .values(answer)
-        .execute(conn)?;
     Ok(())
 }

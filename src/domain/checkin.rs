@@ -11,7 +11,8 @@ use crate::db::schema::ip_licenses;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::DomainError;
 
-/// Longest `server_info` stored.
+/// Longest `server_info` stored; longer text is cut to it (servers send whatever their
+/// `uname` says, and a long one must not cost them their check-in).
 pub const MAX_SERVER_INFO: usize = 1024;
 
 /// Marks every license held on `ip` registered, records `last_checkin` and `server_info`,
@@ -29,11 +30,8 @@ pub fn check_in(
     if let Some(info) = server_info {
         super::refuse_nul("server_info", info)?;
     }
-    if server_info.is_some_and(|s| s.chars().count() > MAX_SERVER_INFO) {
-        return Err(DomainError::invalid(format!(
-            "server_info is longer than {MAX_SERVER_INFO} characters"
-        )));
-    }
+    let cut_info = server_info.map(|s| crate::wire::cut(s, MAX_SERVER_INFO));
+    let server_info = cut_info.as_deref();
     let ip_text = ip.to_string();
     let no_license = || DomainError::not_found(format!("IP {ip_text} has no license"));
     if held_on(conn, &ip_text, now)?.is_empty() {

@@ -6,6 +6,7 @@ pub mod admin_tokens;
 pub mod catalogue;
 pub mod checkin;
 pub mod events;
+pub mod idempotency;
 pub mod import;
 pub mod ip;
 pub mod keys;

@@ -133,8 +133,9 @@ pub fn seal_plaintext(conn: &mut DbConnection, secrets: &SecretBox) -> Result<us
     })
 }
 
-/// `ipls rekey`: re-seals every secret (resellers' and webhook endpoints') under `new`, in one
-/// transaction. Returns the count.
+/// `ipls rekey`: re-seals every sealed value (resellers' secrets, webhook endpoints' signing
+/// secrets, the admin API's kept Idempotency-Key answers) under `new`, in one transaction.
+/// Returns the count.
 pub fn reseal_all(
     conn: &mut DbConnection,
     old: &SecretBox,
@@ -156,7 +157,8 @@ pub fn reseal_all(
                 .execute(c)?;
         }
         let endpoints = super::webhooks::endpoints::reseal_all(c, old, new)?;
-        Ok(all.len() + endpoints)
+        let kept_answers = super::idempotency::reseal_all(c, old, new)?;
+        Ok(all.len() + endpoints + kept_answers)
     })
 }
 
@@ -286,14 +288,29 @@ pub struct AccountChanges {
     pub allow_from: Option<String>,
 }
 
+/// The most CIDR blocks an account's allowlist may name.
+pub const MAX_ALLOWED_BLOCKS: usize = 256;
+
+/// An allowlist as stored: canonical blocks, comma-separated (None: from anywhere); at most
+/// `MAX_ALLOWED_BLOCKS` of them.
+pub fn allowed_sources(text: &str) -> Result<Option<String>, DomainError> {
+    let named = text.split(',').filter(|b| !b.trim().is_empty()).count();
+    if named > MAX_ALLOWED_BLOCKS {
+        return Err(DomainError::invalid(format!(
+            "allowed sources name at most {MAX_ALLOWED_BLOCKS} blocks; {named} given"
+        )));
+    }
+    normalised_cidrs("allowed sources", text).map_err(DomainError::Invalid)
+}
+
 /// The most characters a block reason may have, as sent (it is stored trimmed).
 pub const MAX_BLOCK_REASON_CHARS: usize = 500;
 
 /// A block reason as stored: 1 to `MAX_BLOCK_REASON_CHARS` characters as sent, not only
-/// spaces, no NUL; trimmed.
+/// ASCII spaces, no NUL; trimmed of ASCII spaces.
 pub fn block_reason(text: &str) -> Result<String, DomainError> {
     super::refuse_nul("the block reason", text)?;
-    let trimmed = text.trim();
+    let trimmed = text.trim_matches(crate::wire::patterns::is_ascii_space);
     if trimmed.is_empty() || text.chars().count() > MAX_BLOCK_REASON_CHARS {
         return Err(DomainError::invalid(format!(
             "a block reason has 1 to {MAX_BLOCK_REASON_CHARS} characters, not only spaces"
@@ -312,7 +329,7 @@ pub fn update(
     let allow_from = changes
         .allow_from
         .as_deref()
-        .map(|text| normalised_cidrs("allowed sources", text).map_err(DomainError::Invalid))
+        .map(allowed_sources)
         .transpose()?;
     let blocked_reason = match &changes.blocked_reason {
         Some(Some(reason)) => Some(Some(block_reason(reason)?)),

@@ -1,9 +1,11 @@
-//! The retry schedule: the delay before each attempt, the first included
-//! (`IPLS_WEBHOOK_RETRY_SCHEDULE`, default `0s,5s,5m,30m,2h,5h,10h,10h`).
+//! The retry schedule: the delay before each retry of a failed delivery
+//! (`IPLS_WEBHOOK_RETRY_SCHEDULE`, default `5s,5m,30m,2h,5h,10h,10h`). A delivery's first
+//! attempt is made as soon as its change commits; after the last retry fails, the endpoint
+//! is disabled.
 
 use std::time::Duration;
 
-pub const DEFAULT_SCHEDULE: &str = "0s,5s,5m,30m,2h,5h,10h,10h";
+pub const DEFAULT_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
 
 /// `DELAY[,DELAY...]`, each a whole number with `ms`, `s`, `m` or `h`; at least one.
 pub fn parse(text: &str) -> Result<Vec<Duration>, String> {
@@ -38,10 +40,13 @@ fn delay(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(ms))
 }
 
-/// After `attempts` failed attempts, how long until the next one; None once the schedule
-/// is used up.
-pub fn next_delay(schedule: &[Duration], attempts: usize) -> Option<Duration> {
-    schedule.get(attempts).copied()
+/// After `failures` failed attempts (at least one), how long until the next; None once the
+/// schedule is used up.
+pub fn next_delay(schedule: &[Duration], failures: usize) -> Option<Duration> {
+    failures
+        .checked_sub(1)
+        .and_then(|retry| schedule.get(retry))
+        .copied()
 }
 
 #[cfg(test)]
@@ -51,10 +56,16 @@ mod tests {
     #[test]
     fn the_default_schedule_has_eight_attempts() {
         let schedule = parse(DEFAULT_SCHEDULE).expect("valid");
-        assert_eq!(schedule.len(), 8);
-        assert_eq!(schedule[2], Duration::from_secs(300));
+        assert_eq!(schedule.len(), 7, "seven retries after the first attempt");
         assert_eq!(next_delay(&schedule, 1), Some(Duration::from_secs(5)));
-        assert_eq!(next_delay(&schedule, 8), None);
+        assert_eq!(next_delay(&schedule, 2), Some(Duration::from_secs(300)));
+        assert_eq!(next_delay(&schedule, 7), Some(Duration::from_secs(36_000)));
+        assert_eq!(
+            next_delay(&schedule, 8),
+            None,
+            "the eighth failure disables"
+        );
+        assert_eq!(next_delay(&schedule, 0), None);
     }
 
     #[test]

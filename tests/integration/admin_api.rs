@@ -102,7 +102,7 @@ on_both_backends! {
         assert_eq!(again.status, 201);
         assert_eq!(again.header("idempotent-replayed"), Some("true"));
         assert_eq!(again.json()["secret"], secret.as_str());
-        problem(&send("order-17", &json!({"login": "other"})), 422, "idempotency-key-reused");
+        problem(&send("order-17", &json!({"login": "other"})), 409, "idempotency-key-reused");
         problem(&send("order-18", &body), 409, "conflict");
         assert_eq!(srv.count("SELECT count(*) AS n FROM resellers"), 1);
         // The secret works against the CLN API.
@@ -152,8 +152,9 @@ on_both_backends! {
         let mine = ok(&srv, &t, "GET", "/api/admin/v1/licenses?reseller=acme&registered=false", None);
         assert_eq!(mine["items"].as_array().unwrap().len(), 6);
         let on_ip = ok(&srv, &t, "GET", "/api/admin/v1/licenses/198.51.100.1", None);
-        assert_eq!(on_ip[0]["type"], 16);
-        assert_eq!(on_ip[0]["created"], "2026-11-28T12:00:00Z");
+        assert_eq!(on_ip["items"][0]["type"], 16);
+        assert_eq!(on_ip["items"][0]["created"], "2026-11-28T12:00:00Z");
+        assert_eq!(on_ip["next_cursor"], Value::Null);
         problem(&call(&srv, &t, "GET", "/api/admin/v1/licenses?limit=0", None), 400, "invalid-request");
         problem(&call(&srv, &t, "GET", "/api/admin/v1/licenses?registered=maybe", None), 400, "invalid-request");
         problem(&call(&srv, &t, "GET", "/api/admin/v1/licenses?reseller=nobody", None), 404, "not-found");
@@ -162,7 +163,12 @@ on_both_backends! {
         assert_eq!(priced["monthly_cents"], 3000);
         problem(&call(&srv, &t, "PUT", "/api/admin/v1/prices/999", Some(json!({"monthly_cents": 1}))), 404, "not-found");
         let prices = ok(&srv, &t, "GET", "/api/admin/v1/prices", None);
-        assert!(prices.as_array().unwrap().iter().any(|p| p["type"] == 1 && p["monthly_cents"] == 3000));
+        assert!(prices["items"].as_array().unwrap().iter().any(|p| p["type"] == 1 && p["monthly_cents"] == 3000));
+        assert_eq!(prices["next_cursor"], Value::Null);
+        // JSON Schema's integers include 3000.0.
+        let whole = ok(&srv, &t, "PUT", "/api/admin/v1/prices/1", Some(json!({"monthly_cents": 3000.0})));
+        assert_eq!(whole["monthly_cents"], 3000);
+        problem(&call(&srv, &t, "PUT", "/api/admin/v1/prices/1", Some(json!({"monthly_cents": 30.5}))), 400, "invalid-request");
         let usage = ok(&srv, &t, "GET", "/api/admin/v1/usage?month=2026-11&reseller=acme", None);
         assert_eq!(usage["month"], "2026-11");
         assert!(usage["lines"].as_array().unwrap().iter().all(|l| l["reseller"] == "acme"));
@@ -176,4 +182,31 @@ on_both_backends! {
         assert_eq!(older["items"][4]["action"], "key_create", "{older}");
         assert_eq!(older["next_cursor"], Value::Null);
     }
+}
+
+/// A source that spent its failure budget gets 429 with `Retry-After` in the admin API, as
+/// in the CLN API (problem details, `throttled`).
+#[test]
+fn throttled_callers_are_told_when_to_retry() {
+    let Some(srv) = TestServer::start_with(
+        crate::common::Kind::Sqlite,
+        crate::common::Options {
+            auth_failure_burst: 2,
+            ..crate::common::Options::default()
+        },
+    ) else {
+        return;
+    };
+    for _ in 0..2 {
+        let refused = call(&srv, "ipls_at_nope", "GET", "/api/admin/v1/resellers", None);
+        problem(&refused, 401, "unauthorized");
+    }
+    let throttled = call(&srv, "ipls_at_nope", "GET", "/api/admin/v1/resellers", None);
+    problem(&throttled, 429, "throttled");
+    let wait: u64 = throttled
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("whole seconds");
+    assert!(wait >= 1, "{wait}");
 }

@@ -12,8 +12,16 @@ key_tests! {
         let alice = srv.add_reseller("alice", &[16]);
         srv.add_reseller("bob", &[41]);
         let t = token(&srv, "partner", false);
-        let listed = admin(&srv, &t, "GET", "/api/admin/v1/keys", None);
+        let page = admin(&srv, &t, "GET", "/api/admin/v1/keys", None);
+        assert_eq!(page["next_cursor"], serde_json::Value::Null);
+        let listed = page["items"].clone();
         assert_eq!(listed.as_array().unwrap().len(), 2, "{kind:?}: the two default keys: {listed}");
+        // One a page: the cursor walks them.
+        let first = admin(&srv, &t, "GET", "/api/admin/v1/keys?limit=1", None);
+        assert_eq!(first["items"][0]["key"], listed[0]["key"]);
+        let cursor = first["next_cursor"].as_str().unwrap().to_string();
+        let second = admin(&srv, &t, "GET", &format!("/api/admin/v1/keys?limit=1&cursor={cursor}"), None);
+        assert_eq!(second["items"][0]["key"], listed[1]["key"]);
         assert_eq!(listed[1]["product"], "360_1");
         assert_eq!(listed[1]["reseller"], "bob");
 

@@ -30,7 +30,6 @@ fn server(kind: Kind) -> Option<TestServer> {
                 c.webhooks.allow_private = true;
                 c.webhooks.poll = Duration::from_millis(50);
                 c.webhooks.retry_schedule = vec![
-                    Duration::ZERO,
                     Duration::from_millis(100),
                     Duration::from_millis(100),
                     Duration::from_millis(100),

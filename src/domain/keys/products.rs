@@ -68,6 +68,25 @@ pub fn parse_product(text: &str) -> Option<i32> {
     imunify_type(&text.to_ascii_uppercase())
 }
 
+/// The products' canonical names, as the admin API takes them exactly: `kcare` and the
+/// Imunify codes.
+pub fn product_codes() -> Vec<&'static str> {
+    std::iter::once("kcare")
+        .chain(IMUNIFY_CODES.iter().map(|(code, _)| *code))
+        .collect()
+}
+
+/// A canonical product name (`product_codes`), exactly, as a license type.
+pub fn parse_product_code(text: &str) -> Option<i32> {
+    if text == "kcare" {
+        return Some(KERNELCARE_TYPE);
+    }
+    IMUNIFY_CODES
+        .iter()
+        .find(|(code, _)| *code == text)
+        .map(|(_, t)| *t)
+}
+
 /// The product as the CLI and the admin API show it: `kcare` or the Imunify code.
 pub fn product_name(type_id: i32) -> &'static str {
     imunify_code(type_id).unwrap_or("kcare")

@@ -78,10 +78,11 @@ pub enum Subscription {
 }
 
 impl Subscription {
-    /// `*`, or event names separated by commas (spaces around them are ignored).
+    /// `*`, or event names separated by commas (spaces around them are ignored); `*` among
+    /// names means every event too.
     pub fn parse(text: &str) -> Result<Self, DomainError> {
         let text = text.trim();
-        if text == "*" {
+        if text.split(',').any(|name| name.trim() == "*") {
             return Ok(Subscription::All);
         }
         let mut types = Vec::new();
