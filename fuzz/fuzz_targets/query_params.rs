@@ -8,9 +8,8 @@ fuzz_target!(|data: &[u8]| {
     let split = data.len() / 2;
     let query = String::from_utf8_lossy(&data[..split]);
     let call = Call::from_parts(&query, &data[split..], "127.0.0.1".into());
-    let _ = call.ip();
-    let _ = call.license_type("type");
-    let _ = call.optional_type("type");
-    let _ = call.boolean("els_allowed");
+    let _ = call.params::<ipls::api::rest::RegisterParams>();
+    let _ = call.params::<ipls::api::rest::UpdateParams>();
+    let _ = call.params::<ipls::api::rest::ServerParams>();
     let _ = call.get("token").map(ipls::auth::parse);
 });

@@ -15,7 +15,7 @@ use super::error::ApiError;
 use crate::auth::{AuthError, CarriesToken};
 use crate::domain::ip::LicenseIp;
 use crate::state::AppState;
-use crate::wire::{parse_bool, shorten};
+use crate::wire::shorten;
 
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -51,42 +51,6 @@ impl Call {
     pub fn non_empty(&self, key: &str) -> Option<&str> {
         self.get(key).filter(|v| !v.is_empty())
     }
-
-    /// The required `ip` parameter, validated and canonical.
-    pub fn ip(&self) -> Result<LicenseIp, ApiError> {
-        let text = self
-            .non_empty("ip")
-            .ok_or_else(|| ApiError::invalid("Parameter ip is required"))?;
-        parse_ip(text)
-    }
-
-    /// A required integer license type.
-    pub fn license_type(&self, key: &str) -> Result<i32, ApiError> {
-        match self.non_empty(key) {
-            None => Err(ApiError::invalid(format!("Parameter {key} is required"))),
-            Some(text) => parse_type(key, text),
-        }
-    }
-
-    /// An optional type where missing, empty and `0` all mean "every type".
-    pub fn optional_type(&self, key: &str) -> Result<Option<i32>, ApiError> {
-        match self.non_empty(key) {
-            None => Ok(None),
-            Some(text) => parse_type(key, text).map(|t| (t != 0).then_some(t)),
-        }
-    }
-
-    pub fn boolean(&self, key: &str) -> Result<Option<bool>, ApiError> {
-        match self.non_empty(key) {
-            None => Ok(None),
-            Some(text) => parse_bool(text).map(Some).ok_or_else(|| {
-                ApiError::invalid(format!(
-                    "Invalid value for {key}: {} (expected true, false, 1 or 0)",
-                    shorten(text)
-                ))
-            }),
-        }
-    }
 }
 
 fn form_urlencoded_pairs(input: &[u8]) -> Vec<(String, String)> {
@@ -96,15 +60,6 @@ fn form_urlencoded_pairs(input: &[u8]) -> Vec<(String, String)> {
 pub fn parse_ip(text: &str) -> Result<LicenseIp, ApiError> {
     LicenseIp::parse(text)
         .ok_or_else(|| ApiError::invalid(format!("Invalid IP address: {}", shorten(text))))
-}
-
-fn parse_type(key: &str, text: &str) -> Result<i32, ApiError> {
-    text.parse::<i32>().ok().filter(|t| *t >= 0).ok_or_else(|| {
-        ApiError::invalid(format!(
-            "Invalid {key}: {} (expected a license type number)",
-            shorten(text)
-        ))
-    })
 }
 
 /// Whether the body should be read as form fields (form POSTs, or no content type at all).
@@ -193,16 +148,6 @@ mod tests {
     fn body_fields_join_the_query() {
         let c = Call::from_parts("token=t", b"ip=1.2.3.4&type=1", None);
         assert_eq!(c.get("ip"), Some("1.2.3.4"));
-        assert_eq!(c.license_type("type").unwrap(), 1);
-    }
-
-    #[test]
-    fn optional_type_reads_empty_and_zero_as_all() {
-        assert_eq!(call("type=").optional_type("type").unwrap(), None);
-        assert_eq!(call("type=0").optional_type("type").unwrap(), None);
-        assert_eq!(call("").optional_type("type").unwrap(), None);
-        assert_eq!(call("type=16").optional_type("type").unwrap(), Some(16));
-        assert!(call("type=undefined").optional_type("type").is_err());
-        assert!(call("type=-1").optional_type("type").is_err());
+        assert_eq!(c.get("type"), Some("1"));
     }
 }

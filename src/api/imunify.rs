@@ -6,13 +6,16 @@ use serde::Serialize;
 use super::call::Call;
 use super::envelope::success;
 use super::error::{ApiError, ApiResult};
-use super::key_calls::{self, limit_param, nothing, optional_date, required};
+use super::key_calls::{
+    self, nothing, optional_date, KeyParams, RegisterServerData, RegisterServerParams,
+};
 use super::mutation::run_as;
+use super::params::{cln_params, FreeText, ImunifyCode, NoteOrDescription, ServerCount};
 use crate::auth::Authenticated;
 use crate::db;
 use crate::db::models::{ActivationKey, KeyServer};
 use crate::domain::keys::manage::{self, KeyChange};
-use crate::domain::keys::products::{imunify_code, imunify_type, IMUNIFY_CODES};
+use crate::domain::keys::products::imunify_code;
 use crate::domain::keys::servers::{self, Remover};
 use crate::domain::keys::{Product, KEY_NOT_FOUND};
 use crate::state::AppState;
@@ -24,13 +27,37 @@ fn code_of(key: &ActivationKey) -> &'static str {
     imunify_code(key.type_id).unwrap_or("")
 }
 
-/// The note: `note`, or `description` as the WHMCS module sends it.
-fn note_param(call: &Call) -> Option<&str> {
-    call.get("note").or_else(|| call.get("description"))
-}
+cln_params!(CreateParams {
+    code: ImunifyCode = "code",
+    /// Servers the key may hold; 0 = unlimited; default 1 (ours).
+    limit: Option<ServerCount> = "limit",
+    #[param(required = false)]
+    note: NoteOrDescription = "note",
+});
+
+cln_params!(UpdateParams {
+    key: FreeText = "key",
+    /// Absent: unchanged; not below the servers the key holds.
+    limit: Option<ServerCount> = "limit",
+    /// Absent: unchanged.
+    #[param(required = false)]
+    note: NoteOrDescription = "note",
+});
+
+cln_params!(ServerParams {
+    /// The server's id.
+    id: FreeText = "id",
+});
+
+cln_params!(ConvertParams {
+    /// The server's id.
+    id: FreeText = "id",
+    /// The caller's key to move it to (any Imunify code).
+    key: FreeText = "key",
+});
 
 /// create and update answer with `limit` (and `servers`) as strings.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct KeyAnswer {
     key: String,
     limit: String,
@@ -39,19 +66,15 @@ struct KeyAnswer {
     servers: Option<String>,
 }
 
-/// `im/key/create.json?code=C&limit=N&note=TEXT`.
+/// Create an Imunify key; `limit` comes back as a string.
+#[utoipa::path(get, path = "/api/im/key/create.json", operation_id = "imKeyCreate", tag = "keys",
+    params(CreateParams), responses((status = 200, body = KeyAnswer)))]
 pub async fn create(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let code = required(&call, "code")?;
-    let type_id = imunify_type(code).ok_or_else(|| {
-        ApiError::invalid(format!(
-            "Unknown Imunify code {}; expected one of {}",
-            crate::wire::shorten(code),
-            IMUNIFY_CODES.map(|(c, _)| c).join(", ")
-        ))
-    })?;
-    let limit = limit_param(&call, Some(1))?.unwrap_or(1);
-    let note = note_param(&call).unwrap_or("").to_string();
+    let p: CreateParams = call.params()?;
+    let type_id = p.code.0;
+    let limit = p.limit.map_or(1, |l| l.0);
+    let note = p.note.0.unwrap_or_default();
     let key = run_as(&state, &call.peer, reseller, move |c, actor, _| {
         manage::create(c, actor, type_id, limit, &note)
     })
@@ -64,20 +87,23 @@ pub async fn create(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     }))
 }
 
-/// `im/key/update.json?key=K[&limit=N][&note=TEXT]`: absent fields stay as they are.
+/// Change an Imunify key's limit or note; absent fields stay as they are.
+#[utoipa::path(get, path = "/api/im/key/update.json", operation_id = "imKeyUpdate", tag = "keys",
+    params(UpdateParams), responses((status = 200, body = KeyAnswer)))]
 pub async fn update(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let key = required(&call, "key")?.to_string();
+    let p: UpdateParams = call.params()?;
+    let key = p.key.0;
     let change = KeyChange {
-        limit: limit_param(&call, None)?,
-        note: note_param(&call).map(str::to_string),
+        limit: p.limit.map(|l| l.0),
+        note: p.note.0,
         ..KeyChange::default()
     };
     let updated = run_as(&state, &call.peer, reseller, move |c, actor, _| {
         manage::update(c, actor, PRODUCT, &key, &change)
     })
     .await?
-    .ok_or_else(|| ApiError::invalid(KEY_NOT_FOUND))?;
+    .ok_or_else(|| ApiError::from(crate::error::DomainError::not_found(KEY_NOT_FOUND)))?;
     Ok(success(KeyAnswer {
         limit: updated.server_limit.to_string(),
         code: code_of(&updated),
@@ -86,16 +112,20 @@ pub async fn update(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ImunifyServerRef)]
 struct ServerRef {
     id: String,
     key: String,
 }
 
-/// `im/key/remove.json?key=K`: the removed servers; `[]` for a key that is not the caller's.
+/// Remove an Imunify key with its servers: the removed servers; `[]` for a key that is not
+/// the caller's.
+#[utoipa::path(get, path = "/api/im/key/remove.json", operation_id = "imKeyRemove", tag = "keys",
+    params(KeyParams), responses((status = 200, body = Vec<ServerRef>)))]
 pub async fn remove(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let key = required(&call, "key")?.to_string();
+    let key = call.params::<KeyParams>()?.key.0;
     let shown = key.clone();
     let removed = run_as(&state, &call.peer, reseller, move |c, actor, _| {
         manage::delete(c, actor, PRODUCT, &key)
@@ -113,7 +143,8 @@ pub async fn remove(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ImunifyKeyRow)]
 struct KeyRow {
     key: String,
     #[serde(rename = "type")]
@@ -125,7 +156,9 @@ struct KeyRow {
     created: String,
 }
 
-/// `im/key/list.json`: the caller's Imunify keys, numbers as numbers.
+/// The caller's Imunify keys, numbers as numbers.
+#[utoipa::path(get, path = "/api/im/key/list.json", operation_id = "imKeyList", tag = "keys",
+    responses((status = 200, body = Vec<KeyRow>)))]
 pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let reseller = auth.reseller;
     let keys = db::run(&state.pool, move |c| {
@@ -147,7 +180,8 @@ pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiR
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ImunifyServerRow)]
 struct ServerRow {
     id: String,
     ip: String,
@@ -166,10 +200,12 @@ fn server_row(server: &KeyServer, key: &str) -> ServerRow {
     }
 }
 
-/// `im/srv/list.json?key=K`: the key's servers; `[]` for a key that is not the caller's.
+/// An Imunify key's servers; `[]` for a key that is not the caller's.
+#[utoipa::path(get, path = "/api/im/srv/list.json", operation_id = "imServerList", tag = "keys",
+    params(KeyParams), responses((status = 200, body = Vec<ServerRow>)))]
 pub async fn server_list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let key = required(&call, "key")?.to_string();
+    let key = call.params::<KeyParams>()?.key.0;
     let shown = key.clone();
     let found = db::run(&state.pool, move |c| {
         servers::list(c, reseller.id, PRODUCT, &key)
@@ -183,10 +219,12 @@ pub async fn server_list(state: web::Data<AppState>, auth: Authenticated<Call>) 
     ))
 }
 
-/// `im/srv/remove.json?id=S`.
+/// Remove a server from one of the caller's Imunify keys; not found as KernelCare's.
+#[utoipa::path(get, path = "/api/im/srv/remove.json", operation_id = "imServerRemove", tag = "keys",
+    params(ServerParams), responses((status = 200, body = ServerRef)))]
 pub async fn server_remove(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let server_id = required(&call, "id")?.to_string();
+    let server_id = call.params::<ServerParams>()?.id.0;
     let removed = run_as(&state, &call.peer, reseller, move |c, actor, _| {
         servers::remove(c, PRODUCT, &server_id, &Remover::Reseller(actor))
     })
@@ -200,11 +238,13 @@ pub async fn server_remove(state: web::Data<AppState>, auth: Authenticated<Call>
     })
 }
 
-/// `im/srv/convert.json?id=S&key=K`: moves the server to another of the caller's keys.
+/// Move a server to another of the caller's Imunify keys.
+#[utoipa::path(get, path = "/api/im/srv/convert.json", operation_id = "imServerConvert", tag = "keys",
+    params(ConvertParams), responses((status = 200, body = ServerRef)))]
 pub async fn server_convert(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let server_id = required(&call, "id")?.to_string();
-    let key = required(&call, "key")?.to_string();
+    let p: ConvertParams = call.params()?;
+    let (server_id, key) = (p.id.0, p.key.0);
     let moved = run_as(&state, &call.peer, reseller, move |c, actor, _| {
         servers::convert(c, actor, Product::Imunify, &server_id, &key)
     })
@@ -221,7 +261,10 @@ pub async fn server_convert(state: web::Data<AppState>, auth: Authenticated<Call
     }))
 }
 
-/// `im/register_server.json?key=K[&hostname=H]` (ours), no token.
+/// A server registers itself with an Imunify key (ours; no token; rate-limited per
+/// source): `success:true` whatever the code.
+#[utoipa::path(get, path = "/api/im/register_server.json", operation_id = "imRegisterServer", tag = "servers",
+    params(RegisterServerParams), security(()), responses((status = 200, body = RegisterServerData)))]
 pub async fn register_server(state: web::Data<AppState>, call: Call) -> ApiResult {
     key_calls::register_server(&state, call, Product::Imunify).await
 }

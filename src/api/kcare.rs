@@ -7,8 +7,11 @@ use serde::Serialize;
 use super::call::Call;
 use super::envelope::{respond, success};
 use super::error::{ApiError, ApiResult};
-use super::key_calls::{self, limit_param, nothing, required, KernelCareServerRow};
+use super::key_calls::{
+    self, nothing, KernelCareServerRow, KeyParams, RegisterServerData, RegisterServerParams,
+};
 use super::mutation::run_as;
+use super::params::{cln_params, FreeText, MayBeEmpty, ServerCount};
 use crate::auth::Authenticated;
 use crate::db;
 use crate::domain::keys::servers::{self, Remover};
@@ -18,12 +21,38 @@ use crate::wire::format_date;
 
 const PRODUCT: Option<Product> = Some(Product::KernelCare);
 
-/// `key/create.json?limit=N&note=TEXT`: the new key as a bare JSON string.
+cln_params!(CreateParams {
+    /// Servers the key may hold; 0 = unlimited; default 1 (ours).
+    limit: Option<ServerCount> = "limit",
+    /// Up to 100 characters; longer is cut.
+    note: Option<FreeText> = "note",
+});
+
+cln_params!(SetCidrParams {
+    key: FreeText = "key",
+    /// Required, but may be empty (which clears the ranges).
+    cidr: MayBeEmpty = "cidr",
+});
+
+cln_params!(ServerIdParams {
+    server_id: FreeText = "server_id",
+});
+
+cln_params!(UnregisterParams {
+    server_id: FreeText = "server_id",
+    /// When given, the server must be this key's.
+    key: Option<FreeText> = "key",
+});
+
+/// Create a KernelCare key: `data` is the new key as a bare JSON string.
+#[utoipa::path(get, path = "/api/kcare/key/create.json", operation_id = "kcareKeyCreate", tag = "keys",
+    params(CreateParams), responses((status = 200, body = String)))]
 pub async fn create(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
+    let p: CreateParams = call.params()?;
     // (ours) A key without a limit holds one server, as CLN's form suggests.
-    let limit = limit_param(&call, Some(1))?.unwrap_or(1);
-    let note = call.get("note").unwrap_or("").to_string();
+    let limit = p.limit.map_or(1, |l| l.0);
+    let note = p.note.map(|n| n.0).unwrap_or_default();
     let key = run_as(&state, &call.peer, reseller, move |c, actor, _| {
         manage::create(c, actor, KERNELCARE_TYPE, limit, &note)
     })
@@ -31,10 +60,13 @@ pub async fn create(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     Ok(success(key.key_text))
 }
 
-/// `key/delete.json?key=K`: true deleted, false not the caller's (still `success:true`).
+/// Delete one of the caller's KernelCare keys: true deleted, false not the caller's (still
+/// `success:true`).
+#[utoipa::path(get, path = "/api/kcare/key/delete.json", operation_id = "kcareKeyDelete", tag = "keys",
+    params(KeyParams), responses((status = 200, body = bool)))]
 pub async fn delete(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let key = required(&call, "key")?.to_string();
+    let key = call.params::<KeyParams>()?.key.0;
     let removed = run_as(&state, &call.peer, reseller, move |c, actor, _| {
         manage::delete(c, actor, PRODUCT, &key)
     })
@@ -42,7 +74,8 @@ pub async fn delete(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     Ok(success(removed.is_some()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = KernelCareKeyRow)]
 struct KeyRow {
     key: String,
     enabled: bool,
@@ -53,7 +86,9 @@ struct KeyRow {
     default: bool,
 }
 
-/// `key/list.json`: the caller's KernelCare keys; `enabled` is false while it is blocked.
+/// The caller's KernelCare keys; `enabled` is false while it is blocked.
+#[utoipa::path(get, path = "/api/kcare/key/list.json", operation_id = "kcareKeyList", tag = "keys",
+    responses((status = 200, body = Vec<KeyRow>)))]
 pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let reseller = auth.reseller;
     let enabled = reseller.blocked_reason.is_none();
@@ -76,10 +111,12 @@ pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiR
     Ok(success(rows))
 }
 
-/// `key/servers.json?key=K`: the key's servers; `[]` for a key that is not the caller's.
+/// A KernelCare key's servers; `[]` for a key that is not the caller's.
+#[utoipa::path(get, path = "/api/kcare/key/servers.json", operation_id = "kcareKeyServers", tag = "keys",
+    params(KeyParams), responses((status = 200, body = Vec<KernelCareServerRow>)))]
 pub async fn key_servers(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let key = required(&call, "key")?.to_string();
+    let key = call.params::<KeyParams>()?.key.0;
     let found = db::run(&state.pool, move |c| {
         servers::list(c, reseller.id, PRODUCT, &key)
     })
@@ -92,20 +129,21 @@ pub async fn key_servers(state: web::Data<AppState>, auth: Authenticated<Call>) 
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CodeData {
+    /// 0 done; 1 a bad address, 2 a bad prefix, 3 an internal error (nothing changed).
     code: i32,
 }
 
-/// `key/set_cidr.json?key=K&cidr=LIST`: replaces the key's ranges (empty clears them);
-/// `{"code":0}`, or 1 a bad address / 2 a bad prefix with nothing changed.
+/// Replace a KernelCare key's IP ranges (empty clears them): `{"code":0}`, or 1 a bad
+/// address / 2 a bad prefix with nothing changed.
+#[utoipa::path(get, path = "/api/kcare/key/set_cidr.json", operation_id = "kcareKeySetCidr", tag = "keys",
+    params(SetCidrParams), responses((status = 200, body = CodeData)))]
 pub async fn set_cidr(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let key = required(&call, "key")?.to_string();
-    let text = call
-        .get("cidr")
-        .ok_or_else(|| ApiError::invalid("Parameter cidr is required (empty clears the ranges)"))?;
-    let blocks = match cidr::parse(text) {
+    let p: SetCidrParams = call.params()?;
+    let (key, text) = (p.key.0, p.cidr.0);
+    let blocks = match cidr::parse(&text) {
         Ok(blocks) => blocks,
         Err(refusal) => {
             let data = CodeData { code: refusal.code };
@@ -127,16 +165,20 @@ pub async fn set_cidr(state: web::Data<AppState>, auth: Authenticated<Call>) -> 
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = KernelCareRemovedServer)]
 struct RemovedServer {
     server_id: String,
     key: String,
 }
 
-/// `srv/remove.json?server_id=S`: removes a server from one of the caller's keys.
+/// Remove a server from one of the caller's KernelCare keys; not found: `success:true`,
+/// `message:"Server not found"`, `data:null`.
+#[utoipa::path(get, path = "/api/kcare/srv/remove.json", operation_id = "kcareServerRemove", tag = "keys",
+    params(ServerIdParams), responses((status = 200, body = RemovedServer)))]
 pub async fn remove_server(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let server_id = required(&call, "server_id")?.to_string();
+    let server_id = call.params::<ServerIdParams>()?.server_id.0;
     let removed = run_as(&state, &call.peer, reseller, move |c, actor, _| {
         servers::remove(c, PRODUCT, &server_id, &Remover::Reseller(actor))
     })
@@ -150,17 +192,22 @@ pub async fn remove_server(state: web::Data<AppState>, auth: Authenticated<Call>
     })
 }
 
-/// `kcare/register_server.json?key=K[&hostname=H]`, no token.
+/// A server registers itself with a KernelCare key (no token; rate-limited per source):
+/// `success:true` whatever the code.
+#[utoipa::path(get, path = "/api/kcare/register_server.json", operation_id = "kcareRegisterServer", tag = "servers",
+    params(RegisterServerParams), security(()), responses((status = 200, body = RegisterServerData)))]
 pub async fn register_server(state: web::Data<AppState>, call: Call) -> ApiResult {
     key_calls::register_server(&state, call, Product::KernelCare).await
 }
 
-/// `kcare/unregister_server.json?server_id=S[&key=K]`, no token: true removed, false not
-/// found (or `key` named another key).
+/// A server leaves its KernelCare key (no token): true removed, false not found (or `key`
+/// named another key).
+#[utoipa::path(get, path = "/api/kcare/unregister_server.json", operation_id = "kcareUnregisterServer", tag = "servers",
+    params(UnregisterParams), security(()), responses((status = 200, body = bool)))]
 pub async fn unregister_server(state: web::Data<AppState>, call: Call) -> ApiResult {
     key_calls::admit(&state, &call)?;
-    let server_id = required(&call, "server_id")?.to_string();
-    let key = call.non_empty("key").map(str::to_string);
+    let p: UnregisterParams = call.params()?;
+    let (server_id, key) = (p.server_id.0, p.key.map(|k| k.0));
     let now = state.clock.now().naive_utc();
     let source = call.peer.clone();
     let removed = db::run(&state.pool, move |c| {

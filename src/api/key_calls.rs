@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::call::Call;
 use super::envelope::{respond, success};
 use super::error::{ApiError, ApiResult};
+use super::params::{cln_params, FreeText};
 use crate::auth::AuthError;
 use crate::db;
 use crate::db::models::KeyServer;
@@ -16,39 +17,33 @@ use crate::domain::keys::Product;
 use crate::state::AppState;
 use crate::wire::format_date;
 
-/// `limit`: a whole number from 0 (unlimited) up; `default` when absent or empty.
-pub fn limit_param(call: &Call, default: Option<i32>) -> Result<Option<i32>, ApiError> {
-    match call.non_empty("limit") {
-        None => Ok(default),
-        Some(text) => text
-            .trim()
-            .parse::<i32>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .map(Some)
-            .ok_or_else(|| {
-                ApiError::invalid(format!(
-                    "Invalid limit: {} (expected a whole number, 0 for unlimited)",
-                    crate::wire::shorten(text)
-                ))
-            }),
+cln_params!(
+    /// A call that names one of the caller's keys.
+    KeyParams {
+        key: FreeText = "key",
     }
-}
+);
 
-/// A required parameter.
-pub fn required<'a>(call: &'a Call, name: &str) -> Result<&'a str, ApiError> {
-    call.non_empty(name)
-        .ok_or_else(|| ApiError::invalid(format!("Parameter {name} is required")))
-}
+cln_params!(
+    /// A server registering itself with a key (no token).
+    RegisterServerParams {
+        /// The activation key (an unknown or missing one is code 2).
+        key: Option<FreeText> = "key",
+        hostname: Option<FreeText> = "hostname",
+    }
+);
 
 /// `success:true` with a message and `data:null`: how CLN answers "nothing to remove".
 pub fn nothing(message: &str) -> HttpResponse {
     respond(StatusCode::OK, true, Some(message), ())
 }
 
-#[derive(Serialize)]
-struct RegisterData {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RegisterServerData {
+    /// The new server's id; null when refused.
     server_id: Option<String>,
+    /// 0 ok, 1 account locked, 2 unknown key, 3 key limit reached, 4 address not in the
+    /// key's ranges (ours).
     code: i32,
 }
 
@@ -56,15 +51,16 @@ struct RegisterData {
 /// credential), rate-limited per source with check-ins; `success:true` whatever the code.
 pub async fn register_server(state: &AppState, call: Call, product: Product) -> ApiResult {
     let address = admit(state, &call)?;
-    let key = call.get("key").unwrap_or("").to_string();
-    let hostname = call.get("hostname").map(str::to_string);
+    let p: RegisterServerParams = call.params()?;
+    let key = p.key.map(|k| k.0).unwrap_or_default();
+    let hostname = p.hostname.map(|h| h.0);
     let now = state.clock.now().naive_utc();
     let outcome = db::run(&state.pool, move |c| {
         registration::register(c, product, &key, address, hostname.as_deref(), now)
     })
     .await?;
     Ok(match outcome {
-        Registration::Registered(server) => success(RegisterData {
+        Registration::Registered(server) => success(RegisterServerData {
             server_id: Some(server.server_id),
             code: 0,
         }),
@@ -72,7 +68,7 @@ pub async fn register_server(state: &AppState, call: Call, product: Product) -> 
             StatusCode::OK,
             true,
             Some(&message),
-            RegisterData {
+            RegisterServerData {
                 server_id: None,
                 code,
             },
@@ -99,7 +95,7 @@ pub fn optional_date(at: Option<chrono::NaiveDateTime>) -> Option<String> {
 }
 
 /// A KernelCare `key/servers.json` row.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct KernelCareServerRow {
     server_id: String,
     ip: String,

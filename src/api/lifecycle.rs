@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::call::Call;
 use super::envelope::success;
 use super::error::{ApiError, ApiResult};
+use super::params::{cln_params, FreeText, MonthText};
 use crate::auth::{AuthError, Authenticated};
 use crate::db;
 use crate::domain::checkin::check_in;
@@ -16,15 +17,33 @@ use crate::domain::prices::format_cents;
 use crate::domain::usage;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+cln_params!(CheckinParams {
+    /// Free text about the server; a longer one is cut to 1,024 characters.
+    server_info: Option<FreeText> = "server_info",
+    /// A key server's id: that server checks in (not the address's licenses).
+    server_id: Option<FreeText> = "server_id",
+});
+
+cln_params!(UsageParams {
+    /// Default: the current month.
+    month: Option<MonthText> = "month",
+});
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct CheckinData {
+    /// The address the server checked in from.
     ip: String,
+    /// The types it holds there (a key server: its key's type).
     types: Vec<i32>,
+    /// A key server's id, when it checked in by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_id: Option<String>,
 }
 
-/// `GET|POST /api/server/checkin.json[?server_info=TEXT]`, no token: the server is known
-/// by the address it connects from; with `server_id=S`, a key server by its id.
-/// Rate-limited per source (`IPLS_CHECKIN_PER_MINUTE`).
+/// A server checks in from its own address (no token; rate-limited per source,
+/// `IPLS_CHECKIN_PER_MINUTE`); with `server_id`, a key server by its id.
+#[utoipa::path(get, path = "/api/server/checkin.json", operation_id = "checkin", tag = "servers",
+    params(CheckinParams), security(()), responses((status = 200, body = CheckinData)))]
 pub async fn checkin(state: web::Data<AppState>, call: Call) -> ApiResult {
     let address = call
         .source
@@ -36,22 +55,17 @@ pub async fn checkin(state: web::Data<AppState>, call: Call) -> ApiResult {
         .admit(address, now)
         .map_err(|wait| ApiError(AuthError::TooManyCheckins(wait)))?;
     let ip = LicenseIp::from_addr(address);
-    if let Some(server_id) = call.non_empty("server_id") {
-        return key_server_checkin(&state, ip, server_id.to_string(), now).await;
+    let p: CheckinParams = call.params()?;
+    if let Some(server_id) = p.server_id {
+        return key_server_checkin(&state, ip, server_id.0, now).await;
     }
-    let info = call.get("server_info").map(str::to_string);
+    let info = p.server_info.map(|i| i.0);
     let types = db::run(&state.pool, move |c| check_in(c, &ip, info.as_deref(), now)).await?;
     Ok(success(CheckinData {
         ip: ip.to_string(),
         types,
+        server_id: None,
     }))
-}
-
-#[derive(Serialize)]
-struct KeyCheckinData {
-    ip: String,
-    types: Vec<i32>,
-    server_id: String,
 }
 
 /// A key server's check-in (keys.md): known by its server id, not by its address.
@@ -67,14 +81,14 @@ async fn key_server_checkin(
     .await?
     .ok_or_else(|| ApiError::from(crate::error::DomainError::not_found("Server not found")))?;
     let (server, type_id) = found;
-    Ok(success(KeyCheckinData {
+    Ok(success(CheckinData {
         ip: ip.to_string(),
         types: vec![type_id],
-        server_id: server.server_id,
+        server_id: Some(server.server_id),
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct UsageRow {
     #[serde(rename = "type")]
     type_id: i32,
@@ -84,25 +98,22 @@ struct UsageRow {
     amount: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct UsageData {
     month: String,
     usage: Vec<UsageRow>,
 }
 
-/// `/api/usage.json?month=YYYY-MM` (default: the current month), for the caller.
+/// The caller's license-days per type for a month (UTC).
+#[utoipa::path(get, path = "/api/usage.json", operation_id = "usage", tag = "licenses",
+    params(UsageParams), responses((status = 200, body = UsageData)))]
 pub async fn usage(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let today = state.clock.now().date_naive();
-    let month = match call.non_empty("month") {
-        None => Month::containing(today),
-        Some(text) => Month::parse(text).ok_or_else(|| {
-            ApiError::invalid(format!(
-                "Invalid month: {} (expected YYYY-MM)",
-                crate::wire::shorten(text)
-            ))
-        })?,
-    };
+    let month = call
+        .params::<UsageParams>()?
+        .month
+        .map_or_else(|| Month::containing(today), |m| m.0);
     let lines = db::run(&state.pool, move |c| {
         usage::report(c, Some(reseller.id), &month, today)
     })

@@ -12,7 +12,7 @@ pub mod lifecycle;
 pub mod list_stream;
 pub mod mutation;
 pub mod openapi;
-mod openapi_keys;
+pub mod params;
 pub mod rest;
 pub mod status;
 pub mod v2;

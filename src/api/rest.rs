@@ -1,25 +1,56 @@
 //! `/api/ipl/*.json`: the CLN IP-license endpoints (contract §3).
 
 use actix_web::web;
-use serde::Serialize;
 
-use super::call::{parse_ip, Call};
+use super::call::Call;
 use super::envelope::success;
 use super::error::{ApiError, ApiResult};
 use super::list_stream::stream_licenses;
 use super::mutation::run_as;
-use super::views::{RegisteredLicense, ServerRow, JSON_LIST};
+use super::params::{cln_params, AllTypes, BoolText, Ip, IpList, LicenseType};
+use super::views::{AvailabilityData, ListRowSchema, RegisteredLicense, ServerRow, JSON_LIST};
 use crate::auth::Authenticated;
 use crate::db;
 use crate::db::models::Reseller;
-use crate::domain::ip::LicenseIp;
 use crate::domain::licenses::{self, Registration};
 use crate::domain::{queries, Actor, Policy};
 use crate::error::DomainError;
 use crate::state::AppState;
 
-/// server.json answers for at most this many IPs per call.
-pub const MAX_SERVER_IPS: usize = 100;
+cln_params!(
+    /// availability.json and check.json.
+    IpParams {
+        ip: Ip = "ip",
+    }
+);
+
+cln_params!(RegisterParams {
+    ip: Ip = "ip",
+    type_id: LicenseType = "type",
+    /// Allow extended-lifecycle repositories (default false).
+    els_allowed: Option<BoolText> = "els_allowed",
+});
+
+cln_params!(RemoveParams {
+    ip: Ip = "ip",
+    type_id: Option<AllTypes> = "type",
+});
+
+cln_params!(ServerParams { ip: IpList = "ip" });
+
+cln_params!(UpdateParams {
+    ip: Ip = "ip",
+    type_id: Option<AllTypes> = "type",
+    /// The new value.
+    els_allowed: BoolText = "els_allowed",
+});
+
+cln_params!(ConvertParams {
+    ip: Ip = "ip",
+    type_id: LicenseType = "type",
+    /// The type to move to, in the same convertible family.
+    type_to: LicenseType = "type_to",
+});
 
 /// Runs a mutation as the authenticated reseller, recording the caller's address.
 async fn mutate<T, F>(
@@ -37,15 +68,12 @@ where
     Ok(run_as(state, &call.peer, reseller, f).await?)
 }
 
-#[derive(Serialize)]
-struct AvailabilityData {
-    available: Vec<i32>,
-    owned: Vec<i32>,
-}
-
+/// Types the caller holds on an IP, and types it could register there now.
+#[utoipa::path(get, path = "/api/ipl/availability.json", operation_id = "availability", tag = "licenses",
+    params(IpParams), responses((status = 200, body = AvailabilityData)))]
 pub async fn availability(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let ip = call.ip()?;
+    let ip = call.params::<IpParams>()?.ip.0;
     let now = state.clock.now().naive_utc();
     let found = state.lookups.availability.call((reseller, ip, now)).await?;
     Ok(success(AvailabilityData {
@@ -54,20 +82,27 @@ pub async fn availability(state: web::Data<AppState>, auth: Authenticated<Call>)
     }))
 }
 
+/// Every type registered on an IP by any reseller, ascending.
+#[utoipa::path(get, path = "/api/ipl/check.json", operation_id = "check", tag = "licenses",
+    params(IpParams), responses((status = 200, body = Vec<i32>)))]
 pub async fn check(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let call = auth.call;
-    let ip = call.ip()?;
+    let ip = call.params::<IpParams>()?.ip.0;
     let now = state.clock.now().naive_utc();
     let types = state.lookups.types_on_ip.call((ip, now)).await?;
     Ok(success(types))
 }
 
+/// Register a license (idempotent for its owner).
+#[utoipa::path(get, path = "/api/ipl/register.json", operation_id = "register", tag = "licenses",
+    params(RegisterParams), responses((status = 200, body = RegisteredLicense<'static>)))]
 pub async fn register(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
+    let p: RegisterParams = call.params()?;
     let request = Registration {
-        ip: call.ip()?,
-        type_id: call.license_type("type")?,
-        els_allowed: call.boolean("els_allowed")?.unwrap_or(false),
+        ip: p.ip.0,
+        type_id: p.type_id.0,
+        els_allowed: p.els_allowed.is_some_and(|b| b.0),
     };
     let license = mutate(&state, &call, reseller, move |c, actor, policy| {
         licenses::register(c, actor, policy, &request)
@@ -76,10 +111,13 @@ pub async fn register(state: web::Data<AppState>, auth: Authenticated<Call>) -> 
     Ok(success(RegisteredLicense::from(&license)))
 }
 
+/// Remove the caller's licenses on an IP; false when nothing matched.
+#[utoipa::path(get, path = "/api/ipl/remove.json", operation_id = "remove", tag = "licenses",
+    params(RemoveParams), responses((status = 200, body = bool)))]
 pub async fn remove(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let ip = call.ip()?;
-    let type_id = call.optional_type("type")?;
+    let p: RemoveParams = call.params()?;
+    let (ip, type_id) = (p.ip.0, p.type_id.and_then(|t| t.0));
     let removed = mutate(&state, &call, reseller, move |c, actor, _| {
         licenses::remove(c, actor, &ip, type_id)
     })
@@ -87,14 +125,20 @@ pub async fn remove(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     Ok(success(removed))
 }
 
+/// Every license the caller holds, by IP then type (streamed).
+#[utoipa::path(get, path = "/api/ipl/list.json", operation_id = "list", tag = "licenses",
+    responses((status = 200, body = Vec<ListRowSchema>)))]
 pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let reseller = auth.reseller;
     stream_licenses(&state, reseller.id, &JSON_LIST).await
 }
 
+/// The caller's licenses on up to 100 IPs, with their servers' registration.
+#[utoipa::path(get, path = "/api/ipl/server.json", operation_id = "server", tag = "licenses",
+    params(ServerParams), responses((status = 200, body = Vec<ServerRow<'static>>)))]
 pub async fn server(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let ips = server_ips(&call)?;
+    let ips = call.params::<ServerParams>()?.ip.0;
     let now = state.clock.now().naive_utc();
     let rows = db::run(&state.pool, move |c| {
         queries::licenses_on_ips(c, reseller.id, &ips, now)
@@ -105,35 +149,13 @@ pub async fn server(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     ))
 }
 
-/// `ip=A[,B,...]`: up to MAX_SERVER_IPS addresses; spaces around commas are tolerated.
-fn server_ips(call: &Call) -> Result<Vec<LicenseIp>, ApiError> {
-    let text = call
-        .non_empty("ip")
-        .ok_or_else(|| ApiError::invalid("Parameter ip is required"))?;
-    let parts: Vec<&str> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty() {
-        return Err(ApiError::invalid("Parameter ip is required"));
-    }
-    if parts.len() > MAX_SERVER_IPS {
-        return Err(ApiError::invalid(format!(
-            "Too many IPs: {} given, at most {MAX_SERVER_IPS} per call",
-            parts.len()
-        )));
-    }
-    parts.into_iter().map(parse_ip).collect()
-}
-
+/// Set els_allowed on the caller's licenses on an IP.
+#[utoipa::path(get, path = "/api/ipl/update.json", operation_id = "update", tag = "licenses",
+    params(UpdateParams), responses((status = 200, body = bool)))]
 pub async fn update(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let ip = call.ip()?;
-    let type_id = call.optional_type("type")?;
-    let els_allowed = call
-        .boolean("els_allowed")?
-        .ok_or_else(|| ApiError::invalid("Parameter els_allowed is required"))?;
+    let p: UpdateParams = call.params()?;
+    let (ip, type_id, els_allowed) = (p.ip.0, p.type_id.and_then(|t| t.0), p.els_allowed.0);
     let changed = mutate(&state, &call, reseller, move |c, actor, _| {
         licenses::update_els(c, actor, &ip, type_id, els_allowed)
     })
@@ -141,11 +163,13 @@ pub async fn update(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     Ok(success(changed))
 }
 
+/// Move a license to another type of its convertible family, keeping `created`.
+#[utoipa::path(get, path = "/api/ipl/convert.json", operation_id = "convert", tag = "licenses",
+    params(ConvertParams), responses((status = 200, body = bool)))]
 pub async fn convert(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let ip = call.ip()?;
-    let from = call.license_type("type")?;
-    let to = call.license_type("type_to")?;
+    let p: ConvertParams = call.params()?;
+    let (ip, from, to) = (p.ip.0, p.type_id.0, p.type_to.0);
     let converted = mutate(&state, &call, reseller, move |c, actor, _| {
         licenses::convert(c, actor, &ip, from, to)
     })

@@ -9,7 +9,7 @@ use super::error::ApiResult;
 use crate::db::{self, Health};
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Status {
     db_clweb_connected: bool,
     db_clweb_online: bool,
@@ -20,11 +20,15 @@ struct Status {
     rhn_overloaded: bool,
     rhn_queue_full: bool,
     version: &'static str,
+    /// `postgres` or `sqlite`.
+    #[schema(pattern = "^(postgres|sqlite)$")]
     database: &'static str,
 }
 
-/// Offline only when the database does not answer: a pool that is merely busy (every
-/// connection in use) waits its turn and is reported online.
+/// Health in CLN's shape (no token). Offline only when the database does not answer: a
+/// pool that is merely busy (every connection in use) waits its turn and is reported online.
+#[utoipa::path(get, path = "/api/status.json", operation_id = "status", tag = "servers",
+    security(()), responses((status = 200, body = Status)))]
 pub async fn status(state: web::Data<AppState>) -> ApiResult {
     let online = db::health(&state.pool).await != Health::Offline;
     let data = Status {

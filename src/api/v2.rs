@@ -13,7 +13,7 @@ use crate::db;
 use crate::domain::catalogue::enabled_types;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TypeRow {
     id: i32,
     name: String,
@@ -21,6 +21,8 @@ struct TypeRow {
 }
 
 /// The types enabled for the caller.
+#[utoipa::path(get, path = "/api/v2/ip-license/licenses/types", operation_id = "v2Types", tag = "licenses",
+    responses((status = 200, body = Vec<TypeRow>)))]
 pub async fn types(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let reseller = auth.reseller;
     let enabled = db::run(&state.pool, move |c| enabled_types(c, reseller.id)).await?;
@@ -36,6 +38,8 @@ pub async fn types(state: web::Data<AppState>, auth: Authenticated<Call>) -> Api
 }
 
 /// All the caller's licenses, as server.json rows.
+#[utoipa::path(get, path = "/api/v2/ip-license/licenses", operation_id = "v2Licenses", tag = "licenses",
+    responses((status = 200, body = Vec<super::views::ServerRow<'static>>)))]
 pub async fn licenses(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let reseller = auth.reseller;
     stream_licenses(&state, reseller.id, &JSON_SERVER_LIST).await

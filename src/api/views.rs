@@ -8,9 +8,24 @@ use super::list_stream::ListFormat;
 use crate::db::models::License;
 use crate::wire::format_date;
 
+/// availability.json's data.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AvailabilityData {
+    /// Types the caller could register on the IP now, ascending.
+    pub available: Vec<i32>,
+    /// Types the caller holds on the IP, ascending.
+    pub owned: Vec<i32>,
+}
+
+/// The schema of a list.json row (the rows themselves are `ListRow`, streamed).
+pub type ListRowSchema = ListRow<'static>;
+
 /// A row of list.json: `{"created", "ip", "registered", "type"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ListRow)]
 pub struct ListRow<'a> {
+    /// CLN's date: `yyyy-MM-ddTHH:mm+0000`.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}\\+0000$")]
     pub created: String,
     pub ip: &'a str,
     pub registered: bool,
@@ -30,7 +45,8 @@ impl<'a> From<&'a License> for ListRow<'a> {
 }
 
 /// register.json's data: `{"ip", "type", "registered", "created"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = RegisteredLicense)]
 pub struct RegisteredLicense<'a> {
     pub ip: &'a str,
     #[serde(rename = "type")]
@@ -51,7 +67,8 @@ impl<'a> From<&'a License> for RegisteredLicense<'a> {
 }
 
 /// A row of server.json and of the v2 licenses list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ServerRow)]
 pub struct ServerRow<'a> {
     pub server_info: Option<&'a str>,
     pub ip: &'a str,

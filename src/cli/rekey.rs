@@ -5,7 +5,7 @@ use std::fs;
 use super::error::CliError;
 use super::{connect, domain_error};
 use crate::config::Config;
-use crate::domain::resellers::reseal_all;
+use crate::domain::rekey::reseal_all;
 use crate::secrets::{
     create_key_file, generate_key, parse_key, pending_key_file, KeySource, SecretBox,
 };

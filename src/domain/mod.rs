@@ -16,6 +16,7 @@ pub mod lookups;
 pub mod month;
 pub mod prices;
 pub mod queries;
+pub mod rekey;
 pub mod reports;
 pub mod resellers;
 pub mod sessions;

@@ -133,33 +133,28 @@ pub fn seal_plaintext(conn: &mut DbConnection, secrets: &SecretBox) -> Result<us
     })
 }
 
-/// `ipls rekey`: re-seals every sealed value (resellers' secrets, webhook endpoints' signing
-/// secrets, the admin API's kept Idempotency-Key answers) under `new`, in one transaction.
+/// Re-seals every reseller's secret under `new` (in the caller's transaction: `rekey`).
 /// Returns the count.
-pub fn reseal_all(
+pub fn reseal_secrets(
     conn: &mut DbConnection,
     old: &SecretBox,
     new: &SecretBox,
 ) -> Result<usize, DomainError> {
-    write_transaction(conn, |c| {
-        let all = list(c)?;
-        for reseller in &all {
-            let clear = if is_sealed(&reseller.secret) {
-                clear_secret(reseller, old)?
-            } else {
-                reseller.secret.clone()
-            };
-            let value = new
-                .seal(&reseller.login, &clear)
-                .map_err(DomainError::Internal)?;
-            diesel::update(resellers::table.find(reseller.id))
-                .set(resellers::secret.eq(value))
-                .execute(c)?;
-        }
-        let endpoints = super::webhooks::endpoints::reseal_all(c, old, new)?;
-        let kept_answers = super::idempotency::reseal_all(c, old, new)?;
-        Ok(all.len() + endpoints + kept_answers)
-    })
+    let all = list(conn)?;
+    for reseller in &all {
+        let clear = if is_sealed(&reseller.secret) {
+            clear_secret(reseller, old)?
+        } else {
+            reseller.secret.clone()
+        };
+        let value = new
+            .seal(&reseller.login, &clear)
+            .map_err(DomainError::Internal)?;
+        diesel::update(resellers::table.find(reseller.id))
+            .set(resellers::secret.eq(value))
+            .execute(conn)?;
+    }
+    Ok(all.len())
 }
 
 /// A new secret: 24 random bytes from the OS, as 48 hex characters.

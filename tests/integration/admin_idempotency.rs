@@ -188,7 +188,7 @@ on_both_backends! {
         };
         let old = test_secrets();
         let new = ipls::secrets::SecretBox::new(&[9u8; 32], ipls::secrets::KeySource::Environment);
-        let resealed = ipls::domain::resellers::reseal_all(&mut srv.conn(), &old, &new).unwrap();
+        let resealed = ipls::domain::rekey::reseal_all(&mut srv.conn(), &old, &new).unwrap();
         assert!(resealed >= 2, "the reseller's secret and the kept answer: {resealed}");
         let body: String = {
             use diesel::prelude::*;

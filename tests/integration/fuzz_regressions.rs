@@ -51,11 +51,9 @@ fn text_inputs_answer_without_panicking() {
                     assert_eq!(LicenseIp::parse(&ip.to_string()), Some(ip));
                 }
                 let call = Call::from_parts(&text, &bytes, "127.0.0.1".parse().ok());
-                let _ = (
-                    call.ip(),
-                    call.optional_type("type"),
-                    call.boolean("els_allowed"),
-                );
+                let _ = call.params::<ipls::api::rest::RegisterParams>();
+                let _ = call.params::<ipls::api::rest::UpdateParams>();
+                let _ = call.params::<ipls::api::rest::ServerParams>();
             });
             assert!(outcome.is_ok(), "{} panicked", path.display());
         }

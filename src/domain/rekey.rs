@@ -1,0 +1,22 @@
+//! `ipls rekey`: every value sealed with the master key, re-sealed under a new one in one
+//! transaction: resellers' secrets, webhook endpoints' signing secrets, and the admin API's
+//! kept Idempotency-Key answers.
+
+use super::{idempotency, resellers, webhooks};
+use crate::db::{write_transaction, DbConnection};
+use crate::error::DomainError;
+use crate::secrets::SecretBox;
+
+/// Re-seals everything under `new`; returns how many values were re-sealed.
+pub fn reseal_all(
+    conn: &mut DbConnection,
+    old: &SecretBox,
+    new: &SecretBox,
+) -> Result<usize, DomainError> {
+    write_transaction(conn, |c| {
+        let secrets = resellers::reseal_secrets(c, old, new)?;
+        let endpoints = webhooks::endpoints::reseal_all(c, old, new)?;
+        let kept_answers = idempotency::reseal_all(c, old, new)?;
+        Ok(secrets + endpoints + kept_answers)
+    })
+}
