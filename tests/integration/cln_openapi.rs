@@ -9,6 +9,7 @@
 //!   refused request is HTTP 200 with `success:false` (a Python client raises on >= 400);
 //! - `ignored_auth` expects a 4xx for a call without or with a wrong token, but a failed
 //!   authentication is HTTP 200 with `success:false` and `Authorization failed`.
+//!
 //! The seed is fresh each run (`IPLS_SCHEMATHESIS_SEED`). Tools come from `target/py`, as
 //! for the admin API's document.
 
