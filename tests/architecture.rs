@@ -331,10 +331,12 @@ fn the_doc_lists_the_same_layers() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md"),
     )
     .unwrap();
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     for (_, names) in LAYERS {
         for module in *names {
-            if *module == "main" || *module == "upstream" || *module == "mail" {
-                continue;
+            let exists = src.join(format!("{module}.rs")).exists() || src.join(module).is_dir();
+            if !exists {
+                continue; // a layer's place for a module that has not landed yet
             }
             assert!(
                 doc.contains(&format!("`{module}`")) || doc.contains(&format!("`src/{module}")),

@@ -27,8 +27,9 @@ pub use http::Response;
 /// Runs each listed test on SQLite and on Postgres: `mod NAME { fn sqlite; fn postgres }`.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($(fn $name:ident($srv:ident) $body:block)*) => {
+    ($($(#[$m:meta])* fn $name:ident($srv:ident) $body:block)*) => {
         $(
+            $(#[$m])*
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
@@ -44,6 +45,31 @@ macro_rules! on_both_backends {
                         return;
                     };
                     $body
+                }
+            }
+        )*
+    };
+}
+
+/// Runs each listed test body once per backend, with `kind` naming it: `mod NAME { fn
+/// sqlite; fn postgres }`. The body starts what it needs (a server with its own options, a
+/// database for the CLI) and returns early when Postgres is not there.
+#[macro_export]
+macro_rules! on_both_kinds {
+    ($($(#[$m:meta])* fn $name:ident($kind:ident) $body:block)*) => {
+        $(
+            $(#[$m])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                fn run($kind: $crate::common::Kind) $body
+                #[test]
+                fn sqlite() {
+                    run($crate::common::Kind::Sqlite)
+                }
+                #[test]
+                fn postgres() {
+                    run($crate::common::Kind::Postgres)
                 }
             }
         )*

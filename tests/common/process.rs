@@ -42,6 +42,8 @@ pub fn succeeded(output: &std::process::Output) -> String {
 pub struct ServeProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The line that says where it listens (and on which database).
+    pub listening_line: String,
     /// The server's log lines after the listening line.
     log: Receiver<String>,
 }
@@ -68,15 +70,16 @@ impl ServeProcess {
         }
         let mut child = command.spawn().expect("start ipls serve");
         let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let addr = log
+        let listening_line = log
             .by_ref()
             .map_while(Result::ok)
-            .find_map(|l| {
-                l.split("listening on http://")
-                    .nth(1)
-                    .and_then(|rest| rest.split(' ').next().map(String::from))
-            })
-            .expect("ipls printed its listening address")
+            .find(|l| l.contains("listening on http://"))
+            .expect("ipls printed its listening address");
+        let addr = listening_line
+            .split("listening on http://")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap_or_default()
             .parse::<SocketAddr>()
             .map(|mut addr| {
                 if addr.ip().is_unspecified() {
@@ -95,6 +98,7 @@ impl ServeProcess {
         Self {
             child,
             addr,
+            listening_line,
             log: receiver,
         }
     }

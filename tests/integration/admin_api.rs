@@ -210,3 +210,25 @@ fn throttled_callers_are_told_when_to_retry() {
         .expect("whole seconds");
     assert!(wait >= 1, "{wait}");
 }
+
+on_both_backends! {
+    /// The default key a granted product comes with is recorded as made by whoever granted
+    /// it (the admin token here, the CLI's `cli`, a console user), not by `ipls`.
+    fn default_keys_are_recorded_as_made_by_the_granting_face(srv) {
+        let t = token(&srv, "billing", false);
+        let created = call(&srv, &t, "POST", "/api/admin/v1/resellers",
+            Some(json!({"login": "kc", "types": [{"type": 16}]})));
+        assert_eq!(created.status, 201, "{}", created.text());
+        assert_eq!(
+            srv.count("SELECT count(*) AS n FROM license_events WHERE action = 'key_create' AND source = 'admin:billing'"),
+            1
+        );
+        ok(&srv, &t, "PATCH", "/api/admin/v1/resellers/kc", Some(json!({"types": [{"type": 16}, {"type": 41}]})));
+        assert_eq!(
+            srv.count("SELECT count(*) AS n FROM license_events WHERE action = 'key_create' AND source = 'admin:billing'"),
+            2,
+            "the Imunify default key of the new grant too"
+        );
+        assert_eq!(srv.count("SELECT count(*) AS n FROM license_events WHERE source = 'ipls'"), 0);
+    }
+}

@@ -183,3 +183,32 @@ fn unreachable_database_is_a_503_envelope() {
         "failed fast"
     );
 }
+
+/// docs/api.md's table of errors on every face says what `error::FACES` does.
+#[test]
+fn errors_on_every_face_match_the_code() {
+    use ipls::error::{XmlRpcAnswer, FACES};
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/api.md")).unwrap();
+    let section = doc
+        .split("## Errors on every face")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/api.md has the section");
+    for row in FACES {
+        let xmlrpc = match row.xmlrpc {
+            XmlRpcAnswer::MinusOne => "-1".to_string(),
+            XmlRpcAnswer::Fault(code) => format!("fault {code}"),
+        };
+        let line = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| {} |", row.name)))
+            .unwrap_or_else(|| panic!("no row for {}", row.name));
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        // | kind | meaning | CLN REST | XML-RPC | admin API | console | CLI |
+        assert_eq!(cells[3], row.cln_status.to_string(), "{line}");
+        assert_eq!(cells[4], xmlrpc, "{line}");
+        assert_eq!(cells[5], row.admin_status.to_string(), "{line}");
+        assert_eq!(cells[6], row.console_status.to_string(), "{line}");
+        assert_eq!(cells[7], row.cli_exit.to_string(), "{line}");
+    }
+}

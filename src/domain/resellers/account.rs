@@ -1,169 +1,21 @@
-//! Reseller accounts: the operator's side (CLI) and the lookup behind authentication.
+//! What the operator creates and changes in a reseller's account, from any face: the types
+//! and limits it may register, trial, API access, allowed sources, blocks and its secret,
+//! each with its webhook event and the author of the change.
 
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
-use super::catalogue::find_type;
-use super::webhooks::{outbox, EventType};
-use super::Source;
+use super::{find_by_login, get, validate_login, validate_secret};
 use crate::db::models::{NewReseller, Reseller, ResellerType};
 use crate::db::schema::{reseller_types, resellers};
 use crate::db::{write_transaction, DbConnection};
+use crate::domain::catalogue::find_type;
+use crate::domain::webhooks::{outbox, EventType};
+use crate::domain::Source;
 use crate::error::DomainError;
 use crate::net::normalised_cidrs;
-use crate::secrets::{is_sealed, SecretBox};
-
-pub fn find_by_login(
-    conn: &mut DbConnection,
-    login: &str,
-) -> Result<Option<Reseller>, DomainError> {
-    Ok(resellers::table
-        .filter(resellers::login.eq(login))
-        .select(Reseller::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-pub fn get(conn: &mut DbConnection, login: &str) -> Result<Reseller, DomainError> {
-    find_by_login(conn, login)?
-        .ok_or_else(|| DomainError::not_found(format!("no reseller with login {login:?}")))
-}
-
-pub fn list(conn: &mut DbConnection) -> Result<Vec<Reseller>, DomainError> {
-    Ok(resellers::table
-        .order(resellers::login)
-        .select(Reseller::as_select())
-        .load(conn)?)
-}
-
-/// Every reseller's login by id, for naming resellers in reports and views.
-pub fn logins_by_id(
-    conn: &mut DbConnection,
-) -> Result<std::collections::HashMap<i64, String>, DomainError> {
-    let rows: Vec<(i64, String)> = resellers::table
-        .select((resellers::id, resellers::login))
-        .load(conn)?;
-    Ok(rows.into_iter().collect())
-}
-
-/// One reseller by id.
-pub fn by_id(conn: &mut DbConnection, id: i64) -> Result<Reseller, DomainError> {
-    resellers::table
-        .find(id)
-        .select(Reseller::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| DomainError::not_found(format!("no reseller with id {id}")))
-}
-
-/// One reseller's login by id.
-pub fn login_of(conn: &mut DbConnection, id: i64) -> Result<String, DomainError> {
-    Ok(resellers::table
-        .find(id)
-        .select(resellers::login)
-        .first(conn)?)
-}
-
-/// Logins go into tokens (`LOGIN|TS|HASH`) and URLs: keep them to a safe alphabet.
-pub fn validate_login(login: &str) -> Result<(), DomainError> {
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || "._@-".contains(c);
-    if login.is_empty() || login.len() > 64 || !login.chars().all(ok_char) {
-        return Err(DomainError::invalid(format!(
-            "invalid login {login:?}: use 1-64 characters among letters, digits and . _ @ -"
-        )));
-    }
-    Ok(())
-}
-
-/// Secrets are what resellers paste into billing panels: long enough to resist guessing,
-/// and never in the sealed form's syntax.
-pub fn validate_secret(secret: &str) -> Result<(), DomainError> {
-    if secret.len() < 16 {
-        return Err(DomainError::invalid(
-            "a secret needs at least 16 characters",
-        ));
-    }
-    if is_sealed(secret) || secret.len() > 256 {
-        return Err(DomainError::invalid(
-            "a secret may not start with \"v1:\" or \"v2:\" or exceed 256 characters",
-        ));
-    }
-    Ok(())
-}
-
-/// A reseller's secret in clear, for verifying or minting tokens.
-pub fn clear_secret(reseller: &Reseller, secrets: &SecretBox) -> Result<String, DomainError> {
-    secrets
-        .open(&reseller.login, &reseller.secret)
-        .ok_or_else(|| {
-            DomainError::Internal(format!(
-                "the secret of {} does not open with the master key",
-                reseller.login
-            ))
-        })
-}
-
-/// Start-up: seals every secret still stored in clear (databases from before encryption),
-/// then checks that every sealed secret opens with this key, so that a wrong key stops the
-/// start instead of failing every call. Returns how many were sealed.
-pub fn seal_plaintext(conn: &mut DbConnection, secrets: &SecretBox) -> Result<usize, DomainError> {
-    write_transaction(conn, |c| {
-        let mut sealed = 0;
-        for reseller in list(c)? {
-            if is_sealed(&reseller.secret) {
-                clear_secret(&reseller, secrets).map_err(|_| {
-                    DomainError::refused(format!(
-                        "the master key does not open the stored secrets (account {}): \
-                         wrong IPLS_MASTER_KEY or key file?",
-                        reseller.login
-                    ))
-                })?;
-                continue;
-            }
-            let value = secrets
-                .seal(&reseller.login, &reseller.secret)
-                .map_err(DomainError::Internal)?;
-            diesel::update(resellers::table.find(reseller.id))
-                .set(resellers::secret.eq(value))
-                .execute(c)?;
-            sealed += 1;
-        }
-        Ok(sealed)
-    })
-}
-
-/// Re-seals every reseller's secret under `new` (in the caller's transaction: `rekey`).
-/// Returns the count.
-pub fn reseal_secrets(
-    conn: &mut DbConnection,
-    old: &SecretBox,
-    new: &SecretBox,
-) -> Result<usize, DomainError> {
-    let all = list(conn)?;
-    for reseller in &all {
-        let clear = if is_sealed(&reseller.secret) {
-            clear_secret(reseller, old)?
-        } else {
-            reseller.secret.clone()
-        };
-        let value = new
-            .seal(&reseller.login, &clear)
-            .map_err(DomainError::Internal)?;
-        diesel::update(resellers::table.find(reseller.id))
-            .set(resellers::secret.eq(value))
-            .execute(conn)?;
-    }
-    Ok(all.len())
-}
-
-/// A new secret: 24 random bytes from the OS, as 48 hex characters.
-pub fn generate_secret() -> Result<String, DomainError> {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| DomainError::Internal(format!("no randomness from the OS: {e}")))?;
-    Ok(hex::encode(bytes))
-}
+use crate::secrets::SecretBox;
 
 /// Which types a reseller may register, with optional limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -253,7 +105,7 @@ pub fn replace_grants(
         .find(reseller_id)
         .select(Reseller::as_select())
         .first(conn)?;
-    super::keys::manage::ensure_default_keys(conn, &reseller, &by.to_string(), now)?;
+    crate::domain::keys::manage::ensure_default_keys(conn, &reseller, &by.to_string(), now)?;
     Ok(())
 }
 
@@ -304,7 +156,7 @@ pub const MAX_BLOCK_REASON_CHARS: usize = 500;
 /// A block reason as stored: 1 to `MAX_BLOCK_REASON_CHARS` characters as sent, not only
 /// ASCII spaces, no NUL; trimmed of ASCII spaces.
 pub fn block_reason(text: &str) -> Result<String, DomainError> {
-    super::refuse_nul("the block reason", text)?;
+    crate::domain::refuse_nul("the block reason", text)?;
     let trimmed = text.trim_matches(crate::wire::patterns::is_ascii_space);
     if trimmed.is_empty() || text.chars().count() > MAX_BLOCK_REASON_CHARS {
         return Err(DomainError::invalid(format!(
@@ -354,7 +206,7 @@ pub fn update(
                 .execute(c)?;
             if reason.is_some() {
                 // Its console users are logged out everywhere; a new login shows the block.
-                super::sessions::end_for_reseller(c, reseller.id)?;
+                crate::domain::sessions::end_for_reseller(c, reseller.id)?;
             }
             match (&reseller.blocked_reason, reason) {
                 (before, Some(reason)) if before.as_ref() != Some(reason) => {

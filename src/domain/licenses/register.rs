@@ -1,0 +1,193 @@
+//! Registering a license, with the trial rules.
+
+use chrono::Duration;
+use diesel::prelude::*;
+
+use super::remove::clear_expired;
+use super::{licenses_on, with_retries};
+use crate::db::models::{License, NewLicense, NewTrialUse};
+use crate::db::schema::{ip_licenses, trial_uses};
+use crate::db::DbConnection;
+use crate::domain::catalogue::{find_type, grant, LicenseType};
+use crate::domain::events::{self, Action, TRIAL_DETAIL};
+use crate::domain::ip::LicenseIp;
+use crate::domain::type_limits::{count_owned, lock_reseller};
+use crate::domain::{ensure_active, Actor, Policy};
+use crate::error::DomainError;
+
+pub struct Registration {
+    pub ip: LicenseIp,
+    pub type_id: i32,
+    pub els_allowed: bool,
+}
+
+/// Registers (ip, type) for the caller, or returns the caller's existing license unchanged.
+pub fn register(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    policy: &Policy,
+    request: &Registration,
+) -> Result<License, DomainError> {
+    let ip = request.ip.to_string();
+    let type_id = request.type_id;
+    ensure_active(actor.reseller)?;
+    if !policy.allow_private_ips {
+        if let Some(reason) = request.ip.non_public_reason() {
+            return Err(DomainError::refused(format!(
+                "IP {ip} is a {reason} address, not a server's public address; \
+                 it cannot be licensed (type {type_id})"
+            )));
+        }
+    }
+    let license_type = find_type(conn, type_id)?.ok_or_else(|| {
+        DomainError::not_found(format!("Unknown license type {type_id} (IP {ip})"))
+    })?;
+    let limit = grant(conn, actor.reseller.id, type_id)?.ok_or_else(|| {
+        DomainError::refused(format!(
+            "License type {type_id} ({}) is not enabled for your account (IP {ip})",
+            license_type.name
+        ))
+    })?;
+    with_retries(conn, |c| {
+        register_once(
+            c,
+            actor,
+            &license_type,
+            limit,
+            &ip,
+            request.els_allowed,
+            policy.trial_days,
+        )
+    })
+}
+
+fn register_once(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    license_type: &LicenseType,
+    limit: Option<i32>,
+    ip: &str,
+    els_allowed: bool,
+    policy_trial_days: i64,
+) -> Result<License, DomainError> {
+    let me = actor.reseller.id;
+    let type_id = license_type.id;
+    if limit.is_some() {
+        lock_reseller(conn, me)?;
+    }
+    let on_ip = licenses_on(conn, ip)?;
+    let on_ip = clear_expired(conn, on_ip, actor.now)?;
+    if let Some(existing) = on_ip.iter().find(|l| l.type_id == type_id) {
+        if existing.reseller_id == me {
+            return Ok(existing.clone());
+        }
+        return Err(DomainError::refused(format!(
+            "IP {ip} already has a license of type {type_id} held by another reseller"
+        )));
+    }
+    let slot = license_type.slot();
+    if let Some(blocker) = on_ip.iter().find(|l| l.slot == slot) {
+        return Err(exclusive_family_refusal(
+            conn,
+            license_type,
+            blocker,
+            me,
+            ip,
+        )?);
+    }
+    if let Some(limit) = limit {
+        let used = count_owned(conn, me, type_id, actor.now)?;
+        if used >= i64::from(limit) {
+            return Err(DomainError::refused(format!(
+                "License limit reached for type {type_id} ({}): {used}/{limit} used; \
+                 cannot register IP {ip}",
+                license_type.name
+            )));
+        }
+    }
+    if actor.reseller.trial {
+        use_trial(conn, actor, &license_type.family, ip)?;
+    }
+    let trial_expires_at = actor
+        .reseller
+        .trial
+        .then(|| actor.now + Duration::days(policy_trial_days));
+    diesel::insert_into(ip_licenses::table)
+        .values(NewLicense {
+            reseller_id: me,
+            ip,
+            type_id,
+            slot: &slot,
+            els_allowed,
+            created_at: actor.now,
+            trial_expires_at,
+        })
+        .execute(conn)?;
+    let license = ip_licenses::table
+        .filter(ip_licenses::ip.eq(ip))
+        .filter(ip_licenses::type_id.eq(type_id))
+        .select(License::as_select())
+        .first(conn)?;
+    let detail = actor.reseller.trial.then(|| TRIAL_DETAIL.to_string());
+    events::record(conn, actor.into(), Action::Register, ip, type_id, detail)?;
+    Ok(license)
+}
+
+fn exclusive_family_refusal(
+    conn: &mut DbConnection,
+    wanted: &LicenseType,
+    blocker: &License,
+    me: i64,
+    ip: &str,
+) -> Result<DomainError, DomainError> {
+    let held = find_type(conn, blocker.type_id)?
+        .map(|t| t.name)
+        .unwrap_or_default();
+    let base = format!(
+        "IP {ip} already has license type {} ({held}) of the exclusive {} family, \
+         so type {} cannot be added",
+        blocker.type_id, wanted.family, wanted.id
+    );
+    let advice = if blocker.reseller_id != me {
+        "it is held by another reseller".to_string()
+    } else if wanted.convertible {
+        format!(
+            "use convert.json?ip={ip}&type={}&type_to={} to change it",
+            blocker.type_id, wanted.id
+        )
+    } else {
+        format!("remove type {} first", blocker.type_id)
+    };
+    Ok(DomainError::refused(format!("{base}; {advice}")))
+}
+
+/// A trial reseller may register each product family on an IP once, ever.
+fn use_trial(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    family: &str,
+    ip: &str,
+) -> Result<(), DomainError> {
+    let paid_only = || {
+        DomainError::refused(format!(
+            "You can register the IP: {ip} under a paid license only."
+        ))
+    };
+    let used: i64 = trial_uses::table
+        .filter(trial_uses::ip.eq(ip))
+        .filter(trial_uses::family.eq(family))
+        .count()
+        .get_result(conn)?;
+    if used > 0 {
+        return Err(paid_only());
+    }
+    diesel::insert_into(trial_uses::table)
+        .values(NewTrialUse {
+            ip,
+            family,
+            reseller_id: actor.reseller.id,
+            used_at: actor.now,
+        })
+        .execute(conn)?;
+    Ok(())
+}
