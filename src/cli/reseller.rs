@@ -86,60 +86,16 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             trial,
             secret,
         } => {
-            let types = match types {
-                Some(TypeList(types)) => types,
-                None => all_types(conn)
-                    .map_err(domain_error)?
-                    .iter()
-                    .map(|t| t.id)
-                    .collect(),
-            };
-            let grants = grants(&types, &Default::default(), &limits)?;
-            let secret = match secret {
-                Some(s) => s,
-                None => resellers::generate_secret().map_err(domain_error)?,
-            };
-            let account = NewAccount {
-                login: &login,
-                secret: &secret,
+            let account = NewAccountArgs {
+                login,
+                types,
+                limits,
                 trial,
-                grants: &grants,
-                now: clock.now().naive_utc(),
-                by: &Source::Cli,
+                secret,
             };
-            resellers::create(conn, &account, &secrets).map_err(domain_error)?;
-            println!("created reseller {login}");
-            println!("secret: {secret}");
-            println!("(shown once: give it to the reseller as the API secret key)");
+            add(conn, &secrets, clock, account)?;
         }
-        ResellerCommand::List { format } => {
-            let rows: Vec<Vec<Cell>> = resellers::list(conn)
-                .map_err(domain_error)?
-                .into_iter()
-                .map(|r| {
-                    vec![
-                        Cell::text(&r.login),
-                        Cell::text(state_word(r.blocked_reason.as_deref(), r.api_enabled)),
-                        Cell::opt_text(r.blocked_reason.clone()),
-                        Cell::Bool(r.trial),
-                        Cell::Bool(r.legacy_sha1),
-                        Cell::Time(r.created_at),
-                    ]
-                })
-                .collect();
-            output::print(
-                format,
-                &[
-                    col("login", "LOGIN"),
-                    col("state", "STATE"),
-                    col("blocked_reason", "BLOCKED BECAUSE"),
-                    col("trial", "TRIAL"),
-                    col("legacy_sha1", "LEGACY SHA1"),
-                    col("created_at", "CREATED (UTC)"),
-                ],
-                &rows,
-            );
-        }
+        ResellerCommand::List { format } => list(conn, format)?,
         ResellerCommand::Show { login } => show(conn, &login)?,
         ResellerCommand::RotateSecret { login } => {
             let secret = resellers::generate_secret().map_err(domain_error)?;
@@ -202,6 +158,86 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             show(conn, &login)?;
         }
     }
+    Ok(())
+}
+
+/// What `reseller add` was given.
+struct NewAccountArgs {
+    login: String,
+    types: Option<TypeList>,
+    limits: Vec<(i32, Option<i32>)>,
+    trial: bool,
+    secret: Option<String>,
+}
+
+fn add(
+    conn: &mut crate::db::DbConnection,
+    secrets: &crate::secrets::SecretBox,
+    clock: &dyn Clock,
+    args: NewAccountArgs,
+) -> Result<(), CliError> {
+    let NewAccountArgs {
+        login,
+        types,
+        limits,
+        trial,
+        secret,
+    } = args;
+    let types = match types {
+        Some(TypeList(types)) => types,
+        None => all_types(conn)
+            .map_err(domain_error)?
+            .iter()
+            .map(|t| t.id)
+            .collect(),
+    };
+    let grants = grants(&types, &Default::default(), &limits)?;
+    let secret = match secret {
+        Some(s) => s,
+        None => resellers::generate_secret().map_err(domain_error)?,
+    };
+    let account = NewAccount {
+        login: &login,
+        secret: &secret,
+        trial,
+        grants: &grants,
+        now: clock.now().naive_utc(),
+        by: &Source::Cli,
+    };
+    resellers::create(conn, &account, secrets).map_err(domain_error)?;
+    println!("created reseller {login}");
+    println!("secret: {secret}");
+    println!("(shown once: give it to the reseller as the API secret key)");
+    Ok(())
+}
+
+fn list(conn: &mut crate::db::DbConnection, format: Format) -> Result<(), CliError> {
+    let rows: Vec<Vec<Cell>> = resellers::list(conn)
+        .map_err(domain_error)?
+        .into_iter()
+        .map(|r| {
+            vec![
+                Cell::text(&r.login),
+                Cell::text(state_word(r.blocked_reason.as_deref(), r.api_enabled)),
+                Cell::opt_text(r.blocked_reason.clone()),
+                Cell::Bool(r.trial),
+                Cell::Bool(r.legacy_sha1),
+                Cell::Time(r.created_at),
+            ]
+        })
+        .collect();
+    output::print(
+        format,
+        &[
+            col("login", "LOGIN"),
+            col("state", "STATE"),
+            col("blocked_reason", "BLOCKED BECAUSE"),
+            col("trial", "TRIAL"),
+            col("legacy_sha1", "LEGACY SHA1"),
+            col("created_at", "CREATED (UTC)"),
+        ],
+        &rows,
+    );
     Ok(())
 }
 

@@ -74,38 +74,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
             println!("signing secret: {secret}");
             println!("(shown once: receivers verify the webhook-signature header with it)");
         }
-        WebhookCommand::List { format } => {
-            let rows: Vec<Vec<Cell>> = endpoints::list(conn, None)
-                .map_err(domain_error)?
-                .into_iter()
-                .map(|v| {
-                    vec![
-                        Cell::Int(v.endpoint.id),
-                        Cell::text(v.endpoint.url),
-                        Cell::opt_text(v.reseller),
-                        Cell::text(v.subscription.display()),
-                        Cell::text(if v.endpoint.enabled {
-                            "enabled"
-                        } else {
-                            "disabled"
-                        }),
-                        Cell::opt_text(v.endpoint.disabled_reason),
-                    ]
-                })
-                .collect();
-            output::print(
-                format,
-                &[
-                    col("id", "ID"),
-                    col("url", "URL"),
-                    col("reseller", "RESELLER (EMPTY: ALL)"),
-                    col("events", "EVENTS"),
-                    col("state", "STATE"),
-                    col("disabled_reason", "DISABLED BECAUSE"),
-                ],
-                &rows,
-            );
-        }
+        WebhookCommand::List { format } => list(conn, format)?,
         WebhookCommand::Remove { id } => {
             endpoints::remove(conn, id).map_err(domain_error)?;
             println!("removed webhook endpoint {id}");
@@ -130,41 +99,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
                 return Err("the endpoint did not accept the test message".into());
             }
         }
-        WebhookCommand::Deliveries { id, limit, format } => {
-            endpoints::get(conn, id).map_err(domain_error)?;
-            let list = deliveries::list(conn, id, None, limit).map_err(domain_error)?;
-            let rows: Vec<Vec<Cell>> = list
-                .into_iter()
-                .map(|d| {
-                    vec![
-                        Cell::Int(d.id),
-                        Cell::text(d.message_id),
-                        Cell::text(d.event_type),
-                        Cell::Time(d.created_at),
-                        Cell::text(d.state),
-                        Cell::int(d.attempts),
-                        d.last_status.map_or(Cell::Null, Cell::int),
-                        d.last_duration_ms.map_or(Cell::Null, Cell::int),
-                        Cell::opt_text(d.last_error.map(|e| cut(&e, 60))),
-                    ]
-                })
-                .collect();
-            output::print(
-                format,
-                &[
-                    col("id", "ID"),
-                    col("message_id", "WEBHOOK-ID"),
-                    col("event", "EVENT"),
-                    col("created_at", "QUEUED (UTC)"),
-                    col("state", "STATE"),
-                    col("attempts", "ATTEMPTS"),
-                    col("last_status", "LAST STATUS"),
-                    col("last_duration_ms", "LAST MS"),
-                    col("last_error", "LAST ERROR"),
-                ],
-                &rows,
-            );
-        }
+        WebhookCommand::Deliveries { id, limit, format } => deliveries_of(conn, id, limit, format)?,
         WebhookCommand::Retry { delivery_id } => {
             let delivery = deliveries::retry(conn, delivery_id).map_err(domain_error)?;
             println!(
@@ -173,5 +108,81 @@ pub fn run(config: &Config, clock: &dyn Clock, command: WebhookCommand) -> Resul
             );
         }
     }
+    Ok(())
+}
+
+fn list(conn: &mut crate::db::DbConnection, format: Format) -> Result<(), CliError> {
+    let rows: Vec<Vec<Cell>> = endpoints::list(conn, None)
+        .map_err(domain_error)?
+        .into_iter()
+        .map(|v| {
+            vec![
+                Cell::Int(v.endpoint.id),
+                Cell::text(v.endpoint.url),
+                Cell::opt_text(v.reseller),
+                Cell::text(v.subscription.display()),
+                Cell::text(if v.endpoint.enabled {
+                    "enabled"
+                } else {
+                    "disabled"
+                }),
+                Cell::opt_text(v.endpoint.disabled_reason),
+            ]
+        })
+        .collect();
+    output::print(
+        format,
+        &[
+            col("id", "ID"),
+            col("url", "URL"),
+            col("reseller", "RESELLER (EMPTY: ALL)"),
+            col("events", "EVENTS"),
+            col("state", "STATE"),
+            col("disabled_reason", "DISABLED BECAUSE"),
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+fn deliveries_of(
+    conn: &mut crate::db::DbConnection,
+    id: i64,
+    limit: i64,
+    format: Format,
+) -> Result<(), CliError> {
+    endpoints::get(conn, id).map_err(domain_error)?;
+    let list = deliveries::list(conn, id, None, limit).map_err(domain_error)?;
+    let rows: Vec<Vec<Cell>> = list
+        .into_iter()
+        .map(|d| {
+            vec![
+                Cell::Int(d.id),
+                Cell::text(d.message_id),
+                Cell::text(d.event_type),
+                Cell::Time(d.created_at),
+                Cell::text(d.state),
+                Cell::int(d.attempts),
+                d.last_status.map_or(Cell::Null, Cell::int),
+                d.last_duration_ms.map_or(Cell::Null, Cell::int),
+                Cell::opt_text(d.last_error.map(|e| cut(&e, 60))),
+            ]
+        })
+        .collect();
+    output::print(
+        format,
+        &[
+            col("id", "ID"),
+            col("message_id", "WEBHOOK-ID"),
+            col("event", "EVENT"),
+            col("created_at", "QUEUED (UTC)"),
+            col("state", "STATE"),
+            col("attempts", "ATTEMPTS"),
+            col("last_status", "LAST STATUS"),
+            col("last_duration_ms", "LAST MS"),
+            col("last_error", "LAST ERROR"),
+        ],
+        &rows,
+    );
     Ok(())
 }
