@@ -13,6 +13,7 @@ use crate::domain::DEFAULT_TRIAL_DAYS;
 use crate::net::cidr_list;
 use crate::secrets::MasterKeySettings;
 pub use crate::secrets::Redacted;
+pub use crate::upstream::RelaySettings;
 pub use crate::webhooks::settings::WebhookSettings;
 use crate::wire::parse_bool;
 
@@ -55,6 +56,8 @@ pub struct Config {
     /// A console session ends this long after login however it is used (hours).
     pub console_session_hours: i64,
     pub webhooks: WebhookSettings,
+    /// The relay to upstreams (`IPLS_UPSTREAM_*`).
+    pub relay: RelaySettings,
 }
 
 /// What one client may take from the server.
@@ -190,8 +193,32 @@ impl Config {
                 )
                 .map_err(|e| format!("IPLS_WEBHOOK_RETRY_SCHEDULE={e}"))?,
             },
+            relay: relay_settings(&get)?,
         })
     }
+}
+
+/// `IPLS_UPSTREAM_*`: the relay's bounds and schedule (docs/upstream.md).
+fn relay_settings(get: &impl Fn(&str) -> Option<String>) -> Result<RelaySettings, String> {
+    let ms = |key: &str, default: u64, min: u64, max: u64| {
+        number(get, key, default, min, max).map(Duration::from_millis)
+    };
+    let every = number(get, "IPLS_UPSTREAM_RECONCILE_SECS", 3_600u64, 0, 604_800)?;
+    Ok(RelaySettings {
+        call_timeout: ms("IPLS_UPSTREAM_TIMEOUT_MS", 10_000, 100, 120_000)?,
+        queue_wait: ms("IPLS_UPSTREAM_QUEUE_WAIT_MS", 3_000, 0, 60_000)?,
+        poll: ms("IPLS_UPSTREAM_POLL_MS", 2_000, 10, 600_000)?,
+        workers: number(get, "IPLS_UPSTREAM_WORKERS", 4, 0, 64)?,
+        reconcile_every: (every > 0).then(|| Duration::from_secs(every)),
+        reconcile_repairs: boolean(get, "IPLS_UPSTREAM_RECONCILE_REPAIR", true)?,
+        alert_after: Duration::from_secs(number(
+            get,
+            "IPLS_UPSTREAM_ALERT_AFTER_SECS",
+            900,
+            1,
+            604_800,
+        )?),
+    })
 }
 
 /// Both or neither: a certificate without its key (or the reverse) is a mistake.

@@ -30,6 +30,11 @@ pub enum DomainError {
     /// busy timeout); the connection itself is fine.
     #[error("database busy: {0}")]
     Busy(String),
+    /// The upstream a license type is carried to (`domain::upstream`) was down, slow past its
+    /// bound or answered something that is not an answer: nothing changed, try again. The text
+    /// says which and is the caller's to read (it names no address or secret).
+    #[error("{0}")]
+    UpstreamUnavailable(String),
     /// Anything else; details only in the log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -53,6 +58,10 @@ impl DomainError {
     }
 
     /// A row was not as it was read, or a unique index refused a concurrent insert.
+    pub fn upstream_unavailable(why: impl std::fmt::Display) -> Self {
+        DomainError::UpstreamUnavailable(format!("Upstream unavailable, try again ({why})"))
+    }
+
     pub fn raced() -> Self {
         DomainError::Conflict(RACED.to_string())
     }
@@ -65,6 +74,7 @@ impl DomainError {
             DomainError::Conflict(_) => ErrorKind::Conflict,
             DomainError::Unavailable(_) => ErrorKind::Unavailable,
             DomainError::Busy(_) => ErrorKind::Busy,
+            DomainError::UpstreamUnavailable(_) => ErrorKind::UpstreamUnavailable,
             DomainError::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -76,7 +86,8 @@ impl DomainError {
             DomainError::Invalid(m)
             | DomainError::Refused(m)
             | DomainError::NotFound(m)
-            | DomainError::Conflict(m) => m,
+            | DomainError::Conflict(m)
+            | DomainError::UpstreamUnavailable(m) => m,
             DomainError::Unavailable(_) => "Database unavailable, please retry later",
             DomainError::Busy(_) => "Database busy, please retry later",
             DomainError::Internal(_) => "Unexpected server error",
@@ -96,6 +107,8 @@ pub enum ErrorKind {
     Conflict,
     Unavailable,
     Busy,
+    /// The upstream of a routed license type did not give a usable answer in time.
+    UpstreamUnavailable,
     Internal,
     /// The credentials did not verify (`auth`).
     Unauthorized,
@@ -132,7 +145,7 @@ pub struct FaceAnswers {
 
 /// The one table: each kind of failure, as each face answers it. docs/api.md prints it and
 /// a test compares the two.
-pub const FACES: [FaceAnswers; 9] = [
+pub const FACES: [FaceAnswers; 10] = [
     row(
         ErrorKind::Invalid,
         "invalid",
@@ -181,6 +194,15 @@ pub const FACES: [FaceAnswers; 9] = [
     row(
         ErrorKind::Busy,
         "busy",
+        503,
+        XmlRpcAnswer::Fault(1),
+        503,
+        503,
+        1,
+    ),
+    row(
+        ErrorKind::UpstreamUnavailable,
+        "upstream-unavailable",
         503,
         XmlRpcAnswer::Fault(1),
         503,
@@ -244,7 +266,7 @@ impl ErrorKind {
         FACES
             .iter()
             .find(|row| row.kind == self)
-            .unwrap_or(&FACES[6])
+            .unwrap_or(&FACES[7])
     }
 }
 
@@ -343,6 +365,7 @@ mod tests {
             ErrorKind::Conflict,
             ErrorKind::Unavailable,
             ErrorKind::Busy,
+            ErrorKind::UpstreamUnavailable,
             ErrorKind::Internal,
             ErrorKind::Unauthorized,
             ErrorKind::Throttled,

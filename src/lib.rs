@@ -20,6 +20,8 @@ pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod token;
+pub mod upstream;
 pub mod webhooks;
 pub mod wire;
 pub mod xmlrpc;

@@ -23,6 +23,7 @@ pub enum Kind {
     Conflict,
     IdempotencyMismatch,
     Unavailable,
+    UpstreamUnavailable,
     Internal,
 }
 
@@ -35,6 +36,7 @@ impl Kind {
             ErrorKind::NotFound => Kind::NotFound,
             ErrorKind::Conflict => Kind::Conflict,
             ErrorKind::Unavailable | ErrorKind::Busy => Kind::Unavailable,
+            ErrorKind::UpstreamUnavailable => Kind::UpstreamUnavailable,
             ErrorKind::Internal => Kind::Internal,
             ErrorKind::Unauthorized => Kind::Unauthorized,
             ErrorKind::Throttled => Kind::Throttled,
@@ -51,6 +53,7 @@ impl Kind {
             Kind::Refused => table(ErrorKind::Refused),
             Kind::Conflict => table(ErrorKind::Conflict),
             Kind::Unavailable => table(ErrorKind::Unavailable),
+            Kind::UpstreamUnavailable => table(ErrorKind::UpstreamUnavailable),
             Kind::Internal => table(ErrorKind::Internal),
             Kind::ReadOnlyToken => 403,
             Kind::MethodNotAllowed => 405,
@@ -76,6 +79,7 @@ impl Kind {
             Kind::Conflict => "urn:ipls:problem:conflict",
             Kind::IdempotencyMismatch => "urn:ipls:problem:idempotency-key-reused",
             Kind::Unavailable => "urn:ipls:problem:unavailable",
+            Kind::UpstreamUnavailable => "urn:ipls:problem:upstream-unavailable",
             Kind::Internal => "urn:ipls:problem:internal",
         }
     }
@@ -93,6 +97,7 @@ impl Kind {
             Kind::Conflict => "It collides with what exists or with a concurrent change",
             Kind::IdempotencyMismatch => "Idempotency-Key reused for another request",
             Kind::Unavailable => "The database is unavailable",
+            Kind::UpstreamUnavailable => "The upstream did not answer usably; nothing changed",
             Kind::Internal => "Internal error",
         }
     }

@@ -31,6 +31,8 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
         secrets: state.secrets.clone(),
         settings: state.config.webhooks.clone(),
     });
+    // So does the relay's worker.
+    crate::upstream::worker::start(&state.relay);
     // The lower layers' extractors and middleware find their own parts, not `AppState`.
     let auth = web::Data::new(state.auth.clone());
     let metrics = web::Data::from(state.metrics.clone());

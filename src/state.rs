@@ -5,13 +5,16 @@ use std::sync::Arc;
 use crate::auth::{AuthContext, AuthSettings};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::db::models::License;
 use crate::db::{self, Backend, DbConnection, Pool};
 use crate::domain::actor::{self, ActingFor, Actor, Source};
+use crate::domain::licenses::Registration;
 use crate::domain::lookups::Lookups;
 use crate::domain::Policy;
 use crate::error::DomainError;
 use crate::observe::metrics::Metrics;
 use crate::secrets::SecretBox;
+use crate::upstream::Relay;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +28,8 @@ pub struct AppState {
     pub auth: AuthContext,
     /// check.json's and availability.json's coalesced lookups.
     pub lookups: Lookups,
+    /// The relay to upstreams: registrations of routed types go through it.
+    pub relay: Relay,
 }
 
 impl AppState {
@@ -40,7 +45,14 @@ impl AppState {
             secrets.clone(),
             metrics.clone(),
         );
+        let relay = Relay::new(
+            pool.clone(),
+            clock.clone(),
+            secrets.clone(),
+            config.relay.clone(),
+        );
         Self {
+            relay,
             lookups: Lookups::new(&pool),
             pool,
             backend,
@@ -68,6 +80,18 @@ impl AppState {
             actor::act(c, who, &source, now, |c, actor| f(c, actor, &policy))
         })
         .await
+    }
+
+    /// Registers a license for `who`: through its type's upstream when it has one (the
+    /// caller hears success only once the upstream accepted), here otherwise. Every face
+    /// registers through this.
+    pub async fn register(
+        &self,
+        who: ActingFor,
+        source: Source,
+        request: Registration,
+    ) -> Result<License, DomainError> {
+        crate::upstream::relay::register(&self.relay, who, source, self.policy(), request).await
     }
 
     pub fn policy(&self) -> Policy {

@@ -24,7 +24,10 @@ const LAYERS: &[(u32, &[&str])] = &[
     (40, &["domain"]),
     (30, &["db"]),
     (20, &["xmlrpc", "problem"]),
-    (10, &["clock", "error", "net", "wire", "secrets", "tls"]),
+    (
+        10,
+        &["clock", "error", "net", "wire", "secrets", "tls", "token"],
+    ),
 ];
 
 /// The faces: they share a layer (the CLI sits above the server it starts) and never use

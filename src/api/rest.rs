@@ -13,7 +13,7 @@ use crate::auth::Authenticated;
 use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::licenses::{self, Registration};
-use crate::domain::{queries, Actor, Policy};
+use crate::domain::{queries, ActingFor, Actor, Policy, Source};
 use crate::error::DomainError;
 use crate::state::AppState;
 
@@ -104,10 +104,10 @@ pub async fn register(state: web::Data<AppState>, auth: Authenticated<Call>) -> 
         type_id: p.type_id.0,
         els_allowed: p.els_allowed.is_some_and(|b| b.0),
     };
-    let license = mutate(&state, &call, reseller, move |c, actor, policy| {
-        licenses::register(c, actor, policy, &request)
-    })
-    .await?;
+    let source = Source::Address(call.peer.clone());
+    let license = state
+        .register(ActingFor::Reseller(reseller), source, request)
+        .await?;
     Ok(success(RegisteredLicense::from(&license)))
 }
 

@@ -63,7 +63,8 @@ pub async fn metrics(state: web::Data<AppState>) -> actix_web::HttpResponse {
             state
                 .metrics
                 .render(&state.pool, state.config.pool.max_size)
-                + &state.lookups.render(),
+                + &state.lookups.render()
+                + &state.relay.metrics.render(),
         )
 }
 

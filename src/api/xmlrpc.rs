@@ -12,7 +12,7 @@ use crate::auth::{AuthError, Authenticated};
 use crate::db::{self, models::Reseller};
 use crate::domain::ip::LicenseIp;
 use crate::domain::licenses::{self, Registration};
-use crate::domain::{Actor, Policy};
+use crate::domain::{ActingFor, Actor, Policy, Source};
 use crate::error::DomainError;
 use crate::state::AppState;
 use crate::xmlrpc::{response, write_fault, write_value, Fault, FaultCode, Value};
@@ -64,11 +64,15 @@ async fn dispatch(state: &AppState, reseller: Reseller, call: XmlRpcCall) -> Res
                 type_id,
                 els_allowed: false,
             };
-            let outcome = mutate(state, peer, reseller, move |c, actor, policy| {
-                licenses::register(c, actor, policy, &request).map(|_| true)
-            })
-            .await?;
-            Ok(Answer::Value(Value::Int(if outcome {
+            let source = Source::Address(peer.to_string());
+            let registered = match state
+                .register(ActingFor::Reseller(reseller), source, request)
+                .await
+            {
+                Ok(_) => true,
+                Err(e) => refused_or_fault(e)?,
+            };
+            Ok(Answer::Value(Value::Int(if registered {
                 DONE
             } else {
                 REFUSED
@@ -202,11 +206,14 @@ where
 {
     match run_as(state, peer, reseller, f).await {
         Ok(done) => Ok(done),
-        Err(e) => {
-            log::debug!("xml-rpc: {e}");
-            answer_of(e.into()).map(|()| false)
-        }
+        Err(e) => refused_or_fault(e),
     }
+}
+
+/// A business refusal is the method's `-1` (false here); the rest are faults (`FACES`).
+fn refused_or_fault(e: DomainError) -> Result<bool, Fault> {
+    log::debug!("xml-rpc: {e}");
+    answer_of(e.into()).map(|()| false)
 }
 
 #[cfg(test)]

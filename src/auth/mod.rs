@@ -15,9 +15,10 @@ pub mod known_sources;
 pub mod password;
 pub mod reseller;
 pub mod session;
-pub mod token;
 
+pub use crate::token::{
+    hmac_digest, legacy_digest, mint, parse, verify, within_window, HashForm, Token,
+};
 pub use context::{AuthContext, AuthSettings};
 pub use error::AuthError;
 pub use extract::{Authenticated, CarriesToken};
-pub use token::{hmac_digest, legacy_digest, mint, parse, verify, within_window, HashForm, Token};

@@ -11,13 +11,13 @@ use super::budget::{login_key, source_key};
 use super::cache::CachedAccount;
 use super::context::AuthContext;
 use super::error::AuthError;
-use super::token::{self, Token};
 use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::resellers;
 use crate::error::DomainError;
 use crate::net::cidr_list;
 use crate::net::network_of;
+use crate::token::{self, Token};
 
 pub const NO_API_ACCESS: &str = "API access is available to reseller accounts only";
 

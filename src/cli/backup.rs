@@ -14,6 +14,7 @@ use super::error::CliError;
 use crate::config::Config;
 use crate::db::{self, migrate, Backend, DatabaseUrl, DbConnection};
 use crate::domain::resellers;
+use crate::domain::upstream::upstreams;
 use crate::domain::webhooks::endpoints;
 use crate::secrets::{create_key_file, default_key_file, read_key_file, KeySource, SecretBox};
 
@@ -192,6 +193,15 @@ fn verify(path: &str, key: &KeyOf<'_>) -> Result<String, String> {
             format!(
                 "{path}: the master key does not open webhook endpoint {}'s secret",
                 hook.endpoint.id
+            )
+        })?;
+    }
+    let upstreams = upstreams::list(&mut conn).map_err(|e| CliError::from(e).message)?;
+    for view in &upstreams {
+        upstreams::clear_secret(&view.upstream, secrets).map_err(|_| {
+            format!(
+                "{path}: the master key does not open upstream {}'s secret",
+                view.upstream.name
             )
         })?;
     }

@@ -18,6 +18,7 @@ mod report;
 mod reseller;
 mod serve;
 mod table;
+mod upstream;
 mod user;
 mod webhook;
 
@@ -110,6 +111,9 @@ enum Command {
     /// Write man pages for every command into DIR.
     #[command(hide = true)]
     Man { dir: std::path::PathBuf },
+    /// Upstreams (CLN, or a CLN-compatible API) that licenses of some types are carried to.
+    #[command(subcommand)]
+    Upstream(upstream::UpstreamCommand),
     /// Bring licenses over from CLN (or a CLN-compatible service).
     #[command(subcommand)]
     Import(import::ImportCommand),
@@ -227,6 +231,7 @@ pub fn run() -> Result<(), CliError> {
         Command::AdminToken(command) => admin_token::run(&config, clock.as_ref(), command),
         Command::Webhook(command) => webhook::run(&config, clock.as_ref(), command),
         Command::Import(command) => import::run(&config, command),
+        Command::Upstream(command) => upstream::run(&config, clock, command),
         // Handled before the settings are read, above.
         Command::Doctor | Command::Completions { .. } | Command::Man { .. } => Ok(()),
         Command::Backup { dest } => backup::backup(&config, &dest),

@@ -101,11 +101,9 @@ pub async fn add(
         type_id,
         els_allowed: false,
     };
-    let policy = state.policy();
-    as_actor(&state, &who, reseller, move |c, actor| {
-        licenses::register(c, actor, &policy, &request)
-    })
-    .await?;
+    state
+        .register(ActingFor::Reseller(reseller.clone()), who.source(), request)
+        .await?;
     Ok(back_to_list("added"))
 }
 

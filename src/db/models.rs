@@ -54,6 +54,9 @@ pub struct License {
     pub last_checkin: Option<NaiveDateTime>,
     pub server_info: Option<String>,
     pub trial_expires_at: Option<NaiveDateTime>,
+    /// None once settled; `registering` or `withdrawing` while an upstream is being asked
+    /// (`domain::upstream`): the row holds its IP but is not yet, or no longer, a license.
+    pub relay_state: Option<String>,
 }
 
 impl License {
@@ -73,6 +76,7 @@ pub struct NewLicense<'a> {
     pub els_allowed: bool,
     pub created_at: NaiveDateTime,
     pub trial_expires_at: Option<NaiveDateTime>,
+    pub relay_state: Option<&'a str>,
 }
 
 #[derive(Debug, Insertable)]
@@ -234,4 +238,46 @@ pub struct NewKeyServer<'a> {
     pub ip: &'a str,
     pub hostname: Option<&'a str>,
     pub created_at: NaiveDateTime,
+}
+
+/// An upstream CLN-compatible API (`domain::upstream`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::upstreams)]
+pub struct Upstream {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub login: String,
+    /// Sealed with the master key.
+    pub secret: String,
+    pub concurrency: i32,
+    pub rate_per_second: i32,
+    pub created_at: NaiveDateTime,
+    pub reconcile_lease_until: Option<NaiveDateTime>,
+    pub reconcile_lease_owner: Option<String>,
+    pub last_reconcile_at: Option<NaiveDateTime>,
+    pub last_reconcile_counts: Option<String>,
+    pub failing_alerted_at: Option<NaiveDateTime>,
+}
+
+/// A change waiting to be carried to an upstream (the relay's outbox).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::upstream_ops)]
+pub struct UpstreamOp {
+    pub id: i64,
+    pub upstream_id: i64,
+    pub ip: String,
+    pub op: String,
+    pub type_id: i32,
+    pub els_allowed: Option<bool>,
+    pub type_to: Option<i32>,
+    pub source: String,
+    pub created_at: NaiveDateTime,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub first_failure_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub done_at: Option<NaiveDateTime>,
 }

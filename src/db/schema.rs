@@ -52,6 +52,7 @@ diesel::table! {
         last_checkin -> Nullable<Timestamp>,
         server_info -> Nullable<Text>,
         trial_expires_at -> Nullable<Timestamp>,
+        relay_state -> Nullable<Text>,
     }
 }
 
@@ -255,3 +256,69 @@ diesel::table! {
 diesel::joinable!(activation_keys -> resellers (reseller_id));
 diesel::joinable!(key_servers -> activation_keys (key_id));
 diesel::allow_tables_to_appear_in_same_query!(activation_keys, key_servers, resellers);
+
+diesel::table! {
+    upstreams (id) {
+        id -> BigInt,
+        name -> Text,
+        url -> Text,
+        login -> Text,
+        secret -> Text,
+        concurrency -> Integer,
+        rate_per_second -> Integer,
+        created_at -> Timestamp,
+        reconcile_lease_until -> Nullable<Timestamp>,
+        reconcile_lease_owner -> Nullable<Text>,
+        last_reconcile_at -> Nullable<Timestamp>,
+        last_reconcile_counts -> Nullable<Text>,
+        failing_alerted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    upstream_routes (type_id) {
+        type_id -> Integer,
+        upstream_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    upstream_ops (id) {
+        id -> BigInt,
+        upstream_id -> BigInt,
+        ip -> Text,
+        op -> Text,
+        type_id -> Integer,
+        els_allowed -> Nullable<Bool>,
+        type_to -> Nullable<Integer>,
+        source -> Text,
+        created_at -> Timestamp,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
+        first_failure_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    upstream_claims (upstream_id, ip, type_id) {
+        upstream_id -> BigInt,
+        ip -> Text,
+        type_id -> Integer,
+        since -> Timestamp,
+    }
+}
+
+diesel::joinable!(upstream_routes -> upstreams (upstream_id));
+diesel::joinable!(upstream_ops -> upstreams (upstream_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    upstream_routes,
+    upstreams,
+    upstream_ops,
+    upstream_claims
+);
+diesel::allow_tables_to_appear_in_same_query!(upstream_routes, license_types);
+diesel::allow_tables_to_appear_in_same_query!(upstream_routes, ip_licenses);

@@ -45,6 +45,9 @@ pub enum Source {
     Import(String),
     /// ipls itself: a trial that ran out, a default key made at start-up.
     Server,
+    /// The relay, after what an upstream said (`domain::upstream`): an interrupted
+    /// registration settled, a reconcile's repair or adoption, check-ins brought over.
+    Upstream(String),
 }
 
 impl fmt::Display for Source {
@@ -56,6 +59,7 @@ impl fmt::Display for Source {
             Source::Cli => f.write_str("cli"),
             Source::Import(host) => write!(f, "import:{host}"),
             Source::Server => f.write_str("ipls"),
+            Source::Upstream(name) => write!(f, "upstream:{name}"),
         }
     }
 }
@@ -70,6 +74,8 @@ impl Source {
             Source::AdminToken(name)
         } else if let Some(host) = after("import:") {
             Source::Import(host)
+        } else if let Some(name) = after("upstream:") {
+            Source::Upstream(name)
         } else if stored == "cli" {
             Source::Cli
         } else if stored == "ipls" {
@@ -89,6 +95,7 @@ impl Source {
             Source::Cli => "operator (CLI)".to_string(),
             Source::Import(host) => format!("import from {host}"),
             Source::Server => "ipls (automatic)".to_string(),
+            Source::Upstream(name) => format!("relay, after upstream {name}"),
         }
     }
 }
@@ -146,6 +153,7 @@ mod tests {
             Source::Cli,
             Source::Import("cln.example.com".into()),
             Source::Server,
+            Source::Upstream("cln".into()),
         ] {
             assert_eq!(Source::parse(&source.to_string()), source);
         }

@@ -97,6 +97,7 @@ pub fn import(
                 els_allowed: false,
                 created_at: incoming.created,
                 trial_expires_at: None,
+                relay_state: None,
             })
             .execute(c)?;
         let registered_at = incoming

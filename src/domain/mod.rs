@@ -21,6 +21,7 @@ pub mod reports;
 pub mod resellers;
 pub mod sessions;
 pub mod type_limits;
+pub mod upstream;
 pub mod usage;
 pub mod usage_history;
 pub mod users;
@@ -77,7 +78,18 @@ pub fn ensure_active(reseller: &Reseller) -> Result<(), DomainError> {
     }
 }
 
-/// SQL filter: the license counts as held at `now` (not an expired trial).
+/// SQL filter: a license, not a relay intent (`upstream::REGISTERING` / `WITHDRAWING`):
+/// what list.json, server.json, counts and reports show.
+#[diesel::dsl::auto_type]
+pub fn licensed_at(now: NaiveDateTime) -> _ {
+    let settled: diesel::dsl::IsNull<crate::db::schema::ip_licenses::relay_state> =
+        crate::db::schema::ip_licenses::relay_state.is_null();
+    let held: held_at = held_at(now);
+    held.and(settled)
+}
+
+/// SQL filter: the license counts as held at `now` (not an expired trial). Intents count:
+/// they hold their IP and their place in limits.
 #[diesel::dsl::auto_type]
 pub fn held_at(now: NaiveDateTime) -> _ {
     crate::db::schema::ip_licenses::trial_expires_at

@@ -6,8 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::catalogue::{enabled_types_of, EnabledType};
-use super::held_at;
 use super::ip::LicenseIp;
+use super::{held_at, licensed_at};
 use crate::db::models::{License, Reseller};
 use crate::db::schema::{ip_licenses, trial_uses};
 use crate::db::DbConnection;
@@ -222,7 +222,7 @@ pub fn license_page(
 ) -> Result<Vec<License>, DomainError> {
     let mut query = ip_licenses::table
         .filter(ip_licenses::reseller_id.eq(reseller_id))
-        .filter(held_at(now))
+        .filter(licensed_at(now))
         .select(License::as_select())
         .order((ip_licenses::ip, ip_licenses::type_id))
         .limit(page_size)
@@ -251,7 +251,7 @@ pub fn licenses_on_ips(
     let texts: Vec<String> = ips.iter().map(LicenseIp::to_string).collect();
     Ok(ip_licenses::table
         .filter(ip_licenses::reseller_id.eq(reseller_id))
-        .filter(held_at(now))
+        .filter(licensed_at(now))
         .filter(ip_licenses::ip.eq_any(texts))
         .select(License::as_select())
         .order((ip_licenses::ip, ip_licenses::type_id))
@@ -266,7 +266,7 @@ pub fn held_by_type(
 ) -> Result<HashMap<i32, i64>, DomainError> {
     let rows: Vec<(i32, i64)> = ip_licenses::table
         .filter(ip_licenses::reseller_id.eq(reseller_id))
-        .filter(held_at(now))
+        .filter(licensed_at(now))
         .group_by(ip_licenses::type_id)
         .select((ip_licenses::type_id, diesel::dsl::count_star()))
         .load(conn)?;
@@ -279,7 +279,7 @@ pub fn held_by_reseller(
     now: NaiveDateTime,
 ) -> Result<HashMap<i64, i64>, DomainError> {
     let rows: Vec<(i64, i64)> = ip_licenses::table
-        .filter(held_at(now))
+        .filter(licensed_at(now))
         .group_by(ip_licenses::reseller_id)
         .select((ip_licenses::reseller_id, diesel::dsl::count_star()))
         .load(conn)?;

@@ -1,8 +1,8 @@
 //! `ipls rekey`: every value sealed with the master key, re-sealed under a new one in one
-//! transaction: resellers' secrets, webhook endpoints' signing secrets, and the admin API's
-//! kept Idempotency-Key answers.
+//! transaction: resellers' secrets, webhook endpoints' signing secrets, the admin API's kept
+//! Idempotency-Key answers, and upstreams' secrets.
 
-use super::{idempotency, resellers, webhooks};
+use super::{idempotency, resellers, upstream, webhooks};
 use crate::db::{write_transaction, DbConnection};
 use crate::error::DomainError;
 use crate::secrets::SecretBox;
@@ -17,6 +17,7 @@ pub fn reseal_all(
         let secrets = resellers::reseal_secrets(c, old, new)?;
         let endpoints = webhooks::endpoints::reseal_all(c, old, new)?;
         let kept_answers = idempotency::reseal_all(c, old, new)?;
-        Ok(secrets + endpoints + kept_answers)
+        let upstreams = upstream::upstreams::reseal_all(c, old, new)?;
+        Ok(secrets + endpoints + kept_answers + upstreams)
     })
 }

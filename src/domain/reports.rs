@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::held_at;
+use super::licensed_at;
 use crate::db::models::License;
 use crate::db::schema::{ip_licenses, resellers};
 use crate::db::DbConnection;
@@ -24,7 +24,7 @@ pub fn stale(
     let mut query = ip_licenses::table
         .inner_join(resellers::table)
         .filter(never.or(stopped))
-        .filter(held_at(now))
+        .filter(licensed_at(now))
         .select((License::as_select(), resellers::login))
         .order((
             ip_licenses::last_checkin,

@@ -2,6 +2,7 @@
 //! (SQLite always, Postgres when reachable), with an injected clock.
 #![allow(dead_code)]
 
+pub mod chain;
 pub mod cluster;
 pub mod console;
 pub mod database;

@@ -48,5 +48,6 @@ mod server_update_convert;
 mod shutdown;
 mod stale_writes;
 mod transport;
+mod upstream;
 mod webhooks;
 mod xmlrpc;

@@ -9,6 +9,8 @@ use crate::domain::catalogue::{find_type, grant};
 use crate::domain::events::{self, Action};
 use crate::domain::ip::LicenseIp;
 use crate::domain::type_limits::{count_owned, lock_reseller};
+use crate::domain::upstream::ops::{self, Change};
+use crate::domain::upstream::route_of;
 use crate::domain::{ensure_active, Actor};
 use crate::error::DomainError;
 
@@ -31,6 +33,8 @@ pub fn update_els(
             .set(ip_licenses::els_allowed.eq(els_allowed))
             .execute(c)?;
             changed_as_read(updated)?;
+            let change = Change::Update { els_allowed };
+            ops::carry(c, &ip, license.type_id, change, actor.source, actor.now)?;
             let detail = format!("els_allowed={els_allowed}");
             events::record(
                 c,
@@ -65,6 +69,7 @@ pub fn convert(
     let Some(limit) = grant(conn, actor.reseller.id, to)? else {
         return Ok(false);
     };
+    same_upstream(conn, from, to)?;
     with_retries(conn, |c| {
         if limit.is_some() {
             lock_reseller(c, actor.reseller.id)?;
@@ -91,6 +96,14 @@ pub fn convert(
             .set((ip_licenses::type_id.eq(to), ip_licenses::slot.eq(&new_slot)))
             .execute(c)?;
         changed_as_read(updated)?;
+        ops::carry(
+            c,
+            &ip,
+            from,
+            Change::Convert { to },
+            actor.source,
+            actor.now,
+        )?;
         events::record(
             c,
             actor.into(),
@@ -101,4 +114,24 @@ pub fn convert(
         )?;
         Ok(true)
     })
+}
+
+/// A convert is carried as one change to one upstream: both types must go to the same one
+/// (or neither to any). Across upstreams it would be a remove at one and a register at the
+/// other, which a reseller does as two calls.
+fn same_upstream(conn: &mut DbConnection, from: i32, to: i32) -> Result<(), DomainError> {
+    let name = |u: Option<crate::db::models::Upstream>| u.map(|u| u.name);
+    let (a, b) = (name(route_of(conn, from)?), name(route_of(conn, to)?));
+    if a == b {
+        return Ok(());
+    }
+    let place = |n: &Option<String>| match n {
+        Some(n) => format!("carried to upstream {n}"),
+        None => "kept here".to_string(),
+    };
+    Err(DomainError::refused(format!(
+        "type {from} is {} and type {to} is {}: remove type {from} and register type {to} instead",
+        place(&a),
+        place(&b)
+    )))
 }

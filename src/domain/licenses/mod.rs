@@ -19,7 +19,7 @@ mod register;
 mod remove;
 
 pub use change::{convert, update_els};
-pub use register::{register, Registration};
+pub use register::{begin_intent, register, Intent, Registration};
 pub use remove::{expire_due_trials, remove};
 
 use diesel::prelude::*;
@@ -76,6 +76,8 @@ pub(super) fn changed_as_read(rows: usize) -> Result<(), DomainError> {
     }
 }
 
+/// The caller's settled licenses on `ip` (an intent still asking its upstream, or one being
+/// withdrawn, is not yet or no longer the caller's to change).
 pub(super) fn owned_on(
     conn: &mut DbConnection,
     reseller_id: i64,
@@ -85,6 +87,7 @@ pub(super) fn owned_on(
     let mut query = ip_licenses::table
         .filter(ip_licenses::reseller_id.eq(reseller_id))
         .filter(ip_licenses::ip.eq(ip))
+        .filter(ip_licenses::relay_state.is_null())
         .select(License::as_select())
         .into_boxed();
     if let Some(type_id) = type_id {

@@ -12,6 +12,7 @@ use crate::domain::catalogue::{find_type, grant, LicenseType};
 use crate::domain::events::{self, Action, TRIAL_DETAIL};
 use crate::domain::ip::LicenseIp;
 use crate::domain::type_limits::{count_owned, lock_reseller};
+use crate::domain::upstream::claims;
 use crate::domain::{ensure_active, Actor, Policy};
 use crate::error::DomainError;
 
@@ -22,12 +23,53 @@ pub struct Registration {
 }
 
 /// Registers (ip, type) for the caller, or returns the caller's existing license unchanged.
+/// For a type carried to an upstream, use `begin_intent` (the relay asks the upstream first).
 pub fn register(
     conn: &mut DbConnection,
     actor: &Actor<'_>,
     policy: &Policy,
     request: &Registration,
 ) -> Result<License, DomainError> {
+    register_as(conn, actor, policy, request, None).map(|(license, _)| license)
+}
+
+/// What `begin_intent` found or made.
+#[derive(Debug, Clone)]
+pub enum Intent {
+    /// The caller already holds this license (settled): nothing to ask the upstream.
+    Held(License),
+    /// A new intent (`relay_state` registering) holding the IP, claimed at the upstream.
+    New(License),
+}
+
+/// The first step of registering a type carried to `upstream_id` (`domain::upstream`): every
+/// rule of `register` is checked and the row is written as an intent (it holds the IP and
+/// counts in limits) with its claim, but no history yet: that is written when the upstream
+/// accepts (`upstream::intents::confirm`).
+pub fn begin_intent(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    policy: &Policy,
+    request: &Registration,
+    upstream_id: i64,
+) -> Result<Intent, DomainError> {
+    let (license, fresh) = register_as(conn, actor, policy, request, Some(upstream_id))?;
+    Ok(if fresh {
+        Intent::New(license)
+    } else {
+        Intent::Held(license)
+    })
+}
+
+/// Registers directly (`relay` None) or as an intent for the upstream `relay`; the flag says
+/// whether the row is new.
+fn register_as(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    policy: &Policy,
+    request: &Registration,
+    relay: Option<i64>,
+) -> Result<(License, bool), DomainError> {
     let ip = request.ip.to_string();
     let type_id = request.type_id;
     ensure_active(actor.reseller)?;
@@ -48,28 +90,42 @@ pub fn register(
             license_type.name
         ))
     })?;
-    with_retries(conn, |c| {
-        register_once(
-            c,
-            actor,
-            &license_type,
-            limit,
-            &ip,
-            request.els_allowed,
-            policy.trial_days,
-        )
-    })
+    let wanted = Wanted {
+        license_type: &license_type,
+        limit,
+        ip: &ip,
+        els_allowed: request.els_allowed,
+        trial_days: policy.trial_days,
+        relay,
+    };
+    with_retries(conn, |c| register_once(c, actor, &wanted))
+}
+
+/// One registration, as checked before its transaction.
+struct Wanted<'a> {
+    license_type: &'a LicenseType,
+    /// The caller's limit for the type (None: unlimited).
+    limit: Option<i32>,
+    ip: &'a str,
+    els_allowed: bool,
+    trial_days: i64,
+    /// The upstream the type is carried to: the row is written as its intent.
+    relay: Option<i64>,
 }
 
 fn register_once(
     conn: &mut DbConnection,
     actor: &Actor<'_>,
-    license_type: &LicenseType,
-    limit: Option<i32>,
-    ip: &str,
-    els_allowed: bool,
-    policy_trial_days: i64,
-) -> Result<License, DomainError> {
+    wanted: &Wanted<'_>,
+) -> Result<(License, bool), DomainError> {
+    let Wanted {
+        license_type,
+        limit,
+        ip,
+        els_allowed,
+        trial_days: policy_trial_days,
+        relay,
+    } = *wanted;
     let me = actor.reseller.id;
     let type_id = license_type.id;
     if limit.is_some() {
@@ -78,8 +134,18 @@ fn register_once(
     let on_ip = licenses_on(conn, ip)?;
     let on_ip = clear_expired(conn, on_ip, actor.now)?;
     if let Some(existing) = on_ip.iter().find(|l| l.type_id == type_id) {
+        if existing.reseller_id == me && existing.relay_state.is_none() {
+            return Ok((existing.clone(), false));
+        }
         if existing.reseller_id == me {
-            return Ok(existing.clone());
+            return Err(DomainError::conflict(format!(
+                "IP {ip} type {type_id} is being {} at the upstream; try again in a moment",
+                if existing.relay_state.as_deref() == Some(crate::domain::upstream::REGISTERING) {
+                    "registered"
+                } else {
+                    "withdrawn"
+                }
+            )));
         }
         return Err(DomainError::refused(format!(
             "IP {ip} already has a license of type {type_id} held by another reseller"
@@ -121,6 +187,7 @@ fn register_once(
             els_allowed,
             created_at: actor.now,
             trial_expires_at,
+            relay_state: relay.map(|_| crate::domain::upstream::REGISTERING),
         })
         .execute(conn)?;
     let license = ip_licenses::table
@@ -128,9 +195,14 @@ fn register_once(
         .filter(ip_licenses::type_id.eq(type_id))
         .select(License::as_select())
         .first(conn)?;
-    let detail = actor.reseller.trial.then(|| TRIAL_DETAIL.to_string());
-    events::record(conn, actor.into(), Action::Register, ip, type_id, detail)?;
-    Ok(license)
+    match relay {
+        Some(upstream_id) => claims::claim(conn, upstream_id, ip, type_id, actor.now)?,
+        None => {
+            let detail = actor.reseller.trial.then(|| TRIAL_DETAIL.to_string());
+            events::record(conn, actor.into(), Action::Register, ip, type_id, detail)?;
+        }
+    }
+    Ok((license, true))
 }
 
 fn exclusive_family_refusal(

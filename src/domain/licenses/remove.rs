@@ -9,6 +9,7 @@ use crate::db::schema::ip_licenses;
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::events::{self, Action, EventContext};
 use crate::domain::ip::LicenseIp;
+use crate::domain::upstream::ops::{self, Change};
 use crate::domain::{ensure_active, Actor};
 use crate::error::DomainError;
 
@@ -28,6 +29,14 @@ pub fn remove(
             let deleted = diesel::delete(as_read(license)).execute(c)?;
             changed_as_read(deleted)?;
             events::record(c, actor.into(), Action::Remove, &ip, license.type_id, None)?;
+            ops::carry(
+                c,
+                &ip,
+                license.type_id,
+                Change::Remove,
+                actor.source,
+                actor.now,
+            )?;
         }
         Ok(!mine.is_empty())
     })
@@ -59,6 +68,14 @@ pub(super) fn clear_expired(
             &license.ip,
             license.type_id,
             None,
+        )?;
+        ops::carry(
+            conn,
+            &license.ip,
+            license.type_id,
+            Change::Remove,
+            "ipls",
+            now,
         )?;
     }
     Ok(held)

@@ -20,10 +20,14 @@ pub enum EventType {
     KeyUpdated,
     KeyServerRegistered,
     KeyServerRemoved,
+    /// An upstream has been failing longer than IPLS_UPSTREAM_ALERT_AFTER (operator only).
+    UpstreamFailing,
+    /// It confirmed changes again after such an alert.
+    UpstreamRecovered,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 16] = [
         EventType::LicenseRegistered,
         EventType::LicenseRemoved,
         EventType::LicenseConverted,
@@ -38,6 +42,8 @@ impl EventType {
         EventType::KeyUpdated,
         EventType::KeyServerRegistered,
         EventType::KeyServerRemoved,
+        EventType::UpstreamFailing,
+        EventType::UpstreamRecovered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +62,8 @@ impl EventType {
             EventType::KeyUpdated => "key.updated",
             EventType::KeyServerRegistered => "key.server_registered",
             EventType::KeyServerRemoved => "key.server_removed",
+            EventType::UpstreamFailing => "upstream.failing",
+            EventType::UpstreamRecovered => "upstream.recovered",
         }
     }
 

@@ -1,6 +1,7 @@
 //! Reseller tokens (contract §1): `LOGIN|TS|HASH`, where HASH is either the legacy
 //! `sha1_hex(SECRET + TS)` (40 hex) or `hmac_sha256_hex(SECRET, "LOGIN|TS")` (64 hex).
-//! Pure functions: parsing, minting and verification, no database.
+//! Pure functions: parsing, minting and verification, no database. A leaf: `auth` verifies
+//! resellers' tokens with it, and the relay (`upstream`) mints ipls's own for its upstreams.
 
 use hmac::{Hmac, Mac};
 use sha1::{Digest, Sha1};
