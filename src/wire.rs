@@ -68,7 +68,9 @@ pub mod patterns {
     pub const MONTH: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])$";
     /// Text without a NUL character (Postgres cannot store one).
     pub const NO_NUL: &str = r"^[^\u0000]*$";
-    /// A block reason: no NUL, and something besides ASCII spaces (` \t\n\v\f\r`).
+    /// Text with something besides ASCII spaces (` \t\n\v\f\r`) and no NUL: a block
+    /// reason, an upstream's secret.
+    pub const NOT_BLANK: &str = BLOCK_REASON;
     pub const BLOCK_REASON: &str = r"^[^\u0000]*[^\u0000\t\n\u000b\u000c\r ][^\u0000]*$";
 
     /// The whitespace a block reason may not consist of only: ASCII's, as `BLOCK_REASON`
@@ -83,6 +85,11 @@ pub mod patterns {
         format!(
             r"^https?://(([a-z0-9]+\.)*[a-z]+|{IPV4}|\[{IPV6}\])(:([1-9][0-9]{{0,3}}|[1-5][0-9]{{4}}|6[0-4][0-9]{{3}}|65[0-4][0-9]{{2}}|655[0-2][0-9]|6553[0-5]))?(/[A-Za-z0-9._~-]*)*$"
         )
+    }
+
+    /// An upstream's base URL: the same shape as a webhook URL.
+    pub fn upstream_url() -> String {
+        webhook_url()
     }
 
     /// An IPv4 or IPv6 address, anchored.

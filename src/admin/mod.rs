@@ -12,6 +12,7 @@ mod params;
 mod reports;
 mod resellers;
 mod types;
+mod upstreams;
 mod views;
 mod webhooks;
 
@@ -55,8 +56,34 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
                 resource("/resellers/{login}/rotate-secret", "POST")
                     .route(web::post().to(resellers::rotate_secret)),
             )
-            .service(resource("/licenses", "GET").route(web::get().to(licenses::list)))
-            .service(resource("/licenses/{ip}", "GET").route(web::get().to(licenses::on_ip)))
+            .service(
+                resource("/licenses", "GET, POST")
+                    .route(web::get().to(licenses::list))
+                    .route(web::post().to(licenses::register)),
+            )
+            .service(
+                resource("/licenses/{ip}", "GET, DELETE")
+                    .route(web::get().to(licenses::on_ip))
+                    .route(web::delete().to(licenses::remove)),
+            )
+            .service(
+                resource("/upstreams", "GET, POST")
+                    .route(web::get().to(upstreams::list))
+                    .route(web::post().to(upstreams::create)),
+            )
+            .service(
+                resource("/upstreams/{name}", "GET, PATCH, DELETE")
+                    .route(web::get().to(upstreams::get))
+                    .route(web::patch().to(upstreams::patch))
+                    .route(web::delete().to(upstreams::delete)),
+            )
+            .service(
+                resource("/upstreams/{name}/test", "POST").route(web::post().to(upstreams::test)),
+            )
+            .service(
+                resource("/upstreams/{name}/reconcile", "POST")
+                    .route(web::post().to(upstreams::reconcile_now)),
+            )
             .service(
                 resource("/keys", "GET, POST")
                     .route(web::get().to(keys::list))

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema};
 
-use super::{keys, licenses, reports, resellers, types, views, webhooks};
+use super::{keys, licenses, reports, resellers, types, upstreams, views, webhooks};
 use crate::problem::Problem;
 
 #[derive(OpenApi)]
@@ -18,6 +18,9 @@ use crate::problem::Problem;
     paths(
         resellers::list, resellers::create, resellers::get, resellers::patch, resellers::block,
         resellers::unblock, resellers::rotate_secret, licenses::list, licenses::on_ip,
+        licenses::register, licenses::remove,
+        upstreams::list, upstreams::create, upstreams::get, upstreams::patch, upstreams::delete,
+        upstreams::test, upstreams::reconcile_now,
         reports::usage, reports::audit, reports::list_prices, reports::set_price,
         webhooks::list, webhooks::create, webhooks::get, webhooks::delete, webhooks::test,
         webhooks::list_deliveries, webhooks::retry,
@@ -27,7 +30,9 @@ use crate::problem::Problem;
         types::Login, types::MonthValue, types::IpValue, types::AddressValue, types::BlockValue,
         types::BlockReason, types::Text, types::WebhookUrl, types::EventName, types::ProductValue,
         types::Since, types::PageSize, types::IdCursor, types::TypeText, types::IdempotencyKey,
-        types::TypeNumber, types::LicenseLimit, types::ServerLimit, types::Cents)),
+        types::TypeNumber, types::LicenseLimit, types::ServerLimit, types::Cents,
+        types::Concurrency, types::Rate, types::upstream::UpstreamName,
+        types::upstream::UpstreamUrl, types::upstream::UpstreamSecret)),
     modifiers(&Conventions),
     security(("bearer" = [])),
 )]
@@ -116,7 +121,13 @@ impl Modify for Conventions {
                     ),
                 );
                 r.insert("500".into(), problem("Internal error"));
-                r.insert("503".into(), problem("The database is unavailable"));
+                r.insert(
+                    "503".into(),
+                    problem(
+                        "The database is unavailable (`unavailable`), or the upstream a license \
+                         type is carried to did not answer usably (`upstream-unavailable`)",
+                    ),
+                );
                 if has_path_params || operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
                     r.insert("404".into(), problem("No such reseller, type or resource"));
                 }

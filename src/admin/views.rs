@@ -1,5 +1,6 @@
 //! The admin API's JSON shapes (serde + OpenAPI schemas), kept apart from the row structs.
 
+use crate::domain::upstream::RelayStatus;
 use crate::wire::iso;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -99,10 +100,15 @@ pub struct LicenseView {
     pub server_info: Option<String>,
     /// When a trial license stops counting as held; null for a paid one.
     pub trial_expires: Option<String>,
+    /// Where it stands with the upstream its type is carried to: `registering` (the upstream
+    /// is being asked), `withdrawing` (an unanswered registration is being withdrawn there),
+    /// `pending` (a change is waiting to be carried there); null when in step, or local.
+    #[schema(value_type = Option<String>, pattern = "^(registering|withdrawing|pending)$")]
+    pub upstream: Option<&'static str>,
 }
 
 impl LicenseView {
-    pub fn new(l: &License, reseller: &str) -> Self {
+    pub fn new(l: &License, reseller: &str, upstream: Option<RelayStatus>) -> Self {
         Self {
             id: l.id,
             reseller: reseller.to_string(),
@@ -114,6 +120,7 @@ impl LicenseView {
             last_checkin: l.last_checkin.map(iso),
             server_info: l.server_info.clone(),
             trial_expires: l.trial_expires_at.map(iso),
+            upstream: upstream.map(RelayStatus::as_str),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `ipls license list`.
+//! `ipls license list | register | remove`.
 
 use clap::Subcommand;
 use diesel::prelude::*;
@@ -6,11 +6,19 @@ use diesel::prelude::*;
 use super::error::CliError;
 use super::output::{self, col, Cell, Column, Format};
 use super::{connect, domain_error};
+use crate::bootstrap::open_database;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::models::License;
 use crate::db::schema::{ip_licenses, resellers};
+use crate::domain::actor::{act, ActingFor, Source};
 use crate::domain::ip::LicenseIp;
+use crate::domain::licenses::{self, Registration};
+use crate::domain::upstream::{ops, RelayStatus};
+use crate::domain::Policy;
+use crate::upstream::relay::register;
+use crate::upstream::Relay;
+use std::sync::Arc;
 
 const LICENSE_COLUMNS: &[Column] = &[
     col("ip", "IP"),
@@ -21,6 +29,7 @@ const LICENSE_COLUMNS: &[Column] = &[
     col("els_allowed", "ELS"),
     col("status", "STATUS"),
     col("trial_expires_at", "TRIAL ENDS (UTC)"),
+    col("upstream", "UPSTREAM"),
 ];
 
 #[derive(Debug, Subcommand)]
@@ -35,15 +44,114 @@ pub enum LicenseCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Register a license for a reseller (through its type's upstream, if it has one).
+    Register {
+        #[arg(long)]
+        reseller: String,
+        #[arg(long, value_parser = super::args::license_ip)]
+        ip: LicenseIp,
+        #[arg(long = "type")]
+        type_id: i32,
+        /// Allow extended-lifecycle repositories.
+        #[arg(long)]
+        els: bool,
+    },
+    /// Remove a reseller's license (all its types on the IP without --type).
+    Remove {
+        #[arg(long)]
+        reseller: String,
+        #[arg(long, value_parser = super::args::license_ip)]
+        ip: LicenseIp,
+        #[arg(long = "type")]
+        type_id: Option<i32>,
+    },
 }
 
-pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Result<(), CliError> {
+pub fn run(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    command: LicenseCommand,
+) -> Result<(), CliError> {
+    match command {
+        LicenseCommand::List {
+            reseller,
+            ip,
+            format,
+        } => list(config, clock.as_ref(), reseller, ip, format),
+        LicenseCommand::Register {
+            reseller,
+            ip,
+            type_id,
+            els,
+        } => {
+            let request = Registration {
+                ip,
+                type_id,
+                els_allowed: els,
+            };
+            let (relay, policy) = relay(config, clock)?;
+            let license = actix_web::rt::System::new().block_on(register(
+                &relay,
+                ActingFor::Login(reseller.clone()),
+                Source::Cli,
+                policy,
+                request,
+            ))?;
+            output::line(&format!(
+                "{reseller} holds {} type {} (created {} UTC)",
+                license.ip,
+                license.type_id,
+                license.created_at.format("%Y-%m-%d %H:%M")
+            ));
+            Ok(())
+        }
+        LicenseCommand::Remove {
+            reseller,
+            ip,
+            type_id,
+        } => {
+            let (mut conn, _) = connect(config)?;
+            let now = clock.now().naive_utc();
+            let shown = ip.to_string();
+            let removed = act(
+                &mut conn,
+                ActingFor::Login(reseller.clone()),
+                &Source::Cli,
+                now,
+                |c, actor| licenses::remove(c, actor, &ip, type_id),
+            )
+            .map_err(domain_error)?;
+            output::line(&if removed {
+                format!("removed {reseller}'s license(s) on {shown}")
+            } else {
+                format!("{reseller} holds no such license on {shown}; nothing removed")
+            });
+            Ok(())
+        }
+    }
+}
+
+/// The relay, as `ipls serve` has it, and the operator's policy.
+fn relay(config: &Config, clock: Arc<dyn Clock>) -> Result<(Relay, Policy), CliError> {
+    let (pool, secrets) = open_database(config)?;
+    let policy = Policy {
+        allow_private_ips: config.allow_private_ips,
+        trial_days: config.trial_days,
+    };
+    Ok((
+        Relay::new(pool, clock, Arc::new(secrets), config.relay.clone()),
+        policy,
+    ))
+}
+
+fn list(
+    config: &Config,
+    clock: &dyn Clock,
+    reseller: Option<String>,
+    ip: Option<LicenseIp>,
+    format: Format,
+) -> Result<(), CliError> {
     let now = clock.now().naive_utc();
-    let LicenseCommand::List {
-        reseller,
-        ip,
-        format,
-    } = command;
     let (mut conn, _) = connect(config)?;
     let mut query = ip_licenses::table
         .inner_join(resellers::table)
@@ -57,6 +165,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Resul
         query = query.filter(ip_licenses::ip.eq(ip.to_string()));
     }
     let rows: Vec<(License, String)> = query.load(&mut conn).map_err(|e| domain_error(e.into()))?;
+    let pending = ops::pending_among(&mut conn, None).map_err(domain_error)?;
     let cells: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|(l, login)| {
@@ -65,6 +174,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Resul
                 Some(_) if l.is_expired(now) => "trial, expired",
                 Some(_) => "trial",
             };
+            let upstream = RelayStatus::of(&l, &pending).map(RelayStatus::as_str);
             vec![
                 Cell::text(l.ip),
                 Cell::int(l.type_id),
@@ -74,6 +184,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: LicenseCommand) -> Resul
                 Cell::Bool(l.els_allowed),
                 Cell::text(status),
                 Cell::opt_time(l.trial_expires_at),
+                Cell::opt_text(upstream),
             ]
         })
         .collect();

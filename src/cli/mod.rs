@@ -64,7 +64,7 @@ enum Command {
         #[arg(long)]
         hmac: bool,
     },
-    /// Inspect licenses.
+    /// List, register and remove licenses.
     #[command(subcommand)]
     License(license::LicenseCommand),
     /// Activation keys (KernelCare, Imunify) and the servers registered with them.
@@ -205,7 +205,7 @@ pub fn run() -> Result<(), CliError> {
         Command::Token { login, hmac } => {
             reseller::print_token(&config, clock.as_ref(), &login, hmac)
         }
-        Command::License(command) => license::run(&config, clock.as_ref(), command),
+        Command::License(command) => license::run(&config, clock, command),
         Command::Key(command) => key::run(&config, clock.as_ref(), command),
         Command::Report(command) => report::run(&config, clock.as_ref(), command),
         Command::Audit {

@@ -378,12 +378,7 @@ async fn reconcile(relay: &Relay, args: ReconcileArgs) -> Result<(), CliError> {
         .differences
         .iter()
         .map(|(d, repair)| {
-            let action = match repair {
-                None => "reported".to_string(),
-                Some(Repair::Queued(what)) => what.clone(),
-                Some(Repair::Adopted) => "adopted".to_string(),
-                Some(Repair::LeftAlone(why)) => format!("left alone: {why}"),
-            };
+            let action = Repair::describe(repair.as_ref());
             vec![
                 Cell::text(d.kind.as_str()),
                 Cell::text(&d.ip),

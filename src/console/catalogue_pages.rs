@@ -5,6 +5,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::guard;
+use super::licenses::relay_badge;
 use super::page::{csrf_field, html_response, notice, shell, PageResult, Section};
 use crate::auth::session::Console;
 use crate::db;
@@ -12,6 +13,7 @@ use crate::domain::catalogue::all_types;
 use crate::domain::ip::LicenseIp;
 use crate::domain::prices::{self, format_cents, parse_cents};
 use crate::domain::queries::holders_of;
+use crate::domain::upstream::{ops, RelayStatus};
 use crate::error::DomainError;
 use crate::state::AppState;
 
@@ -34,7 +36,13 @@ pub async fn holders(
     } else {
         let ip = LicenseIp::parse(&text)
             .ok_or_else(|| DomainError::invalid(format!("{text:?} is not an IP address")))?;
-        Some(db::run(&state.pool, move |c| holders_of(c, &ip)).await?)
+        Some(
+            db::run(&state.pool, move |c| {
+                let rows = holders_of(c, &ip)?;
+                Ok((rows, ops::pending_among(c, Some(&[ip.to_string()]))?))
+            })
+            .await?,
+        )
     };
     let now = state.clock.now().naive_utc();
     let body = html! {
@@ -43,7 +51,7 @@ pub async fn holders(
             input #who-ip name="ip" value=(text) required;
             button type="submit" { "Look up" }
         }
-        @if let Some(rows) = &rows {
+        @if let Some((rows, pending)) = &rows {
             @if rows.is_empty() {
                 p.empty { "No reseller holds " (text) "." }
             } @else {
@@ -56,7 +64,10 @@ pub async fn holders(
                                 td { (license.type_id) }
                                 td { (license.created_at.format("%Y-%m-%d")) }
                                 td { (license.last_checkin.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into())) }
-                                td { @if license.is_expired(now) { "expired trial" } @else if license.trial_expires_at.is_some() { "trial" } @else { "held" } }
+                                td {
+                                    @if license.is_expired(now) { "expired trial" } @else if license.trial_expires_at.is_some() { "trial" } @else { "held" }
+                                    (relay_badge(RelayStatus::of(license, pending)))
+                                }
                             }
                         }
                     }

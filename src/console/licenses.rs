@@ -16,6 +16,7 @@ use crate::db;
 use crate::db::models::License;
 use crate::domain::catalogue::{enabled_types, EnabledType};
 use crate::domain::license_search;
+use crate::domain::upstream::{ops, RelayStatus};
 use crate::state::AppState;
 
 pub const PAGE_SIZE: i64 = 50;
@@ -48,7 +49,7 @@ pub async fn list(
     let after = query.after()?;
     let now = state.clock.now().naive_utc();
     let id = reseller.id;
-    let (types, rows) = db::run(&state.pool, move |c| {
+    let (types, rows, pending) = db::run(&state.pool, move |c| {
         let types = enabled_types(c, id)?;
         let rows = license_search::page(
             c,
@@ -59,7 +60,9 @@ pub async fn list(
             PAGE_SIZE + 1,
             now,
         )?;
-        Ok((types, rows))
+        let ips: Vec<String> = rows.iter().map(|l| l.ip.clone()).collect();
+        let pending = ops::pending_among(c, Some(&ips))?;
+        Ok((types, rows, pending))
     })
     .await?;
     let more = rows.len() as i64 > PAGE_SIZE;
@@ -101,7 +104,7 @@ pub async fn list(
             }
             tbody {
                 @for license in rows {
-                    (row(&who, license, &names, &types, writable))
+                    (row(&who, license, &names, &types, writable, RelayStatus::of(license, &pending)))
                 }
             }
         }
@@ -168,6 +171,22 @@ fn filter_form(query: &ListQuery, types: &[EnabledType]) -> Markup {
     }
 }
 
+/// "pending upstream" (or registering, withdrawing) beside a license whose type is carried
+/// to an upstream and is not yet in step with it.
+pub fn relay_badge(relay: Option<RelayStatus>) -> Markup {
+    html! {
+        @if let Some(status) = relay {
+            " " span.badge title="The change has not reached the upstream yet" {
+                @match status {
+                    RelayStatus::Pending => "pending upstream",
+                    RelayStatus::Registering => "registering upstream",
+                    RelayStatus::Withdrawing => "withdrawing upstream",
+                }
+            }
+        }
+    }
+}
+
 fn when(at: Option<NaiveDateTime>) -> String {
     at.map_or_else(
         || "never".to_string(),
@@ -187,6 +206,7 @@ fn row(
     names: &HashMap<i32, &str>,
     types: &[EnabledType],
     writable: bool,
+    relay: Option<RelayStatus>,
 ) -> Markup {
     let pick = format!("{}|{}", license.ip, license.type_id);
     let name = names.get(&license.type_id).copied().unwrap_or("");
@@ -210,7 +230,7 @@ fn row(
             td { (hostname(license)) }
             td { (license.created_at.format("%Y-%m-%d")) }
             td { (when(license.last_checkin)) }
-            td { (name) " (" (license.type_id) ")" }
+            td { (name) " (" (license.type_id) ")" (relay_badge(relay)) }
             td.actions {
                 @if writable {
                     form method="post" action="/console/licenses/remove" {

@@ -18,6 +18,7 @@ mod login;
 mod operator;
 pub mod page;
 mod reports;
+mod upstream_pages;
 mod webhook_pages;
 
 use actix_web::middleware::DefaultHeaders;
@@ -162,6 +163,24 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route(
                 "/operator/webhooks/deliveries/{id}/retry",
                 web::post().to(webhook_pages::retry),
+            )
+            .route("/operator/upstreams", web::get().to(upstream_pages::list))
+            .route("/operator/upstreams", web::post().to(upstream_pages::add))
+            .route(
+                "/operator/upstreams/{name}",
+                web::get().to(upstream_pages::show),
+            )
+            .route(
+                "/operator/upstreams/{name}/test",
+                web::post().to(upstream_pages::test),
+            )
+            .route(
+                "/operator/upstreams/{name}/reconcile",
+                web::post().to(upstream_pages::reconcile_now),
+            )
+            .route(
+                "/operator/upstreams/{name}/remove",
+                web::post().to(upstream_pages::remove),
             )
             .default_service(web::to(not_found)),
     );

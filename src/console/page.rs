@@ -26,6 +26,7 @@ pub enum Section {
     Prices,
     Audit,
     Webhooks,
+    Upstreams,
     None,
 }
 
@@ -56,6 +57,11 @@ const OPERATOR_NAV: &[(Section, &str, &str)] = &[
     (Section::Prices, "/console/operator/prices", "Prices"),
     (Section::Audit, "/console/operator/audit", "Audit log"),
     (Section::Webhooks, "/console/operator/webhooks", "Webhooks"),
+    (
+        Section::Upstreams,
+        "/console/operator/upstreams",
+        "Upstreams",
+    ),
 ];
 
 /// A whole page: `body` inside the shell, with navigation when someone is logged in.

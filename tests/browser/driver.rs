@@ -297,6 +297,19 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
+    /// Saves NAME.png at the desktop size and NAME-phone.png at a phone's width (390 px),
+    /// the whole page tall, then goes back to the desktop size.
+    pub fn screenshots(&self, name: &str) {
+        self.screenshot(name);
+        self.runtime
+            .block_on(self.client().set_window_size(390, 844))
+            .expect("phone width");
+        self.screenshot(&format!("{name}-phone"));
+        self.runtime
+            .block_on(self.client().set_window_size(1280, 900))
+            .expect("desktop size");
+    }
+
     /// Runs axe-core on the current page; panics listing every serious or critical
     /// violation (WCAG 2 A and AA rules).
     pub fn assert_accessible(&self, page: &str) {

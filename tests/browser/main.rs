@@ -11,6 +11,7 @@ mod key_flows;
 mod operator_flows;
 mod reseller_flows;
 mod security_flows;
+mod upstream_flows;
 
 use common::{Kind, Options, TestServer};
 

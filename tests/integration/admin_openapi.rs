@@ -15,7 +15,8 @@ use std::process::Command;
 use ipls::auth::admin::new_token;
 use ipls::domain::admin_tokens;
 
-use crate::common::{Kind, Options, TestServer};
+use crate::common::{test_secrets, Kind, Options, TestServer};
+use ipls::domain::upstream::upstreams::{self, NewUpstream};
 
 pub(crate) fn tool(name: &str) -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -58,6 +59,28 @@ fn schemathesis_finds_nothing(kind: Kind) {
         return;
     };
     srv.add_reseller("acme", &[1, 41]);
+    // Type 41 is carried to a second ipls playing CLN, so that registrations through the
+    // relay get real answers.
+    let Some(upstream) = TestServer::start(Kind::Sqlite) else {
+        return;
+    };
+    upstream.clock.set(chrono::Utc::now());
+    upstream.add_reseller("partner", &[1, 41]);
+    upstreams::add(
+        &mut srv.conn(),
+        &NewUpstream {
+            name: "cln",
+            url: &format!("http://{}", upstream.addr),
+            login: "partner",
+            secret: "secret-of-partner-0123456789",
+            types: &[41],
+            concurrency: 8,
+            rate_per_second: 1_000,
+            now: srv.now().naive_utc(),
+        },
+        &test_secrets(),
+    )
+    .unwrap();
     let (token, hash) = new_token().unwrap();
     admin_tokens::create(
         &mut srv.conn(),
@@ -86,6 +109,10 @@ fn schemathesis_finds_nothing(kind: Kind) {
         .current_dir(dir.path())
         .args(["run", &url, "--checks", "all"])
         .args(["--max-examples", "30", "--seed", &seed(), "--no-color"])
+        // Left out: adding upstreams. Generated URLs name hosts this machine must not call,
+        // and every later registration of their types would go there; the routes to the
+        // upstream above are changed, tested, reconciled and removed like any resource.
+        .args(["--exclude-operation-id", "createUpstream"])
         .args(["-H", &format!("Authorization: Bearer {token}")])
         .output()
         .unwrap();

@@ -233,8 +233,11 @@ fn parse_since(text: &str) -> Option<NaiveDateTime> {
 }
 
 mod numbers;
+pub mod upstream;
 
-pub use numbers::{Cents, IdCursor, LicenseLimit, PageSize, ServerLimit, TypeNumber};
+pub use numbers::{
+    Cents, Concurrency, IdCursor, LicenseLimit, PageSize, Rate, ServerLimit, TypeNumber,
+};
 
 #[cfg(test)]
 mod tests {

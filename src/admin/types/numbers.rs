@@ -148,3 +148,19 @@ whole_value!(
     0,
     100_000_000_000_i64
 );
+
+whole_value!(
+    /// Calls at once each instance makes to an upstream.
+    Concurrency(i32),
+    "concurrency",
+    1,
+    256
+);
+
+whole_value!(
+    /// Calls per second each instance makes to an upstream.
+    Rate(i32),
+    "rate_per_second",
+    1,
+    10_000
+);

@@ -164,36 +164,24 @@ pub fn pending_from(
         .load(conn)?)
 }
 
-/// Whether a change of (ip, type) is still waiting to be carried (shown as "pending
-/// upstream" beside a license).
-pub fn pending_for(conn: &mut DbConnection, ip: &str, type_id: i32) -> Result<bool, DomainError> {
-    let n: i64 = upstream_ops::table
-        .filter(upstream_ops::ip.eq(ip))
-        .filter(upstream_ops::state.eq(PENDING))
-        .filter(
-            upstream_ops::type_id
-                .eq(type_id)
-                .or(upstream_ops::type_to.eq(type_id)),
-        )
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
-}
-
-/// The (ip, type) pairs with a change still waiting, among `ips` (one statement for a page).
+/// The (ip, type) pairs with a change still waiting, among `ips` (one statement for a page),
+/// or among all when `ips` is None. A convert names both its types.
 pub fn pending_among(
     conn: &mut DbConnection,
-    ips: &[String],
+    ips: Option<&[String]>,
 ) -> Result<std::collections::HashSet<(String, i32)>, DomainError> {
-    let rows: Vec<(String, i32, Option<i32>)> = upstream_ops::table
+    let mut query = upstream_ops::table
         .filter(upstream_ops::state.eq(PENDING))
-        .filter(upstream_ops::ip.eq_any(ips))
         .select((
             upstream_ops::ip,
             upstream_ops::type_id,
             upstream_ops::type_to,
         ))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(ips) = ips {
+        query = query.filter(upstream_ops::ip.eq_any(ips));
+    }
+    let rows: Vec<(String, i32, Option<i32>)> = query.load(conn)?;
     let mut out = std::collections::HashSet::new();
     for (ip, type_id, type_to) in rows {
         if let Some(to) = type_to {

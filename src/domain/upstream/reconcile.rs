@@ -251,6 +251,18 @@ pub enum Repair {
     LeftAlone(String),
 }
 
+impl Repair {
+    /// What a report says was done: `reported` when no repair was asked.
+    pub fn describe(repair: Option<&Repair>) -> String {
+        match repair {
+            None => "reported".to_string(),
+            Some(Repair::Queued(what)) => what.clone(),
+            Some(Repair::Adopted) => "adopted".to_string(),
+            Some(Repair::LeftAlone(why)) => format!("left alone: {why}"),
+        }
+    }
+}
+
 /// The repair of one difference, as the records allow (see the module's comment). The IP's
 /// local state is read again in the transaction: a change since the comparison leaves it.
 pub fn repair(

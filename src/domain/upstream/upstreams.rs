@@ -16,6 +16,9 @@ use crate::secrets::SecretBox;
 pub const DEFAULT_CONCURRENCY: i32 = 8;
 pub const DEFAULT_RATE: i32 = 20;
 
+/// The longest secret an upstream may have.
+pub const MAX_SECRET_CHARS: usize = 1_000;
+
 /// What `upstream add` is given.
 #[derive(Debug, Clone)]
 pub struct NewUpstream<'a> {
@@ -129,8 +132,16 @@ pub fn add(
     validate_name(new.name)?;
     let url = normalise_url(new.url)?;
     crate::domain::resellers::validate_login(new.login)?;
-    if new.secret.trim().is_empty() {
-        return Err(DomainError::invalid("the upstream's secret is empty"));
+    if new
+        .secret
+        .chars()
+        .all(crate::wire::patterns::is_ascii_space)
+        || new.secret.contains('\0')
+        || new.secret.chars().count() > MAX_SECRET_CHARS
+    {
+        return Err(DomainError::invalid(format!(
+            "the upstream's secret is 1 to {MAX_SECRET_CHARS} characters, not only spaces, no NUL"
+        )));
     }
     check_bounds(new.concurrency, new.rate_per_second)?;
     let sealed = secrets

@@ -1,6 +1,7 @@
 //! The relay to upstreams, through chains of real `ipls serve` processes: a client calls ipls
 //! A, whose routed types are carried to ipls B playing CLN (docs/upstream.md).
 
+mod admin;
 mod carried;
 mod cli;
 mod reconcile;
