@@ -18,7 +18,7 @@ use crate::domain::ip::LicenseIp;
 use crate::domain::resellers;
 use crate::domain::upstream::checkins::{self, Seen};
 use crate::domain::upstream::reconcile::{
-    compare, repair, snapshot, Counts, Difference, Kind, Repair, Snapshot,
+    compare, prune_claim, repair, snapshot, Counts, Difference, Kind, Repair, Snapshot,
 };
 use crate::domain::upstream::upstreams;
 use crate::error::DomainError;
@@ -126,6 +126,9 @@ pub async fn run(
             None
         };
         outcome.differences.push((difference, done));
+    }
+    for (ip, type_id) in comparison.stale_claims {
+        db::run(&relay.pool, move |c| prune_claim(c, id, &ip, type_id)).await?;
     }
     if options.checkins {
         outcome.checkins = bring_checkins(relay, upstream, &secret, &held, &after).await?;

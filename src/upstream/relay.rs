@@ -48,16 +48,10 @@ pub async fn register(
         .map(|(license, _)| license);
     };
     let ip = request.ip.to_string();
-    wait_for_queue(relay, &upstream, &ip).await?;
     let els_allowed = request.els_allowed;
-    let upstream_id = upstream.id;
-    let (intent, reseller) = act(relay, who, &source, move |c, actor| {
-        licenses::begin_intent(c, actor, &policy, &request, upstream_id)
-    })
-    .await?;
-    let intent = match intent {
-        Intent::Held(license) => return Ok(license),
-        Intent::New(intent) => intent,
+    let (intent, reseller) = match begin(relay, &upstream, who, &source, &policy, &request).await? {
+        Begun::Held(license) => return Ok(license),
+        Begun::New(intent, reseller) => (intent, reseller),
     };
     let params = [
         ("ip", ip.clone()),
@@ -105,24 +99,46 @@ where
     .await
 }
 
-/// Waits until no earlier change on `ip` is waiting for `upstream`, at most `queue_wait`.
-async fn wait_for_queue(relay: &Relay, upstream: &Upstream, ip: &str) -> Result<(), DomainError> {
+/// What `begin` found or wrote.
+enum Begun {
+    /// The caller's license already: nothing to ask.
+    Held(License),
+    /// The intent, and whose it is.
+    New(License, Reseller),
+}
+
+/// Writes the intent, waiting (at most `queue_wait`) while earlier changes on its IP are
+/// still being carried: they reach the upstream first. `Err` when they do not in time.
+async fn begin(
+    relay: &Relay,
+    upstream: &Upstream,
+    who: ActingFor,
+    source: &Source,
+    policy: &Policy,
+    request: &Registration,
+) -> Result<Begun, DomainError> {
     let deadline = Instant::now() + relay.settings.queue_wait;
     loop {
-        let (id, text) = (upstream.id, ip.to_string());
-        let waiting = db::run(&relay.pool, move |c| ops::pending_on(c, id, &text)).await?;
-        if waiting == 0 {
-            return Ok(());
+        let (upstream_id, policy, wanted) = (upstream.id, policy.clone(), request.clone());
+        let (intent, reseller) = act(relay, who.clone(), source, move |c, actor| {
+            licenses::begin_intent(c, actor, &policy, &wanted, upstream_id)
+        })
+        .await?;
+        match intent {
+            Intent::Held(license) => return Ok(Begun::Held(license)),
+            Intent::New(intent) => return Ok(Begun::New(intent, reseller)),
+            Intent::Waiting if Instant::now() >= deadline => {
+                return Err(DomainError::conflict(format!(
+                    "an earlier change to IP {} is still being carried to upstream {}; \
+                     try again in a moment",
+                    request.ip, upstream.name
+                )))
+            }
+            Intent::Waiting => {
+                ops::OPS_QUEUED.raise();
+                actix_web::rt::time::sleep(QUEUE_LOOK).await;
+            }
         }
-        if Instant::now() >= deadline {
-            return Err(DomainError::conflict(format!(
-                "an earlier change to IP {ip} is still being carried to upstream {}; \
-                 try again in a moment",
-                upstream.name
-            )));
-        }
-        ops::OPS_QUEUED.raise();
-        actix_web::rt::time::sleep(QUEUE_LOOK).await;
     }
 }
 
@@ -194,8 +210,10 @@ async fn settle(
                 intent.type_id,
                 upstream.name
             );
+            let bound = chrono::Duration::from_std(relay.settings.call_timeout).unwrap_or_default();
+            let not_before = chrono::Utc::now().naive_utc() + bound;
             db::run(&relay.pool, move |c| {
-                intents::withdraw(c, &intent, upstream_id, &source_text, now)
+                intents::withdraw(c, &intent, upstream_id, &source_text, now, not_before)
             })
             .await?;
             Err(DomainError::upstream_unavailable(why))

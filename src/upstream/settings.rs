@@ -48,7 +48,7 @@ impl RelaySettings {
     /// How old an intent must be before the worker settles it: its request has given up by
     /// then (its call is bounded by `call_timeout`; the rest is margin).
     pub fn intent_age(&self) -> Duration {
-        self.call_timeout * 2 + Duration::from_secs(30)
+        self.call_timeout * 2 + Duration::from_secs(10)
     }
 
     /// How long a change's lease lasts: longer than any one call, so that a live worker never

@@ -14,6 +14,7 @@ mod setup;
 
 mod connection_cuts;
 mod postgres_outage;
+mod relay;
 mod row_lock;
 mod sigkill;
 mod sqlite_readonly;

@@ -1,6 +1,8 @@
-//! A small TCP proxy of the test's own between ipls and Postgres, which can cut every
-//! connection with a reset, refuse new ones, or stall (connections stay open, no byte
-//! passes).
+//! A small TCP proxy of the test's own between ipls and Postgres (or ipls and its upstream),
+//! which can cut every connection with a reset, refuse new ones, stall (connections stay
+//! open, no byte passes), answer every new connection itself with fixed bytes (a failing
+//! HTTP server), or pass requests on and cut each connection when its answer comes back
+//! (the upstream acted; its answer never arrives).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -11,11 +13,15 @@ use std::time::Duration;
 const FORWARD: u8 = 0;
 const REFUSE: u8 = 1;
 const STALL: u8 = 2;
+const ANSWER: u8 = 3;
+const CUT_ANSWERS: u8 = 4;
 
 struct Shared {
     mode: AtomicU8,
     open: Mutex<Vec<TcpStream>>,
     closed: AtomicBool,
+    /// What ANSWER mode answers.
+    answer: Mutex<Vec<u8>>,
 }
 
 pub struct Proxy {
@@ -29,7 +35,9 @@ fn reset(stream: &TcpStream) {
     let _ = stream.shutdown(Shutdown::Both);
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>) {
+/// Copies `from` to `to`; `answers` is the server-to-client direction, which CUT_ANSWERS
+/// replaces with a reset of the client.
+fn pump(mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>, answers: bool) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         let n = match from.read(&mut buf) {
@@ -39,11 +47,25 @@ fn pump(mut from: TcpStream, mut to: TcpStream, shared: Arc<Shared>) {
         while shared.mode.load(Ordering::Relaxed) == STALL {
             std::thread::sleep(Duration::from_millis(5));
         }
+        if answers && shared.mode.load(Ordering::Relaxed) == CUT_ANSWERS {
+            reset(&to);
+            break;
+        }
         if to.write_all(&buf[..n]).is_err() {
             break;
         }
     }
     let _ = to.shutdown(Shutdown::Both);
+}
+
+/// ANSWER mode: reads what the client sends first, then writes the fixed answer and closes.
+fn answer(mut client: TcpStream, shared: &Shared) {
+    let _ = client.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut buf = [0u8; 16 * 1024];
+    let _ = client.read(&mut buf);
+    let bytes = shared.answer.lock().unwrap().clone();
+    let _ = client.write_all(&bytes);
+    let _ = client.shutdown(Shutdown::Both);
 }
 
 impl Proxy {
@@ -54,6 +76,7 @@ impl Proxy {
             mode: AtomicU8::new(FORWARD),
             open: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            answer: Mutex::new(Vec::new()),
         });
         let accepting = shared.clone();
         std::thread::spawn(move || {
@@ -62,9 +85,17 @@ impl Proxy {
                     break;
                 }
                 let Ok(client) = client else { continue };
-                if accepting.mode.load(Ordering::Relaxed) == REFUSE {
-                    reset(&client);
-                    continue;
+                match accepting.mode.load(Ordering::Relaxed) {
+                    REFUSE => {
+                        reset(&client);
+                        continue;
+                    }
+                    ANSWER => {
+                        let shared = accepting.clone();
+                        std::thread::spawn(move || answer(client, &shared));
+                        continue;
+                    }
+                    _ => {}
                 }
                 let Ok(server) = TcpStream::connect(upstream) else {
                     reset(&client);
@@ -77,8 +108,8 @@ impl Proxy {
                 }
                 let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                 let (a, b) = (accepting.clone(), accepting.clone());
-                std::thread::spawn(move || pump(client, server, a));
-                std::thread::spawn(move || pump(s2, c2, b));
+                std::thread::spawn(move || pump(client, server, a, false));
+                std::thread::spawn(move || pump(s2, c2, b, true));
             }
         });
         Self { addr, shared }
@@ -99,6 +130,18 @@ impl Proxy {
     /// Connections stay open but no byte passes, either way.
     pub fn stall(&self) {
         self.shared.mode.store(STALL, Ordering::Relaxed);
+    }
+
+    /// New connections are answered with `bytes` by the proxy itself (open ones are reset).
+    pub fn answer_with(&self, bytes: &[u8]) {
+        *self.shared.answer.lock().unwrap() = bytes.to_vec();
+        self.shared.mode.store(ANSWER, Ordering::Relaxed);
+        self.cut_all();
+    }
+
+    /// Requests pass; each connection is reset when its answer comes back, unread.
+    pub fn cut_answers(&self) {
+        self.shared.mode.store(CUT_ANSWERS, Ordering::Relaxed);
     }
 
     pub fn forward(&self) {

@@ -13,9 +13,11 @@ use crate::domain::events::{self, Action, TRIAL_DETAIL};
 use crate::domain::ip::LicenseIp;
 use crate::domain::type_limits::{count_owned, lock_reseller};
 use crate::domain::upstream::claims;
+use crate::domain::upstream::ops::pending_on;
 use crate::domain::{ensure_active, Actor, Policy};
 use crate::error::DomainError;
 
+#[derive(Debug, Clone)]
 pub struct Registration {
     pub ip: LicenseIp,
     pub type_id: i32,
@@ -30,8 +32,16 @@ pub fn register(
     policy: &Policy,
     request: &Registration,
 ) -> Result<License, DomainError> {
-    register_as(conn, actor, policy, request, None).map(|(license, _)| license)
+    match register_as(conn, actor, policy, request, None)? {
+        Intent::Held(license) | Intent::New(license) => Ok(license),
+        // Only an intent waits for its IP's queue; this arm is the type checker's.
+        Intent::Waiting => Err(DomainError::conflict(WAITING)),
+    }
 }
+
+/// Said when a registration gives up waiting for earlier changes on its IP.
+pub const WAITING: &str =
+    "an earlier change to this IP is still being carried to its upstream; try again in a moment";
 
 /// What `begin_intent` found or made.
 #[derive(Debug, Clone)]
@@ -40,6 +50,10 @@ pub enum Intent {
     Held(License),
     /// A new intent (`relay_state` registering) holding the IP, claimed at the upstream.
     New(License),
+    /// Nothing written: earlier changes on the IP (or the caller's own registration or
+    /// withdrawal of this license) are still being carried to the upstream, and this one
+    /// must reach it after them. The relay waits, then asks again.
+    Waiting,
 }
 
 /// The first step of registering a type carried to `upstream_id` (`domain::upstream`): every
@@ -53,23 +67,17 @@ pub fn begin_intent(
     request: &Registration,
     upstream_id: i64,
 ) -> Result<Intent, DomainError> {
-    let (license, fresh) = register_as(conn, actor, policy, request, Some(upstream_id))?;
-    Ok(if fresh {
-        Intent::New(license)
-    } else {
-        Intent::Held(license)
-    })
+    register_as(conn, actor, policy, request, Some(upstream_id))
 }
 
-/// Registers directly (`relay` None) or as an intent for the upstream `relay`; the flag says
-/// whether the row is new.
+/// Registers directly (`relay` None) or as an intent for the upstream `relay`.
 fn register_as(
     conn: &mut DbConnection,
     actor: &Actor<'_>,
     policy: &Policy,
     request: &Registration,
     relay: Option<i64>,
-) -> Result<(License, bool), DomainError> {
+) -> Result<Intent, DomainError> {
     let ip = request.ip.to_string();
     let type_id = request.type_id;
     ensure_active(actor.reseller)?;
@@ -117,7 +125,7 @@ fn register_once(
     conn: &mut DbConnection,
     actor: &Actor<'_>,
     wanted: &Wanted<'_>,
-) -> Result<(License, bool), DomainError> {
+) -> Result<Intent, DomainError> {
     let Wanted {
         license_type,
         limit,
@@ -135,7 +143,10 @@ fn register_once(
     let on_ip = clear_expired(conn, on_ip, actor.now)?;
     if let Some(existing) = on_ip.iter().find(|l| l.type_id == type_id) {
         if existing.reseller_id == me && existing.relay_state.is_none() {
-            return Ok((existing.clone(), false));
+            return Ok(Intent::Held(existing.clone()));
+        }
+        if existing.reseller_id == me && relay.is_some() {
+            return Ok(Intent::Waiting);
         }
         if existing.reseller_id == me {
             return Err(DomainError::conflict(format!(
@@ -150,6 +161,11 @@ fn register_once(
         return Err(DomainError::refused(format!(
             "IP {ip} already has a license of type {type_id} held by another reseller"
         )));
+    }
+    if let Some(upstream_id) = relay {
+        if pending_on(conn, upstream_id, ip)? > 0 {
+            return Ok(Intent::Waiting);
+        }
     }
     let slot = license_type.slot();
     if let Some(blocker) = on_ip.iter().find(|l| l.slot == slot) {
@@ -202,7 +218,7 @@ fn register_once(
             events::record(conn, actor.into(), Action::Register, ip, type_id, detail)?;
         }
     }
-    Ok((license, true))
+    Ok(Intent::New(license))
 }
 
 fn exclusive_family_refusal(

@@ -10,6 +10,7 @@ use crate::db::{write_transaction, DbConnection};
 use crate::domain::events::{self, Action, EventContext};
 use crate::domain::ip::LicenseIp;
 use crate::domain::upstream::ops::{self, Change};
+use crate::domain::upstream::REGISTERING;
 use crate::domain::{ensure_active, Actor};
 use crate::error::DomainError;
 
@@ -24,6 +25,7 @@ pub fn remove(
     ensure_active(actor.reseller)?;
     let ip = ip.to_string();
     with_retries(conn, |c| {
+        refuse_while_registering(c, actor.reseller.id, &ip, type_id)?;
         let mine = owned_on(c, actor.reseller.id, &ip, type_id)?;
         for license in &mine {
             let deleted = diesel::delete(as_read(license)).execute(c)?;
@@ -40,6 +42,33 @@ pub fn remove(
         }
         Ok(!mine.is_empty())
     })
+}
+
+/// A registration of the caller's on `ip` still being asked of its upstream (or left behind
+/// by a crash, until the relay settles it) may yet become a license: "nothing removed"
+/// would then be untrue, so the caller is told to try again instead.
+fn refuse_while_registering(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    ip: &str,
+    type_id: Option<i32>,
+) -> Result<(), DomainError> {
+    let mut query = ip_licenses::table
+        .filter(ip_licenses::reseller_id.eq(reseller_id))
+        .filter(ip_licenses::ip.eq(ip))
+        .filter(ip_licenses::relay_state.eq(REGISTERING))
+        .select(ip_licenses::type_id)
+        .into_boxed();
+    if let Some(type_id) = type_id {
+        query = query.filter(ip_licenses::type_id.eq(type_id));
+    }
+    match query.first::<i32>(conn).optional()? {
+        None => Ok(()),
+        Some(registering) => Err(DomainError::refused(format!(
+            "IP {ip} type {registering} is still being registered at its upstream; \
+             try again in a moment"
+        ))),
+    }
 }
 
 /// Deletes the expired trials among `on_ip` (each with an `expire` event for its owner)

@@ -74,10 +74,21 @@ pub fn abandon(
     license: &License,
     upstream_id: i64,
 ) -> Result<bool, DomainError> {
+    drop_intent(conn, license, Some(upstream_id))
+}
+
+/// Deletes the intent and its trial use; its claim too when `unclaim_at` names the upstream.
+fn drop_intent(
+    conn: &mut DbConnection,
+    license: &License,
+    unclaim_at: Option<i64>,
+) -> Result<bool, DomainError> {
     write_transaction(conn, |c| {
         let deleted = diesel::delete(in_state(license.id, REGISTERING)).execute(c)?;
         if deleted == 1 {
-            claims::unclaim(c, upstream_id, &license.ip, license.type_id)?;
+            if let Some(upstream_id) = unclaim_at {
+                claims::unclaim(c, upstream_id, &license.ip, license.type_id)?;
+            }
             free_trial_use(c, license)?;
         }
         Ok(deleted == 1)
@@ -86,13 +97,16 @@ pub fn abandon(
 
 /// No usable answer: the upstream may hold the license or not. The row keeps holding the IP
 /// as `withdrawing` while its removal is carried upstream (CLN's remove succeeds when there
-/// is nothing to remove); the removal's confirmation deletes it (`ops::confirmed`).
+/// is nothing to remove); the removal's confirmation deletes it (`ops::confirmed`). The
+/// removal is not carried before `not_before` (system clock): a slow upstream may still be
+/// working on the registration it undoes.
 pub fn withdraw(
     conn: &mut DbConnection,
     license: &License,
     upstream_id: i64,
     source: &str,
     now: NaiveDateTime,
+    not_before: NaiveDateTime,
 ) -> Result<bool, DomainError> {
     write_transaction(conn, |c| {
         let marked = diesel::update(in_state(license.id, REGISTERING))
@@ -112,6 +126,7 @@ pub fn withdraw(
                     type_to: None,
                     source,
                     now,
+                    not_before: Some(not_before),
                 },
             )?;
         }
@@ -159,7 +174,10 @@ pub fn stale(
 }
 
 /// Settles a left-behind intent by what the upstream holds on its IP: there, it is the
-/// license (the history says the relay settled it); not there, it goes.
+/// license (the history says the relay settled it); not there, it goes, but its claim stays:
+/// should the upstream still register it later (a request the crash left in flight), the
+/// claim lets reconcile remove it there instead of calling it foreign. Reconcile drops the
+/// claim once both sides are seen without the license.
 pub fn settle(
     conn: &mut DbConnection,
     license: &License,
@@ -168,7 +186,7 @@ pub fn settle(
     now: NaiveDateTime,
 ) -> Result<(), DomainError> {
     if !held_upstream {
-        abandon(conn, license, upstream.id)?;
+        drop_intent(conn, license, None)?;
         return Ok(());
     }
     let login = crate::domain::resellers::login_of(conn, license.reseller_id)?;

@@ -72,6 +72,9 @@ pub struct NewOp<'a> {
     /// Who made the local change (the history's source).
     pub source: &'a str,
     pub now: NaiveDateTime,
+    /// Not carried before this (system clock): a withdrawal waits until the registration it
+    /// undoes can no longer be on its way to the upstream.
+    pub not_before: Option<NaiveDateTime>,
 }
 
 /// Queues a change in the caller's transaction.
@@ -88,6 +91,7 @@ pub fn enqueue(conn: &mut DbConnection, op: &NewOp<'_>) -> Result<(), DomainErro
             upstream_ops::created_at.eq(op.now),
             upstream_ops::state.eq(PENDING),
             upstream_ops::attempts.eq(0),
+            upstream_ops::next_attempt_at.eq(op.not_before),
         ))
         .execute(conn)?;
     OPS_QUEUED.on_commit();
@@ -124,6 +128,7 @@ pub fn carry(
             type_to,
             source,
             now,
+            not_before: None,
         },
     )
 }

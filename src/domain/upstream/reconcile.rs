@@ -164,6 +164,9 @@ pub struct Comparison {
     pub matching: usize,
     /// IPs left to the live relay (changing while compared).
     pub in_flight: usize,
+    /// Claims of licenses neither side holds (registrations refused or withdrawn after a
+    /// crash): housekeeping, not differences (`prune_claim`).
+    pub stale_claims: Vec<(String, i32)>,
 }
 
 /// Compares the upstream's licenses (IP → types, of the carried types only) with the local
@@ -176,6 +179,7 @@ pub fn compare(
     let mut ips: BTreeSet<&String> = upstream.keys().collect();
     ips.extend(after.licenses.keys());
     ips.extend(before.licenses.keys());
+    ips.extend(after.claims.iter().map(|(ip, _)| ip));
     let mut out = Comparison::default();
     let empty = BTreeSet::new();
     for ip in ips {
@@ -189,6 +193,14 @@ pub fn compare(
         let intents = rows.iter().any(|r| r.relay_state.is_some());
         if held_up == &settled && !intents {
             out.matching += settled.len();
+            if before.same_on(after, ip) {
+                let unheld = after.routed.keys().filter(|t| !held_up.contains(t));
+                for t in unheld {
+                    if after.claims.contains(&(ip.clone(), *t)) {
+                        out.stale_claims.push((ip.clone(), *t));
+                    }
+                }
+            }
             continue;
         }
         if intents || !before.same_on(after, ip) {
@@ -300,6 +312,7 @@ pub fn repair(
                     type_to,
                     source,
                     now,
+                    not_before: None,
                 },
             )
         };
@@ -345,6 +358,28 @@ pub fn repair(
         };
         write_repair(c, difference, &what, source, now)?;
         Ok(Repair::Queued(what))
+    })
+}
+
+/// Drops a claim neither side needs: no local row of (ip, type) and nothing waiting on the
+/// IP, read again in the transaction. Returns whether it went.
+pub fn prune_claim(
+    conn: &mut DbConnection,
+    upstream_id: i64,
+    ip: &str,
+    type_id: i32,
+) -> Result<bool, DomainError> {
+    write_transaction(conn, |c| {
+        let local: i64 = ip_licenses::table
+            .filter(ip_licenses::ip.eq(ip))
+            .filter(ip_licenses::type_id.eq(type_id))
+            .count()
+            .get_result(c)?;
+        if local > 0 || ops::pending_on(c, upstream_id, ip)? > 0 {
+            return Ok(false);
+        }
+        claims::unclaim(c, upstream_id, ip, type_id)?;
+        Ok(true)
     })
 }
 
@@ -539,6 +574,18 @@ mod tests {
         );
         assert_eq!(found.matching, 1);
         assert!(found.differences[2].claimed);
+    }
+
+    #[test]
+    fn claims_neither_side_needs_are_stale() {
+        let local = snapshot(
+            &[("10.0.0.1", 1, None)],
+            &[("10.0.0.1", 1), ("10.0.0.2", 16)],
+        );
+        let upstream = held(&[("10.0.0.1", 1)]);
+        let found = compare(&upstream, &local, &local);
+        assert!(found.differences.is_empty());
+        assert_eq!(found.stale_claims, [("10.0.0.2".to_string(), 16)]);
     }
 
     #[test]
