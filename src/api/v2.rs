@@ -37,9 +37,9 @@ pub async fn types(state: web::Data<AppState>, auth: Authenticated<Call>) -> Api
     Ok(success(rows))
 }
 
-/// All the caller's licenses, as server.json rows.
+/// All the caller's licenses, as server.json rows with each license's ELS setting.
 #[utoipa::path(get, path = "/api/v2/ip-license/licenses", operation_id = "v2Licenses", tag = "licenses",
-    responses((status = 200, body = Vec<super::views::ServerRow<'static>>)))]
+    responses((status = 200, body = Vec<super::views::V2LicenseRow<'static>>)))]
 pub async fn licenses(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let reseller = auth.reseller;
     stream_licenses(&state, reseller.id, &JSON_SERVER_LIST).await

@@ -101,11 +101,27 @@ pub static JSON_LIST: ListFormat = ListFormat {
     write_row: |l, out| serde_json::to_writer(out, &ListRow::from(l)).map_err(|e| e.to_string()),
 };
 
-/// The v2 licenses list: the envelope around `ServerRow`s.
+/// A row of the v2 licenses list (ours): server.json's, and the license's ELS setting, so that
+/// another ipls importing this account (`ipls import cln`) keeps it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = V2LicenseRow)]
+pub struct V2LicenseRow<'a> {
+    #[serde(flatten)]
+    pub row: ServerRow<'a>,
+    pub els_allowed: bool,
+}
+
+/// The v2 licenses list: the envelope around `V2LicenseRow`s.
 pub static JSON_SERVER_LIST: ListFormat = ListFormat {
     content_type: "application/json",
     head: STREAM_HEAD,
     separator: ",",
     tail: STREAM_TAIL,
-    write_row: |l, out| serde_json::to_writer(out, &ServerRow::from(l)).map_err(|e| e.to_string()),
+    write_row: |l, out| {
+        let row = V2LicenseRow {
+            row: ServerRow::from(l),
+            els_allowed: l.els_allowed,
+        };
+        serde_json::to_writer(out, &row).map_err(|e| e.to_string())
+    },
 };

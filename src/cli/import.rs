@@ -1,142 +1,81 @@
-//! `ipls import cln`: brings a reseller's licenses over from CloudLinux Network (or any
+//! `ipls import cln`: brings a reseller's account over from CloudLinux Network (or any
 //! CLN-compatible service) through its REST API: list.json once, then server.json for up to
 //! 100 addresses per call (registration, last check-in, server_info) at `--rate` calls per
-//! second, importing each batch as it arrives. Idempotent and resumable: a second run finds
-//! what the first imported already present.
+//! second, importing each batch as it arrives; each license's ELS setting where the service
+//! says it; then its KernelCare and Imunify activation keys with their servers, where it
+//! answers the key calls. Idempotent and resumable: a second run finds what the first
+//! imported already present. Exits 3 while conflicts or failures remain.
+//!
+//! Licenses of a type routed to an upstream: read from that upstream (`--upstream NAME`),
+//! they are claimed there; read from elsewhere, each is registered at its upstream first.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::Utc;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Deserialize;
-use serde_json::Value;
 
 use super::error::CliError;
-use super::{connect, domain_error};
-use crate::auth::{self, HashForm};
+use crate::bootstrap::open_database;
+use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::db::DbConnection;
-use crate::domain::import::{import, Incoming, Outcome};
+use crate::db;
+use crate::db::models::{Reseller, Upstream};
+use crate::domain::actor::Source;
+use crate::domain::import::{import, Incoming, Outcome, Relay as Routing};
 use crate::domain::ip::LicenseIp;
+use crate::domain::keys::import::{import_key, IncomingKey};
 use crate::domain::resellers;
+use crate::domain::upstream::{route_of, upstreams};
 use crate::error::DomainError;
+use crate::upstream::cln::{cln_date, ListRow, ServerRow, SERVER_BATCH};
+use crate::upstream::relay::{complete, Ending};
+use crate::upstream::source::Account;
+use crate::upstream::Relay;
+
+/// The exit status while conflicts or failures remain (1 is a failed command).
+pub const SOMETHING_REMAINS: u8 = 3;
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
-    /// Import an account's IP licenses from CLN or a CLN-compatible service.
+    /// Import an account's IP licenses and activation keys from CLN or a CLN-compatible
+    /// service.
     Cln(ClnArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ClnArgs {
-    /// The service's base URL, e.g. https://cln.cloudlinux.com.
-    #[arg(long)]
-    url: String,
+    /// The service's base URL, e.g. https://cln.cloudlinux.com (or --upstream).
+    #[arg(
+        long,
+        required_unless_present = "upstream",
+        conflicts_with = "upstream"
+    )]
+    url: Option<String>,
     /// The account's API login there.
-    #[arg(long)]
-    login: String,
+    #[arg(long, requires = "url")]
+    login: Option<String>,
     /// The account's IP secret key there (or IPLS_IMPORT_SECRET).
     #[arg(long, env = "IPLS_IMPORT_SECRET", hide_env_values = true)]
-    secret: String,
-    /// The local reseller that receives the licenses.
+    secret: Option<String>,
+    /// Read the account of this upstream (`ipls upstream add`): what it holds of the types
+    /// routed to it stays there and is claimed.
+    #[arg(long)]
+    upstream: Option<String>,
+    /// The local reseller that receives the licenses and keys.
     #[arg(long)]
     into_reseller: String,
     /// Change nothing; print what an import would do.
     #[arg(long)]
     dry_run: bool,
     /// Calls per second to the service, at most.
-    #[arg(long, default_value_t = 5.0, value_parser = positive_rate)]
-    rate: f64,
-}
-
-fn positive_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000.0 => Ok(r),
-        _ => Err("a number of calls per second above 0 (at most 10000)".into()),
-    }
-}
-
-/// Addresses per server.json call (the contract's maximum).
-const SERVER_BATCH: usize = 100;
-
-#[derive(Deserialize)]
-struct ListRow {
-    ip: String,
-    #[serde(rename = "type")]
-    type_id: i32,
-    created: String,
-    registered: bool,
-}
-
-#[derive(Deserialize)]
-struct ServerRow {
-    ip: String,
-    #[serde(rename = "type")]
-    type_id: i32,
-    server_info: Option<String>,
-    last_checkin: Option<String>,
-}
-
-/// CLN's date form: `2026-11-28T21:05+0000`.
-fn cln_date(text: &str) -> Option<NaiveDateTime> {
-    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M%z")
-        .ok()
-        .map(|d| d.naive_utc())
-}
-
-struct Remote {
-    client: reqwest::Client,
-    base: String,
-    login: String,
-    secret: String,
-    interval: Duration,
-    last_call: Option<Instant>,
-}
-
-impl Remote {
-    /// One call's `data`, after waiting out the rate.
-    async fn call(&mut self, endpoint: &str, params: &[(&str, &str)]) -> Result<Value, String> {
-        if let Some(last) = self.last_call {
-            let wait = self.interval.saturating_sub(last.elapsed());
-            if !wait.is_zero() {
-                actix_web::rt::time::sleep(wait).await;
-            }
-        }
-        self.last_call = Some(Instant::now());
-        let token = auth::mint(
-            &self.login,
-            &self.secret,
-            Utc::now().timestamp(),
-            HashForm::LegacySha1,
-        );
-        let url = format!("{}/api/ipl/{endpoint}.json", self.base);
-        let mut query: Vec<(&str, &str)> = params.to_vec();
-        query.push(("token", &token));
-        let answer = self
-            .client
-            .get(&url)
-            .query(&query)
-            .send()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        let status = answer.status();
-        let body = answer
-            .bytes()
-            .await
-            .map_err(|e| format!("{url}: HTTP {status}: {e}"))?;
-        let envelope: Value = serde_json::from_slice(&body)
-            .map_err(|e| format!("{url}: HTTP {status}, not a CLN answer: {e}"))?;
-        if envelope["success"] != true {
-            return Err(format!(
-                "{url}: {}",
-                envelope["message"].as_str().unwrap_or("the call failed")
-            ));
-        }
-        Ok(envelope["data"].clone())
-    }
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(1..=10_000))]
+    rate: i32,
+    /// Leave activation keys alone.
+    #[arg(long)]
+    no_keys: bool,
 }
 
 #[derive(Default)]
@@ -145,37 +84,171 @@ struct Tally {
     present: usize,
     conflicts: Vec<String>,
     failed: Vec<String>,
+    /// Imported with ELS off because the service does not say.
+    els_unknown: usize,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Imported => self.imported += 1,
+            Outcome::AlreadyPresent => self.present += 1,
+            Outcome::Conflict(why) => self.conflicts.push(why),
+            Outcome::Failed(why) => self.failed.push(why),
+            Outcome::Begun(license, _) => self.failed.push(format!(
+                "{} type {}: not settled",
+                license.ip, license.type_id
+            )),
+        }
+    }
+
+    fn line(&self, verb: &str) -> String {
+        format!(
+            "{verb} {}, already present {}, conflicts {}, failed {}",
+            self.imported,
+            self.present,
+            self.conflicts.len(),
+            self.failed.len()
+        )
+    }
+
+    fn remaining(&self) -> usize {
+        self.conflicts.len() + self.failed.len()
+    }
+}
+
+/// Where to read, and what the history calls it.
+async fn account_of(
+    args: &ClnArgs,
+    relay: &Relay,
+) -> Result<(Account, String, Option<i64>), CliError> {
+    if let Some(name) = args.upstream.clone() {
+        let upstream = db::run(&relay.pool, move |c| upstreams::get(c, &name)).await?;
+        let secret = upstreams::clear_secret(&upstream, &relay.secrets)?;
+        let source = Source::Import(host_of(&upstream.url)?).to_string();
+        let id = upstream.id;
+        let paced = Upstream {
+            rate_per_second: args.rate,
+            concurrency: 1,
+            ..upstream
+        };
+        return Ok((Account::new(paced, secret), source, Some(id)));
+    }
+    let url = upstreams::normalise_url(args.url.as_deref().unwrap_or_default())?;
+    let login = args
+        .login
+        .clone()
+        .ok_or_else(|| CliError::usage("--login names the account at --url"))?;
+    let secret = args
+        .secret
+        .clone()
+        .ok_or_else(|| CliError::usage("give the account's secret in IPLS_IMPORT_SECRET"))?;
+    let source = Source::Import(host_of(&url)?).to_string();
+    let now = Utc::now().naive_utc();
+    // Not stored: the client needs only these fields of an upstream.
+    let remote = Upstream {
+        id: -1,
+        name: "import source".into(),
+        url,
+        login,
+        secret: String::new(),
+        concurrency: 1,
+        rate_per_second: args.rate,
+        created_at: now,
+        reconcile_lease_until: None,
+        reconcile_lease_owner: None,
+        last_reconcile_at: None,
+        last_reconcile_counts: None,
+        failing_alerted_at: None,
+    };
+    Ok((Account::new(remote, secret), source, None))
+}
+
+fn host_of(url: &str) -> Result<String, CliError> {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .ok_or_else(|| CliError::usage(format!("{url:?} is not a URL")))
 }
 
 pub fn run(config: &Config, command: ImportCommand) -> Result<(), CliError> {
     let ImportCommand::Cln(args) = command;
-    let (mut conn, _) = connect(config)?;
-    let reseller = resellers::get(&mut conn, &args.into_reseller).map_err(domain_error)?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .user_agent(concat!("ipls-import/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    let base = args.url.trim_end_matches('/').to_string();
-    let host = reqwest::Url::parse(&base)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .ok_or_else(|| format!("--url {:?} is not a URL", args.url))?;
-    let mut remote = Remote {
-        client,
-        base,
-        login: args.login.clone(),
-        secret: args.secret.clone(),
-        interval: Duration::from_secs_f64(1.0 / args.rate),
-        last_call: None,
+    let (pool, secrets) = open_database(config)?;
+    let relay = Relay::new(
+        pool,
+        Arc::new(SystemClock),
+        Arc::new(secrets),
+        config.relay.clone(),
+    );
+    let verb = if args.dry_run {
+        "would import"
+    } else {
+        "imported"
     };
-    let source = format!("import:{host}");
-    let runtime = actix_web::rt::System::new();
-    let tally = runtime.block_on(async {
-        let listed = remote.call("list", &[]).await?;
-        let rows: Vec<ListRow> = serde_json::from_value(listed)
-            .map_err(|e| format!("list.json: unexpected rows: {e}"))?;
-        let progress = Progress::new(rows.len() as u64, args.dry_run);
+    let (licenses, keys) = actix_web::rt::System::new().block_on(async {
+        let login = args.into_reseller.clone();
+        let reseller = db::run(&relay.pool, move |c| resellers::get(c, &login)).await?;
+        let (account, source, from_upstream) = account_of(&args, &relay).await?;
+        let job = Job {
+            relay: &relay,
+            reseller: &reseller,
+            source: &source,
+            from_upstream,
+            dry_run: args.dry_run,
+        };
+        let licenses = job.licenses(&account).await?;
+        let keys = if args.no_keys {
+            None
+        } else {
+            Some(job.keys(&account).await?)
+        };
+        Ok::<_, CliError>((licenses, keys))
+    })?;
+    let mut remaining = licenses.remaining();
+    for why in licenses.conflicts.iter().chain(&licenses.failed).take(50) {
+        println!("  {why}");
+    }
+    if licenses.els_unknown > 0 {
+        println!(
+            "  ELS: the service does not say it; {} license(s) {verb} with ELS off (set it with update.json)",
+            licenses.els_unknown
+        );
+    }
+    if let Some((keys, notes)) = &keys {
+        remaining += keys.remaining();
+        for why in keys.conflicts.iter().chain(&keys.failed).take(50) {
+            println!("  {why}");
+        }
+        for note in notes {
+            println!("  {note}");
+        }
+        println!("keys: {}", keys.line(verb));
+    }
+    println!("{}", licenses.line(verb));
+    if remaining > 0 {
+        return Err(CliError {
+            message: String::new(),
+            exit: SOMETHING_REMAINS,
+        });
+    }
+    Ok(())
+}
+
+/// One import's constants.
+struct Job<'a> {
+    relay: &'a Relay,
+    reseller: &'a Reseller,
+    source: &'a str,
+    /// The upstream the account is read from, when it is one.
+    from_upstream: Option<i64>,
+    dry_run: bool,
+}
+
+impl Job<'_> {
+    async fn licenses(&self, account: &Account) -> Result<Tally, CliError> {
+        let rows = account.licenses().await?;
+        let els = account.els_settings().await;
+        let progress = Progress::new(rows.len() as u64, self.dry_run);
         let mut by_ip: Vec<(String, Vec<ListRow>)> = Vec::new();
         for row in rows {
             match by_ip.last_mut() {
@@ -186,80 +259,131 @@ pub fn run(config: &Config, command: ImportCommand) -> Result<(), CliError> {
         let mut tally = Tally::default();
         for chunk in by_ip.chunks(SERVER_BATCH) {
             let ips: Vec<&str> = chunk.iter().map(|(ip, _)| ip.as_str()).collect();
-            let joined = ips.join(",");
-            let servers: Vec<ServerRow> =
-                serde_json::from_value(remote.call("server", &[("ip", &joined)]).await?)
-                    .map_err(|e| format!("server.json: unexpected rows: {e}"))?;
-            let details: HashMap<(String, i32), ServerRow> = servers
+            let details: HashMap<(String, i32), ServerRow> = account
+                .servers(&ips)
+                .await?
                 .into_iter()
                 .map(|s| ((s.ip.clone(), s.type_id), s))
                 .collect();
             for row in chunk.iter().flat_map(|(_, group)| group) {
-                let outcome = one(&mut conn, &reseller, row, &details, &source, args.dry_run)
-                    .map_err(|e| CliError::from(e).message)?;
-                match outcome {
-                    Outcome::Imported => tally.imported += 1,
-                    Outcome::AlreadyPresent => tally.present += 1,
-                    Outcome::Conflict(why) => tally.conflicts.push(why),
-                    Outcome::Failed(why) => tally.failed.push(why),
+                let detail = details.get(&(row.ip.clone(), row.type_id));
+                let setting = detail
+                    .and_then(|d| d.els_allowed)
+                    .or(row.els_allowed)
+                    .or_else(|| els.as_ref()?.get(&(row.ip.clone(), row.type_id)).copied());
+                if setting.is_none() {
+                    tally.els_unknown += 1;
                 }
+                let outcome = self.one(row, detail, setting.unwrap_or(false)).await?;
+                tally.add(outcome);
                 progress.step(&tally);
             }
         }
         progress.finish();
-        Ok::<Tally, String>(tally)
-    })?;
-    let verb = if args.dry_run {
-        "would import"
-    } else {
-        "imported"
-    };
-    for why in tally.conflicts.iter().chain(&tally.failed).take(50) {
-        println!("  {why}");
+        Ok(tally)
     }
-    println!(
-        "{verb} {}, already present {}, conflicts {}, failed {}",
-        tally.imported,
-        tally.present,
-        tally.conflicts.len(),
-        tally.failed.len()
-    );
-    Ok(())
-}
 
-/// One license: read, then imported (a lost race with another writer is decided again).
-fn one(
-    conn: &mut DbConnection,
-    reseller: &crate::db::models::Reseller,
-    row: &ListRow,
-    details: &HashMap<(String, i32), ServerRow>,
-    source: &str,
-    dry_run: bool,
-) -> Result<Outcome, DomainError> {
-    let Some(ip) = LicenseIp::parse(&row.ip) else {
-        return Ok(Outcome::Failed(format!("{:?}: not an IP address", row.ip)));
-    };
-    let Some(created) = cln_date(&row.created) else {
-        return Ok(Outcome::Failed(format!(
-            "{}: created {:?} is not a CLN date",
-            row.ip, row.created
-        )));
-    };
-    let detail = details.get(&(row.ip.clone(), row.type_id));
-    let incoming = Incoming {
-        ip,
-        type_id: row.type_id,
-        created,
-        registered: row.registered,
-        last_checkin: detail
-            .and_then(|d| d.last_checkin.as_deref())
-            .and_then(cln_date),
-        server_info: detail.and_then(|d| d.server_info.clone()),
-    };
-    let now = Utc::now().naive_utc();
-    match import(conn, reseller, &incoming, source, now, dry_run) {
-        Err(DomainError::Conflict(_)) => import(conn, reseller, &incoming, source, now, dry_run),
-        other => other,
+    /// One license: read, imported (a lost race with another writer is decided again), and
+    /// for a routed type from elsewhere registered at its upstream.
+    async fn one(
+        &self,
+        row: &ListRow,
+        detail: Option<&ServerRow>,
+        els_allowed: bool,
+    ) -> Result<Outcome, CliError> {
+        let Some(ip) = LicenseIp::parse(&row.ip) else {
+            return Ok(Outcome::Failed(format!("{:?}: not an IP address", row.ip)));
+        };
+        let Some(created) = cln_date(&row.created) else {
+            return Ok(Outcome::Failed(format!(
+                "{}: created {:?} is not a CLN date",
+                row.ip, row.created
+            )));
+        };
+        let incoming = Incoming {
+            ip,
+            type_id: row.type_id,
+            created,
+            registered: row.registered,
+            last_checkin: detail
+                .and_then(|d| d.last_checkin.as_deref())
+                .and_then(cln_date),
+            server_info: detail.and_then(|d| d.server_info.clone()),
+            els_allowed,
+        };
+        let (reseller, source) = (self.reseller.clone(), self.source.to_string());
+        let (dry_run, from) = (self.dry_run, self.from_upstream);
+        let (outcome, route) = db::run(&self.relay.pool, move |c| {
+            let route = route_of(c, incoming.type_id)?;
+            let routing = match &route {
+                None => Routing::Local,
+                Some(u) if Some(u.id) == from => Routing::Claim(u.id),
+                Some(u) => Routing::Intent(u.id),
+            };
+            let now = Utc::now().naive_utc();
+            let attempt = |c: &mut db::DbConnection| {
+                import(c, &reseller, &incoming, &source, now, dry_run, routing)
+            };
+            let outcome = match attempt(c) {
+                Err(DomainError::Conflict(_)) => attempt(c)?,
+                other => other?,
+            };
+            Ok((outcome, route))
+        })
+        .await?;
+        let (Outcome::Begun(intent, detail), Some(upstream)) = (&outcome, route) else {
+            return Ok(outcome);
+        };
+        let source = Source::parse(self.source);
+        let ending = Ending {
+            reseller: self.reseller,
+            source: &source,
+            detail: Some(detail.clone()),
+        };
+        let what = format!("{} type {}", intent.ip, intent.type_id);
+        Ok(
+            match complete(self.relay, &upstream, intent.clone(), els_allowed, ending).await {
+                Ok(_) => Outcome::Imported,
+                Err(e) => Outcome::Failed(format!(
+                    "{what}: not registered at upstream {}: {}",
+                    upstream.name,
+                    e.public_message()
+                )),
+            },
+        )
+    }
+
+    /// KernelCare and Imunify keys with their servers; notes say what the service did not
+    /// answer.
+    async fn keys(&self, account: &Account) -> Result<(Tally, Vec<String>), CliError> {
+        let now = Utc::now().naive_utc();
+        let mut tally = Tally::default();
+        let mut notes = Vec::new();
+        let found = [
+            ("KernelCare", account.kernelcare_keys(now).await),
+            ("Imunify", account.imunify_keys(now).await),
+        ];
+        for (product, keys) in found {
+            let keys: Vec<IncomingKey> = match keys {
+                None => {
+                    notes.push(format!(
+                        "keys: the service does not answer the {product} key calls; its {product} keys were not read"
+                    ));
+                    continue;
+                }
+                Some(listed) => listed?,
+            };
+            for key in keys {
+                let (reseller, source, dry_run) =
+                    (self.reseller.clone(), self.source.to_string(), self.dry_run);
+                let outcome = db::run(&self.relay.pool, move |c| {
+                    import_key(c, &reseller, &key, &source, now, dry_run)
+                })
+                .await?;
+                tally.add(outcome);
+            }
+        }
+        Ok((tally, notes))
     }
 }
 

@@ -40,7 +40,7 @@ pub struct ResellerType {
     pub license_limit: Option<i32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = ip_licenses)]
 pub struct License {
     pub id: i64,

@@ -1,7 +1,13 @@
 //! Licenses brought over from another CLN-compatible service (`ipls import cln`): each is
-//! created under the local reseller with its original `created` date and its registration,
-//! or reported as already present or in conflict. Idempotent: importing the same license
-//! again finds it already present, so an interrupted import is resumed by running it again.
+//! created under the local reseller with its original `created` date, its registration and
+//! its ELS setting, or reported as already present or in conflict. Idempotent: importing the
+//! same license again finds it already present, so an interrupted import is resumed by
+//! running it again.
+//!
+//! A license of a type carried to an upstream (`domain::upstream`) is claimed there when the
+//! import reads that very upstream (it is already held there); imported from elsewhere, it
+//! is written as an intent that the relay registers at the upstream before it counts
+//! (`Outcome::Begun`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -12,6 +18,7 @@ use super::ip::LicenseIp;
 use crate::db::models::{License, NewLicense, Reseller};
 use crate::db::schema::{ip_licenses, resellers};
 use crate::db::{write_transaction, DbConnection};
+use crate::domain::upstream::claims;
 use crate::error::DomainError;
 
 /// One license as the other service describes it.
@@ -23,6 +30,19 @@ pub struct Incoming {
     pub registered: bool,
     pub last_checkin: Option<NaiveDateTime>,
     pub server_info: Option<String>,
+    pub els_allowed: bool,
+}
+
+/// Where an imported license of a routed type stands with its upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relay {
+    /// Its type is kept here.
+    Local,
+    /// The import reads the type's upstream itself: claim it there.
+    Claim(i64),
+    /// The type goes to this upstream, which has not got it: an intent, registered there by
+    /// the relay before it counts.
+    Intent(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +53,9 @@ pub enum Outcome {
     Conflict(String),
     /// It cannot be imported at all (an unknown type): why.
     Failed(String),
+    /// Written as an intent (`Relay::Intent`): the relay asks the upstream next, and
+    /// settles it with this history detail.
+    Begun(License, String),
 }
 
 /// `source` names the import in the history (e.g. `import:cln.example.com`). With `dry_run`
@@ -44,6 +67,7 @@ pub fn import(
     source: &str,
     now: NaiveDateTime,
     dry_run: bool,
+    relay: Relay,
 ) -> Result<Outcome, DomainError> {
     let Some(license_type) = find_type(conn, incoming.type_id)? else {
         return Ok(Outcome::Failed(format!(
@@ -88,42 +112,52 @@ pub fn import(
         if let Some(outcome) = decide(c)? {
             return Ok(outcome);
         }
+        let intent = matches!(relay, Relay::Intent(_));
         diesel::insert_into(ip_licenses::table)
             .values(NewLicense {
                 reseller_id: reseller.id,
                 ip: &ip,
                 type_id: incoming.type_id,
                 slot: &slot,
-                els_allowed: false,
+                els_allowed: incoming.els_allowed,
                 created_at: incoming.created,
                 trial_expires_at: None,
-                relay_state: None,
+                relay_state: intent.then_some(crate::domain::upstream::REGISTERING),
             })
             .execute(c)?;
         let registered_at = incoming
             .registered
             .then(|| incoming.last_checkin.unwrap_or(incoming.created));
-        diesel::update(
-            ip_licenses::table
-                .filter(ip_licenses::ip.eq(&ip))
-                .filter(ip_licenses::type_id.eq(incoming.type_id)),
-        )
-        .set((
-            ip_licenses::registered_at.eq(registered_at),
-            ip_licenses::last_checkin.eq(incoming.last_checkin),
-            ip_licenses::server_info.eq(&incoming.server_info),
-        ))
-        .execute(c)?;
+        let row = ip_licenses::table
+            .filter(ip_licenses::ip.eq(&ip))
+            .filter(ip_licenses::type_id.eq(incoming.type_id));
+        diesel::update(row)
+            .set((
+                ip_licenses::registered_at.eq(registered_at),
+                ip_licenses::last_checkin.eq(incoming.last_checkin),
+                ip_licenses::server_info.eq(&incoming.server_info),
+            ))
+            .execute(c)?;
+        let detail = format!(
+            "import, created {}",
+            incoming.created.format("%Y-%m-%dT%H:%M")
+        );
+        match relay {
+            Relay::Intent(upstream_id) | Relay::Claim(upstream_id) => {
+                claims::claim(c, upstream_id, &ip, incoming.type_id, now)?;
+            }
+            Relay::Local => {}
+        }
+        if intent {
+            let license = row.select(License::as_select()).first(c)?;
+            return Ok(Outcome::Begun(license, detail));
+        }
         let context = EventContext {
             at: now,
             reseller_id: reseller.id,
             login: &reseller.login,
             source,
         };
-        let detail = format!(
-            "import, created {}",
-            incoming.created.format("%Y-%m-%dT%H:%M")
-        );
         events::record(
             c,
             context,

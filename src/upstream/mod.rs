@@ -13,6 +13,7 @@ pub mod probe;
 pub mod reconcile;
 pub mod relay;
 pub mod settings;
+pub mod source;
 pub mod worker;
 
 pub use settings::{Relay, RelaySettings};

@@ -47,23 +47,48 @@ pub async fn register(
         .await
         .map(|(license, _)| license);
     };
-    let ip = request.ip.to_string();
     let els_allowed = request.els_allowed;
     let (intent, reseller) = match begin(relay, &upstream, who, &source, &policy, &request).await? {
         Begun::Held(license) => return Ok(license),
         Begun::New(intent, reseller) => (intent, reseller),
     };
+    let ending = Ending {
+        reseller: &reseller,
+        source: &source,
+        detail: None,
+    };
+    complete(relay, &upstream, intent, els_allowed, ending).await
+}
+
+/// Whose intent it is, and what its history row says once the upstream accepts.
+pub struct Ending<'a> {
+    pub reseller: &'a Reseller,
+    pub source: &'a Source,
+    /// The history row's detail (None: a plain registration; a trial says so).
+    pub detail: Option<String>,
+}
+
+/// Asks `upstream` to register `intent` and ends the intent as it answers: the license, or
+/// why not (its refusal, or "upstream unavailable"). Registrations and imports both end here.
+pub async fn complete(
+    relay: &Relay,
+    upstream: &Upstream,
+    intent: License,
+    els_allowed: bool,
+    ending: Ending<'_>,
+) -> Result<License, DomainError> {
+    let (ip, type_id) = (intent.ip.clone(), intent.type_id);
     let params = [
         ("ip", ip.clone()),
         ("type", type_id.to_string()),
         ("els_allowed", els_allowed.to_string()),
     ];
-    let answer = match upstreams::clear_secret(&upstream, &relay.secrets) {
+    let answer = match upstreams::clear_secret(upstream, &relay.secrets) {
         Ok(secret) => {
             let timeout = relay.settings.call_timeout;
             let answer = relay
                 .client
-                .call(&upstream, &secret, "register", &params, timeout)
+                .call(upstream, &secret, "register", &params, timeout)
                 .await;
             relay.metrics.call(&upstream.name, &answer);
             answer.and_then(|data| accepted(&data, &ip, type_id))
@@ -75,7 +100,7 @@ pub async fn register(
             ))
         }
     };
-    settle(relay, &upstream, intent, &reseller, &source, answer).await
+    settle(relay, upstream, intent, ending, answer).await
 }
 
 /// Resolves `who` and runs `f` as it on the blocking pool; returns the reseller too.
@@ -163,12 +188,16 @@ async fn settle(
     relay: &Relay,
     upstream: &Upstream,
     intent: License,
-    reseller: &Reseller,
-    source: &Source,
+    ending: Ending<'_>,
     answer: Result<(), CallError>,
 ) -> Result<License, DomainError> {
     let now = relay.clock.now().naive_utc();
-    let (upstream_id, reseller, source_text) = (upstream.id, reseller.clone(), source.to_string());
+    let (upstream_id, reseller, source_text) = (
+        upstream.id,
+        ending.reseller.clone(),
+        ending.source.to_string(),
+    );
+    let detail = ending.detail;
     match answer {
         Ok(()) => {
             let id = intent.id;
@@ -179,7 +208,7 @@ async fn settle(
                     login: &reseller.login,
                     source: &source_text,
                 };
-                intents::confirm(c, id, context, None)
+                intents::confirm(c, id, context, detail)
             })
             .await?;
             confirmed.ok_or_else(|| {

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 
-use crate::common::process::succeeded;
 use crate::common::{Kind, TestServer, TEST_MASTER_KEY};
 
 /// `n` licenses of type 1 for `login` on 11.x.y.z; every third registered with a check-in.
@@ -61,8 +60,15 @@ fn import(target: &TestServer, source: &TestServer, extra: &[&str]) -> Command {
     command
 }
 
-fn summary(output: &Output) -> String {
-    let out = succeeded(output);
+/// The last line, and the exit status: 3 while conflicts or failures remain.
+fn summary(output: &Output, exit: i32) -> String {
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(exit),
+        "{out}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     out.lines().last().unwrap_or_default().to_string()
 }
 
@@ -89,7 +95,10 @@ fn run(kind: Kind, n: u32) {
     // One of the addresses is another local reseller's already.
     other.ok("register", "ip=11.0.0.7&type=1");
 
-    let dry = summary(&import(&target, &source, &["--dry-run"]).output().unwrap());
+    let dry = summary(
+        &import(&target, &source, &["--dry-run"]).output().unwrap(),
+        3,
+    );
     assert_eq!(
         dry,
         format!(
@@ -118,7 +127,7 @@ fn run(kind: Kind, n: u32) {
         "killed after it finished: nothing to resume"
     );
 
-    let second = summary(&import(&target, &source, &[]).output().unwrap());
+    let second = summary(&import(&target, &source, &[]).output().unwrap(), 3);
     assert_eq!(
         second,
         format!(
@@ -127,7 +136,7 @@ fn run(kind: Kind, n: u32) {
         )
     );
     assert_eq!(acme_count(&target), i64::from(n - 1));
-    let third = summary(&import(&target, &source, &[]).output().unwrap());
+    let third = summary(&import(&target, &source, &[]).output().unwrap(), 3);
     assert_eq!(
         third,
         format!(
@@ -159,10 +168,21 @@ fn run(kind: Kind, n: u32) {
         "one history row per imported license"
     );
     let output = import(&target, &source, &[]).output().unwrap();
-    let out = succeeded(&output);
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "a conflict remains: {out}");
     assert!(
         out.contains("11.0.0.7: type 1 is held by reseller other"),
         "{out}"
+    );
+    // Once the conflict is resolved, the import completes and says so with exit 0.
+    other.ok("remove", "ip=11.0.0.7&type=1");
+    let done = summary(&import(&target, &source, &[]).output().unwrap(), 0);
+    assert_eq!(
+        done,
+        format!(
+            "imported 1, already present {}, conflicts 0, failed 0",
+            n - 1
+        )
     );
 }
 
@@ -194,4 +214,95 @@ fn a_wrong_secret_is_one_clear_line() {
     assert!(!output.status.success());
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(error.contains("Authorization failed"), "{error}");
+}
+
+/// `plain` GET on `addr` (no token): the key registration calls.
+fn plain(addr: std::net::SocketAddr, target: &str) -> serde_json::Value {
+    crate::common::http::request(addr, "GET", target, &[], b"").json()
+}
+
+crate::on_both_kinds! {
+    fn keys_els_settings_and_routed_types_come_over(kind) {
+        let (Some(source), Some(target), Some(cln)) = (
+            TestServer::start(Kind::Sqlite),
+            TestServer::start(kind),
+            TestServer::start(Kind::Sqlite),
+        ) else {
+            return;
+        };
+        for server in [&source, &cln] {
+            server.clock.set(Utc::now());
+        }
+        let account = source.add_reseller("cln", &[1, 16, 41]);
+        account.ok("register", "ip=12.0.0.1&type=1&els_allowed=true");
+        account.ok("register", "ip=12.0.0.2&type=16");
+        let kernelcare = account.ok("/api/kcare/key/create.json", "limit=5&note=web%20farm");
+        let kernelcare = kernelcare.as_str().unwrap().to_string();
+        for host in ["h1", "h2"] {
+            let done = plain(source.addr, &format!("/api/kcare/register_server.json?key={kernelcare}&hostname={host}"));
+            assert_eq!(done["data"]["code"], 0, "{done}");
+        }
+        let imunify = account.ok("/api/im/key/create.json", "code=360_1&limit=3&note=im");
+        let imunify = imunify["key"].as_str().unwrap().to_string();
+        plain(source.addr, &format!("/api/im/register_server.json?key={imunify}&hostname=x"));
+        let source_servers: i64 = source.count("SELECT count(*) AS n FROM key_servers");
+        assert_eq!(source_servers, 3);
+
+        // Type 16 is carried to the upstream `cln`, which does not hold 12.0.0.2 yet.
+        let partner = cln.add_reseller("partner", &[16]);
+        target.add_reseller("acme", &[1, 16, 41]);
+        ipls::domain::upstream::upstreams::add(
+            &mut target.conn(),
+            &ipls::domain::upstream::upstreams::NewUpstream {
+                name: "cln",
+                url: &format!("http://{}", cln.addr),
+                login: "partner",
+                secret: &partner.secret,
+                types: &[16],
+                concurrency: 8,
+                rate_per_second: 1_000,
+                now: target.now().naive_utc(),
+            },
+            &crate::common::test_secrets(),
+        )
+        .unwrap();
+
+        let first = import(&target, &source, &[]).output().unwrap();
+        assert_eq!(summary(&first, 0), "imported 2, already present 0, conflicts 0, failed 0");
+        let text = String::from_utf8_lossy(&first.stdout).to_string();
+        assert!(text.contains("keys: imported 4, already present 0"), "two keys and the defaults: {text}");
+        assert!(!text.contains("ELS"), "the source says every license's ELS setting: {text}");
+        assert_eq!(target.count("SELECT count(*) AS n FROM ip_licenses WHERE ip = '12.0.0.1' AND els_allowed = true"), 1);
+        // The routed license was registered at its upstream before it counted here.
+        assert_eq!(partner.ok("check", "ip=12.0.0.2"), serde_json::json!([16]));
+        assert_eq!(target.count("SELECT count(*) AS n FROM upstream_claims WHERE ip = '12.0.0.2'"), 1);
+        assert_eq!(target.count("SELECT count(*) AS n FROM ip_licenses WHERE relay_state IS NOT NULL"), 0);
+        // Keys keep their text, limit, note and servers (with their ids).
+        assert_eq!(target.count(&format!(
+            "SELECT count(*) AS n FROM activation_keys k JOIN resellers r ON r.id = k.reseller_id \
+             WHERE r.login = 'acme' AND k.key_text = '{kernelcare}' AND k.server_limit = 5 \
+             AND k.note = 'web farm' AND k.servers = 2")), 1);
+        assert_eq!(target.count(&format!(
+            "SELECT count(*) AS n FROM key_servers s JOIN activation_keys k ON k.id = s.key_id \
+             WHERE k.key_text = '{imunify}'")), 1);
+        let same_ids = target.count("SELECT count(*) AS n FROM key_servers");
+        assert_eq!(same_ids, 3);
+
+        let again = import(&target, &source, &[]).output().unwrap();
+        assert_eq!(summary(&again, 0), "imported 0, already present 2, conflicts 0, failed 0");
+        assert!(String::from_utf8_lossy(&again.stdout).contains("keys: imported 0, already present 4"));
+
+        // Read from the upstream itself: what it holds of its types stays there, claimed.
+        partner.ok("register", "ip=12.0.0.3&type=16");
+        let from_upstream = Command::new(env!("CARGO_BIN_EXE_ipls"))
+            .args(["import", "cln", "--upstream", "cln", "--into-reseller", "acme", "--no-keys"])
+            .env("DATABASE_URL", target.db.url_text())
+            .env("IPLS_MASTER_KEY", TEST_MASTER_KEY)
+            .output()
+            .unwrap();
+        assert_eq!(summary(&from_upstream, 0), "imported 1, already present 1, conflicts 0, failed 0");
+        assert_eq!(target.count("SELECT count(*) AS n FROM upstream_claims WHERE ip = '12.0.0.3'"), 1);
+        assert_eq!(target.count(
+            "SELECT count(*) AS n FROM license_events WHERE ip = '12.0.0.3' AND source = 'import:127.0.0.1'"), 1);
+    }
 }

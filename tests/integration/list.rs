@@ -60,7 +60,7 @@ on_both_backends! {
         assert_eq!(
             value["data"],
             json!([{"server_info": null, "ip": "203.0.113.40", "type": 1, "registered": false,
-                    "created": "2026-11-28T12:00+0000", "last_checkin": null}])
+                    "created": "2026-11-28T12:00+0000", "last_checkin": null, "els_allowed": false}])
         );
         let value = srv.get("/api/v2/ip-license/licenses?&token=").json();
         assert_eq!(value["message"], "Authorization failed");

@@ -9,6 +9,7 @@
 //! under the reseller's row lock, as IP registrations are.
 
 pub mod cidr;
+pub mod import;
 pub mod manage;
 pub mod products;
 pub mod registration;
