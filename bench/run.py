@@ -264,7 +264,13 @@ def main():
     parser.add_argument("--scale", help="e.g. 10000,100000,1000000: the growth table and plot "
                         "(bench/scale.py) instead of the usual runs")
     parser.add_argument("--plot", default=os.path.join(ROOT, "docs", "img", "scale.png"))
+    parser.add_argument("--relay", action="store_true", help="register and remove through an upstream "
+                        "(a second ipls) next to the direct figures, and reconcile (bench/relay.py)")
     args = parser.parse_args()
+    if args.relay:
+        import relay
+        relay.main(args.licenses, args.seconds, args.connections, args.backends.split(","))
+        return
     if args.scale:
         import scale
         scale.main([int(n) for n in args.scale.split(",")], args.seconds, args.connections, args.plot)
