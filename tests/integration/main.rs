@@ -18,6 +18,7 @@ mod coalesced_reads;
 mod console_cli;
 mod console_pages;
 mod console_security;
+mod docs_match;
 mod doctor;
 mod dual_stack;
 mod envelope;
