@@ -201,15 +201,7 @@ async fn summary_of(state: &AppState, name: String) -> Result<(UpstreamView, Hea
 #[utoipa::path(get, path = "/api/admin/v1/upstreams", operation_id = "listUpstreams", tag = "upstreams",
     responses((status = 200, description = "Every upstream (one page)", body = Page<UpstreamSummary>)))]
 pub async fn list(state: web::Data<AppState>, _caller: AdminCaller) -> AdminResult {
-    let rows = db::run(&state.pool, |c| {
-        let mut rows = Vec::new();
-        for view in upstreams::list(c)? {
-            let health = ops::health(c, view.upstream.id)?;
-            rows.push((view, health));
-        }
-        Ok(rows)
-    })
-    .await?;
+    let rows = db::run(&state.pool, ops::overview).await?;
     let items = rows
         .into_iter()
         .map(|(v, h)| UpstreamSummary::new(v, h))

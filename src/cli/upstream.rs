@@ -207,15 +207,7 @@ const LIST_COLUMNS: &[Column] = &[
 ];
 
 async fn list(relay: &Relay, format: Format) -> Result<(), CliError> {
-    let rows = db::run(&relay.pool, |c| {
-        let mut rows = Vec::new();
-        for view in upstreams::list(c)? {
-            let health = ops::health(c, view.upstream.id)?;
-            rows.push((view, health));
-        }
-        Ok(rows)
-    })
-    .await?;
+    let rows = db::run(&relay.pool, ops::overview).await?;
     let cells: Vec<Vec<Cell>> = rows
         .iter()
         .map(|(view, health)| {

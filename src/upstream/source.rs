@@ -103,6 +103,19 @@ impl Account {
             .await
     }
 
+    /// One key's servers from `path`, or why not (the path names the call in the message).
+    async fn rows<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+    ) -> Result<Vec<T>, String> {
+        let data = self
+            .call(path, &[("key", key.to_string())])
+            .await
+            .map_err(|e| format!("{path}: {}", e.text()))?;
+        serde_json::from_value(data).map_err(|e| format!("{path}: unexpected rows: {e}"))
+    }
+
     /// Every license of the account.
     pub async fn licenses(&self) -> Result<Vec<ListRow>, String> {
         let data = self
@@ -144,18 +157,11 @@ impl Account {
         };
         let mut out = Vec::new();
         for key in keys {
-            let servers = match self
-                .call("/api/kcare/key/servers.json", &[("key", key.key.clone())])
-                .await
-            {
-                Ok(data) => serde_json::from_value::<Vec<KernelCareServer>>(data)
-                    .map_err(|e| format!("kcare key/servers.json: unexpected rows: {e}")),
-                Err(e) => Err(format!("kcare key/servers.json: {}", e.text())),
-            };
-            let servers = match servers {
-                Ok(servers) => servers,
-                Err(e) => return Some(Err(e)),
-            };
+            let servers: Vec<KernelCareServer> =
+                match self.rows("/api/kcare/key/servers.json", &key.key).await {
+                    Ok(servers) => servers,
+                    Err(e) => return Some(Err(e)),
+                };
             out.push(IncomingKey {
                 type_id: KERNELCARE_TYPE,
                 limit: whole(key.limit.as_ref()),
@@ -190,18 +196,11 @@ impl Account {
         };
         let mut out = Vec::new();
         for key in keys {
-            let servers = match self
-                .call("/api/im/srv/list.json", &[("key", key.key.clone())])
-                .await
-            {
-                Ok(data) => serde_json::from_value::<Vec<ImunifyServer>>(data)
-                    .map_err(|e| format!("im srv/list.json: unexpected rows: {e}")),
-                Err(e) => Err(format!("im srv/list.json: {}", e.text())),
-            };
-            let servers = match servers {
-                Ok(servers) => servers,
-                Err(e) => return Some(Err(e)),
-            };
+            let servers: Vec<ImunifyServer> =
+                match self.rows("/api/im/srv/list.json", &key.key).await {
+                    Ok(servers) => servers,
+                    Err(e) => return Some(Err(e)),
+                };
             let type_id = key
                 .type_id
                 .or_else(|| key.code.as_deref().and_then(imunify_type))
