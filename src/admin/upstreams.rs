@@ -201,7 +201,7 @@ async fn summary_of(state: &AppState, name: String) -> Result<(UpstreamView, Hea
 #[utoipa::path(get, path = "/api/admin/v1/upstreams", operation_id = "listUpstreams", tag = "upstreams",
     responses((status = 200, description = "Every upstream (one page)", body = Page<UpstreamSummary>)))]
 pub async fn list(state: web::Data<AppState>, _caller: AdminCaller) -> AdminResult {
-    let rows = db::run(&state.pool, ops::overview).await?;
+    let rows = db::run(&state.pool, upstreams::overview).await?;
     let items = rows
         .into_iter()
         .map(|(v, h)| UpstreamSummary::new(v, h))

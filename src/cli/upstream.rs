@@ -207,7 +207,7 @@ const LIST_COLUMNS: &[Column] = &[
 ];
 
 async fn list(relay: &Relay, format: Format) -> Result<(), CliError> {
-    let rows = db::run(&relay.pool, ops::overview).await?;
+    let rows = db::run(&relay.pool, upstreams::overview).await?;
     let cells: Vec<Vec<Cell>> = rows
         .iter()
         .map(|(view, health)| {

@@ -53,7 +53,7 @@ pub async fn list(
     query: web::Query<Shown>,
 ) -> PageResult {
     guard::operator_read(&who)?;
-    let rows = db::run(&state.pool, ops::overview).await?;
+    let rows = db::run(&state.pool, upstreams::overview).await?;
     let body = html! {
         (notice(notice_text(&query.notice)))
         p.muted { "Licenses of the types routed to an upstream are registered there before a reseller hears success; removals and changes follow from a queue. Reconcile compares both sides." }

@@ -397,19 +397,6 @@ pub fn health(conn: &mut DbConnection, upstream_id: i64) -> Result<Health, Domai
     })
 }
 
-/// Every upstream with its queue's health, by name: what the CLI, the admin API and the
-/// console list.
-pub fn overview(
-    conn: &mut DbConnection,
-) -> Result<Vec<(super::upstreams::UpstreamView, Health)>, DomainError> {
-    let mut rows = Vec::new();
-    for view in super::upstreams::list(conn)? {
-        let health = health(conn, view.upstream.id)?;
-        rows.push((view, health));
-    }
-    Ok(rows)
-}
-
 /// Done changes older than `before` go (they are history no one reads; the license history
 /// keeps what happened).
 pub fn prune_done(conn: &mut DbConnection, before: NaiveDateTime) -> Result<usize, DomainError> {

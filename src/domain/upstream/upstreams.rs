@@ -442,3 +442,16 @@ fn emit_operator_event(
     )?;
     Ok(())
 }
+
+/// Every upstream with its queue's health, by name: what the CLI, the admin API and the
+/// console list.
+pub fn overview(
+    conn: &mut DbConnection,
+) -> Result<Vec<(UpstreamView, super::ops::Health)>, DomainError> {
+    let mut rows = Vec::new();
+    for view in list(conn)? {
+        let health = super::ops::health(conn, view.upstream.id)?;
+        rows.push((view, health));
+    }
+    Ok(rows)
+}
