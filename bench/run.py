@@ -8,7 +8,8 @@ runs the SQL each endpoint executes (Postgres only). Prints one table.
 import argparse, glob, json, os, re, secrets, shutil, socket, sqlite3, statistics, subprocess, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "ipls")
+# IPLS_BENCH_BIN: another build to measure (a "before" binary, say).
+BIN = os.environ.get("IPLS_BENCH_BIN", os.path.join(ROOT, "target", "release", "ipls"))
 PGBENCH = sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"))[-1]
 ADMIN = os.environ.get("IPLS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-secret-0123456789"
@@ -71,7 +72,20 @@ def start_server(env, port):
 
 
 def wrk(url, script, env, seconds, connections, threads=2):
-    out = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url], env=env)
+    return wrk_finish(wrk_start(url, script, env, seconds, connections, threads))
+
+
+def wrk_start(url, script, env, seconds, connections, threads=2):
+    """wrk running in the background (several at once share the machine)."""
+    return subprocess.Popen(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wrk_finish(proc):
+    """Rate, p50 ms, p99 ms and non-2xx answers of a wrk started by wrk_start."""
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"wrk failed ({proc.returncode}): {err.strip()}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     pct = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -115,10 +129,11 @@ def list_probe(port, token, pid):
     return ttfb, total, (rss_kb(pid, "VmHWM") - before) / 1024, len(rows)
 
 
-def bench_backend(backend, n, seconds, connections, results):
-    work = tempfile.mkdtemp(prefix="ipls-bench-")
+def fresh_backend(backend, n, work, extra=None):
+    """A fresh database of `backend` (migrated, reseller `bench` holding n licenses of type 1)
+    and the environment to serve it: (env, url, reseller id, token)."""
     env = dict(os.environ, BENCH_DIR=work, IPLS_MASTER_KEY=secrets.token_hex(32), IPLS_TOKEN_WINDOW="86400",
-               IPLS_ALLOW_PRIVATE_IPS="true", IPLS_AUTH_FAILURE_BURST="100000", RUST_LOG="warn")
+               IPLS_ALLOW_PRIVATE_IPS="true", IPLS_AUTH_FAILURE_BURST="100000", RUST_LOG="warn", **(extra or {}))
     dbname = f"ipls_bench_{os.getpid()}"
     if backend == "postgres":
         psql(ADMIN, f"DROP DATABASE IF EXISTS {dbname}")
@@ -127,9 +142,9 @@ def bench_backend(backend, n, seconds, connections, results):
     else:
         url = "sqlite://" + os.path.join(work, "bench.db")
     env["DATABASE_URL"] = url
-    # ipls keeps its default pool (IPLS_POOL_SIZE 8) on both backends: 32 connections' reads
-    # share coalesced statements, and 8 writing transactions at once keep the write tail
-    # shorter on 2 cores than 32 (docs/benchmarks.md, "Pool size").
+    # ipls keeps its default pools (IPLS_POOL_SIZE 8 for writes, as many for reads) on both
+    # backends: 32 connections' reads share coalesced statements, and 8 writing transactions at
+    # once keep the write tail shorter on 2 cores than 32 (docs/benchmarks.md, "Pool size").
     run([BIN, "migrate"], env=env)
     run([BIN, "reseller", "add", "bench", "--secret", SECRET], env=env)
     if backend == "postgres":
@@ -141,6 +156,17 @@ def bench_backend(backend, n, seconds, connections, results):
         db.close()
         seed_sqlite(url[len("sqlite://"):], n, rid)
     token = run([BIN, "token", "bench"], env=env).strip().replace("|", "%7C")
+    return env, url, rid, token
+
+
+def drop_backend(backend, url):
+    if backend == "postgres":
+        psql(ADMIN, f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+def bench_backend(backend, n, seconds, connections, results):
+    work = tempfile.mkdtemp(prefix="ipls-bench-")
+    env, url, rid, token = fresh_backend(backend, n, work)
     port = free_port()
     proc, startup_ms = start_server(env, port)
     try:
@@ -175,8 +201,7 @@ def bench_backend(backend, n, seconds, connections, results):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        if backend == "postgres":
-            psql(ADMIN, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        drop_backend(backend, url)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -264,9 +289,15 @@ def main():
     parser.add_argument("--scale", help="e.g. 10000,100000,1000000: the growth table and plot "
                         "(bench/scale.py) instead of the usual runs")
     parser.add_argument("--plot", default=os.path.join(ROOT, "docs", "img", "scale.png"))
+    parser.add_argument("--mixed", action="store_true", help="reads alone, writes alone, both at once "
+                        "(bench/mixed.py)")
     parser.add_argument("--relay", action="store_true", help="register and remove through an upstream "
                         "(a second ipls) next to the direct figures, and reconcile (bench/relay.py)")
     args = parser.parse_args()
+    if args.mixed:
+        import mixed
+        mixed.main(args.licenses, args.seconds, args.connections, args.backends.split(","))
+        return
     if args.relay:
         import relay
         relay.main(args.licenses, args.seconds, args.connections, args.backends.split(","))

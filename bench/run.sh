@@ -4,6 +4,8 @@
 # docs/scaling.md)
 # (--scale 10000,100000,1000000: the growth table and plot, bench/scale.py; matplotlib is
 # installed into target/bench-py for the plot)
+# (--mixed: reads alone, writes alone and both at once, with each lane's pool waits;
+# bench/mixed.py)
 # (--relay: register and remove through a chain of two ipls next to the direct figures, and
 # reconcile of LICENSES; bench/relay.py)
 # Builds a release binary, installs wrk if missing, and runs bench/run.py against fresh

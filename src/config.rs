@@ -104,6 +104,8 @@ impl Config {
             allow_private_ips: boolean(&get, "IPLS_ALLOW_PRIVATE_IPS", false)?,
             pool: PoolOptions {
                 max_size: number(&get, "IPLS_POOL_SIZE", 8, 1, 512)?,
+                read_size: number(&get, "IPLS_READ_POOL_SIZE", 8, 1, 512)?,
+                background_size: number(&get, "IPLS_BACKGROUND_POOL_SIZE", 4, 1, 512)?,
                 checkout_timeout: Duration::from_millis(number(
                     &get,
                     "IPLS_DB_TIMEOUT_MS",

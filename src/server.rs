@@ -8,12 +8,19 @@ use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+
 use crate::admin;
 use crate::api;
 use crate::console;
+use crate::db::lanes::{in_lane, Lane};
 use crate::observe::access::observe;
 use crate::state::AppState;
 use crate::tls;
+use crate::upstream::Relay;
 use crate::webhooks::settings::WorkerContext;
 
 /// Starts serving on an already bound listener (port 0 in tests), over HTTPS when the
@@ -25,14 +32,18 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
         None => None,
     };
     // The webhook workers run on this runtime and end with it.
+    // The workers draw from their own lane of connections (`db::lanes`).
     crate::webhooks::worker::start(&WorkerContext {
-        pool: state.pool.clone(),
+        pool: state.pool.lane(Lane::Background),
         clock: state.clock.clone(),
         secrets: state.secrets.clone(),
         settings: state.config.webhooks.clone(),
     });
     // So does the relay's worker.
-    crate::upstream::worker::start(&state.relay);
+    crate::upstream::worker::start(&Relay {
+        pool: state.pool.lane(Lane::Background),
+        ..state.relay.clone()
+    });
     // The lower layers' extractors and middleware find their own parts, not `AppState`.
     let auth = web::Data::new(state.auth.clone());
     let metrics = web::Data::from(state.metrics.clone());
@@ -43,6 +54,7 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
             .app_data(data.clone())
             .app_data(auth.clone())
             .app_data(metrics.clone())
+            .wrap(from_fn(lane_of_call))
             .wrap(from_fn(observe))
             // The admin scope first: `/api` would otherwise take `/api/admin/...` too.
             .configure(|c| admin::configure(c, max_body))
@@ -61,4 +73,28 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
     }
     .map_err(|e| format!("cannot listen: {e}"))?;
     Ok(server.run())
+}
+
+/// Which connections a call's database work takes (`db::lanes`): reads take the reads lane,
+/// so that writes holding every connection of theirs cannot make a lookup wait.
+async fn lane_of_call(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let lane = if reads_only(req.method(), req.path()) {
+        Lane::Reads
+    } else {
+        Lane::Writes
+    };
+    in_lane(lane, next.call(req)).await
+}
+
+/// The admin API's and the console's GETs only read; the CLN API says which of its calls do
+/// (it reads and writes through GET alike).
+fn reads_only(method: &Method, path: &str) -> bool {
+    let get = method == Method::GET || method == Method::HEAD;
+    if path.starts_with("/api/admin/") || path.starts_with("/console") {
+        return get;
+    }
+    api::reads_only(path)
 }

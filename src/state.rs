@@ -53,7 +53,7 @@ impl AppState {
         );
         Self {
             relay,
-            lookups: Lookups::new(&pool),
+            lookups: Lookups::new(&pool.lane(crate::db::Lane::Reads)),
             pool,
             backend,
             config: Arc::new(config),

@@ -83,7 +83,8 @@ async fn fetch(
 ) -> Result<Vec<License>, ApiError> {
     let page_size = state.config.list_page_size;
     let now = state.clock.now().naive_utc();
-    Ok(db::run(&state.pool, move |c| {
+    // The stream's later pages are fetched outside the request's task: the lane is named.
+    Ok(db::run(&state.pool.lane(db::Lane::Reads), move |c| {
         license_page(c, reseller_id, after.as_ref(), page_size, now)
     })
     .await?)

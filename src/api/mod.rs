@@ -70,6 +70,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(not_found));
 }
 
+/// The calls of this face that only read (their database work takes the reads lane of
+/// connections, `db::lanes`); every other call is a write as far as the lanes go.
+const READS: [&str; 16] = [
+    "/api/ipl/availability.json",
+    "/api/ipl/check.json",
+    "/api/ipl/list.json",
+    "/api/ipl/server.json",
+    "/api/kcare/key/list.json",
+    "/api/kcare/key/servers.json",
+    "/api/im/key/list.json",
+    "/api/im/srv/list.json",
+    "/api/status.json",
+    "/api/usage.json",
+    "/api/v2/ip-license/licenses/types",
+    "/api/v2/ip-license/licenses",
+    "/api/openapi.json",
+    "/metrics",
+    "/livez",
+    "/readyz",
+];
+
+pub fn reads_only(path: &str) -> bool {
+    READS.contains(&path)
+}
+
 /// Activation keys (keys.md): KernelCare and Imunify.
 fn key_routes(cfg: &mut web::ServiceConfig) {
     let routes: [(&str, Route); 16] = [

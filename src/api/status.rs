@@ -60,9 +60,7 @@ pub async fn metrics(state: web::Data<AppState>) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(
-            state
-                .metrics
-                .render(&state.pool, state.config.pool.max_size)
+            state.metrics.render(&state.pool)
                 + &state.lookups.render()
                 + &state.relay.metrics.render(),
         )
@@ -78,11 +76,11 @@ pub async fn livez() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok().json(Probe { status: "live" })
 }
 
-/// `GET /readyz`: 200 when a connection is obtained (waiting its turn, up to the checkout
-/// timeout) and `SELECT 1` answers, or when every connection is busy serving calls; 503
-/// when the database does not answer.
+/// `GET /readyz`: 200 when a connection of the writes lane is obtained (waiting its turn, up
+/// to the checkout timeout) and `SELECT 1` answers, or when every one is busy serving calls
+/// ("busy": ipls is loaded when its writes are); 503 when the database does not answer.
 pub async fn readyz(state: web::Data<AppState>) -> actix_web::HttpResponse {
-    match db::health(&state.pool).await {
+    match db::health(&state.pool.lane(db::Lane::Writes)).await {
         Health::Online => actix_web::HttpResponse::Ok().json(Probe { status: "ready" }),
         Health::Busy => actix_web::HttpResponse::Ok().json(Probe { status: "busy" }),
         Health::Offline => actix_web::HttpResponse::ServiceUnavailable().json(Probe {

@@ -87,7 +87,8 @@ pub async fn csv(
             cursor.sort,
             cursor.after.clone(),
         );
-        let page = db::run(&cursor.state.pool, move |c| {
+        // Fetched outside the request's task: the lane is named.
+        let page = db::run(&cursor.state.pool.lane(db::Lane::Reads), move |c| {
             license_search::page(
                 c,
                 Some(id),

@@ -1,9 +1,11 @@
-//! Storage: one connection type over Postgres and SQLite, an r2d2 pool, migrations, and
-//! `run`, which moves blocking diesel work off the async executor.
+//! Storage: one connection type over Postgres and SQLite, r2d2 pools (one per lane: writes,
+//! reads, the workers; `lanes`), migrations, and `run`, which moves blocking diesel work off
+//! the async executor.
 
 pub mod budgets;
 pub mod coalesce;
 pub mod commit_signal;
+pub mod lanes;
 pub mod migrate;
 pub mod models;
 pub mod pooler;
@@ -21,6 +23,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
+pub use lanes::Lane;
 pub use url::{redact_password, Backend, DatabaseUrl};
 pub use write::write_transaction;
 
@@ -42,11 +45,19 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-/// The connection pool, and how long one call's database work may take before the caller is
+/// One pool per lane (`lanes`), and their checkout waits.
+struct Lanes {
+    pools: [r2d2::Pool<ConnectionManager>; 3],
+    waits: [lanes::Waits; 3],
+}
+
+/// The connection pools, and how long one call's database work may take before the caller is
 /// answered 503 (see `run`).
 #[derive(Clone)]
 pub struct Pool {
-    inner: r2d2::Pool<ConnectionManager>,
+    lanes: Arc<Lanes>,
+    /// The lane this handle's calls use; None: the request's (`lanes::current`), else writes.
+    lane: Option<Lane>,
     /// None: Postgres with `IPLS_PG_STATEMENT_TIMEOUT_MS=0`, where a call waits as long as
     /// its statements run.
     call_timeout: Option<Duration>,
@@ -54,19 +65,51 @@ pub struct Pool {
     /// only "busy" while calls keep completing.
     last_answer_ms: Arc<AtomicU64>,
     epoch: Instant,
-    /// SQLite: this process's writers take turns here (`write_gate`); None for Postgres.
+    /// SQLite: this process's writers take turns here (`write_gate`), whichever lane their
+    /// connection came from; None for Postgres.
     write_gate: Option<Arc<write_gate::WriteGate>>,
     /// Postgres behind a transaction pooler: what each write transaction starts with.
     local_settings: Option<String>,
 }
 
 impl Pool {
+    /// The same pools, with every call of this handle in `lane`, whatever request it serves
+    /// (the workers' handles are `Background`; a streamed list's later pages, fetched outside
+    /// its request, `Reads`).
+    pub fn lane(&self, lane: Lane) -> Pool {
+        Pool {
+            lane: Some(lane),
+            ..self.clone()
+        }
+    }
+
+    /// The lane a call made now takes: the handle's when it names one, else the request's,
+    /// else writes.
+    pub fn chosen(&self) -> Lane {
+        self.lane.or_else(lanes::current).unwrap_or(Lane::Writes)
+    }
+
+    fn pool_of(&self, lane: Lane) -> &r2d2::Pool<ConnectionManager> {
+        &self.lanes.pools[lane.index()]
+    }
+
+    /// The writes lane's connections (the lane that decides whether ipls is loaded).
     pub fn state(&self) -> r2d2::State {
-        self.inner.state()
+        self.pool_of(Lane::Writes).state()
     }
 
     pub fn max_size(&self) -> u32 {
-        self.inner.max_size()
+        self.pool_of(Lane::Writes).max_size()
+    }
+
+    /// One lane's connections, size and checkout waits, for `/metrics`.
+    pub fn lane_figures(&self, lane: Lane) -> (r2d2::State, u32, (u64, u64, f64, u64)) {
+        let pool = self.pool_of(lane);
+        (
+            pool.state(),
+            pool.max_size(),
+            self.lanes.waits[lane.index()].snapshot(),
+        )
     }
 
     /// How long a call's database work may take before the caller is answered 503 (None:
@@ -181,7 +224,12 @@ impl ManageConnection for ConnectionManager {
 
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
+    /// Connections of the writes lane (`IPLS_POOL_SIZE`).
     pub max_size: u32,
+    /// Connections of the reads lane (`IPLS_READ_POOL_SIZE`).
+    pub read_size: u32,
+    /// Connections of the workers' lane (`IPLS_BACKGROUND_POOL_SIZE`).
+    pub background_size: u32,
     /// How long a request waits for a connection before answering 503.
     pub checkout_timeout: Duration,
     /// Postgres `statement_timeout` of pooled connections, ms (0 = none).
@@ -194,6 +242,8 @@ impl Default for PoolOptions {
     fn default() -> Self {
         Self {
             max_size: 8,
+            read_size: 8,
+            background_size: 4,
             checkout_timeout: Duration::from_secs(3),
             statement_timeout_ms: 10_000,
             lock_timeout_ms: 2_000,
@@ -201,20 +251,32 @@ impl Default for PoolOptions {
     }
 }
 
-/// Builds the pool without opening connections up front (`min_idle` 1 opens one in the
-/// background), so that a database that is down at start-up is reported by the first call.
+/// Builds the lanes' pools without opening connections up front (the writes lane opens one
+/// in the background), so that a database that is down at start-up is reported by the first
+/// call.
 pub fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Pool {
-    let inner = r2d2::Pool::builder()
-        .max_size(options.max_size)
-        .min_idle(Some(1))
-        .connection_timeout(options.checkout_timeout)
-        .test_on_check_out(false)
-        .build_unchecked(ConnectionManager {
-            url: url.clone(),
-            options: options.clone(),
-        });
+    let lane_pool = |size: u32, min_idle: u32| {
+        r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(min_idle))
+            .connection_timeout(options.checkout_timeout)
+            .test_on_check_out(false)
+            .build_unchecked(ConnectionManager {
+                url: url.clone(),
+                options: options.clone(),
+            })
+    };
+    let lanes = Lanes {
+        pools: [
+            lane_pool(options.max_size, 1),
+            lane_pool(options.read_size, 0),
+            lane_pool(options.background_size, 0),
+        ],
+        waits: Default::default(),
+    };
     Pool {
-        inner,
+        lanes: Arc::new(lanes),
+        lane: None,
         call_timeout: options.call_timeout(url.backend),
         last_answer_ms: Arc::new(AtomicU64::new(0)),
         epoch: Instant::now(),
@@ -251,13 +313,16 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, DomainError> + Send + 'static,
     T: Send + 'static,
 {
-    let inner = pool.inner.clone();
+    let lane = pool.chosen();
+    let inner = pool.pool_of(lane).clone();
+    let lanes = pool.lanes.clone();
     let gate = pool.write_gate.clone();
     let settings = pool.local_settings.clone();
     let work = actix_web::web::block(move || {
-        let mut pooled = inner
-            .get()
-            .map_err(|e| DomainError::Unavailable(e.to_string()))?;
+        let asked = Instant::now();
+        let got = inner.get();
+        lanes.waits[lane.index()].record(asked.elapsed(), got.is_ok());
+        let mut pooled = got.map_err(|e| DomainError::Unavailable(e.to_string()))?;
         let _gate = write_gate::enter(gate);
         let _settings = pooler::enter(settings);
         let result = f(&mut pooled.conn);
@@ -314,7 +379,8 @@ pub enum Health {
     Offline,
 }
 
-/// Waits its turn for a connection (the checkout timeout) and runs `SELECT 1`.
+/// Waits its turn for a connection of the pool's lane (the checkout timeout) and runs
+/// `SELECT 1`.
 pub async fn health(pool: &Pool) -> Health {
     let answered = run(pool, |c| {
         diesel::sql_query("SELECT 1").execute(c)?;
@@ -324,8 +390,9 @@ pub async fn health(pool: &Pool) -> Health {
     if answered.is_ok() {
         return Health::Online;
     }
-    let state = pool.state();
-    let all_in_use = state.connections == pool.max_size() && state.idle_connections == 0;
+    let lane = pool.pool_of(pool.chosen());
+    let state = lane.state();
+    let all_in_use = state.connections == lane.max_size() && state.idle_connections == 0;
     if all_in_use && pool.answered_lately() {
         Health::Busy
     } else {

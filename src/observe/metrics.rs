@@ -50,7 +50,7 @@ impl Metrics {
         stats.count += 1;
     }
 
-    pub fn render(&self, pool: &Pool, pool_max: u32) -> String {
+    pub fn render(&self, pool: &Pool) -> String {
         let mut out = String::new();
         let endpoints = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
         let mut names: Vec<&String> = endpoints.keys().collect();
@@ -93,17 +93,7 @@ impl Metrics {
             );
         }
         drop(endpoints);
-        let state = pool.state();
-        out.push_str("# HELP ipls_db_pool_connections Open database connections.\n# TYPE ipls_db_pool_connections gauge\n");
-        let _ = writeln!(out, "ipls_db_pool_connections {}", state.connections);
-        out.push_str("# HELP ipls_db_pool_idle_connections Idle database connections.\n# TYPE ipls_db_pool_idle_connections gauge\n");
-        let _ = writeln!(
-            out,
-            "ipls_db_pool_idle_connections {}",
-            state.idle_connections
-        );
-        out.push_str("# HELP ipls_db_pool_max_connections Pool size.\n# TYPE ipls_db_pool_max_connections gauge\n");
-        let _ = writeln!(out, "ipls_db_pool_max_connections {pool_max}");
+        pool_lanes(&mut out, pool);
         out.push_str("# HELP ipls_db_errors_total Database calls that failed (unavailable or internal).\n# TYPE ipls_db_errors_total counter\n");
         let _ = writeln!(out, "ipls_db_errors_total {}", crate::db::errors_total());
         out.push_str("# HELP ipls_auth_verifications_total Token hashes checked against a secret.\n# TYPE ipls_auth_verifications_total counter\n");
@@ -114,4 +104,62 @@ impl Metrics {
         );
         out
     }
+}
+
+/// Each lane's pool (`db::lanes`): its connections, and how often and how long calls waited
+/// for one.
+fn pool_lanes(out: &mut String, pool: &Pool) {
+    let figures: Vec<_> = crate::db::Lane::ALL
+        .into_iter()
+        .map(|lane| (lane.name(), pool.lane_figures(lane)))
+        .collect();
+    let mut family = |name: &str, kind: &str, help: &str, value: &dyn Fn(usize) -> String| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (i, (lane, _)) in figures.iter().enumerate() {
+            let _ = writeln!(out, "{name}{{pool=\"{lane}\"}} {}", value(i));
+        }
+    };
+    let f = &figures;
+    family(
+        "ipls_db_pool_connections",
+        "gauge",
+        "Open database connections, per lane.",
+        &|i| f[i].1 .0.connections.to_string(),
+    );
+    family(
+        "ipls_db_pool_idle_connections",
+        "gauge",
+        "Idle database connections, per lane.",
+        &|i| f[i].1 .0.idle_connections.to_string(),
+    );
+    family(
+        "ipls_db_pool_max_connections",
+        "gauge",
+        "Pool size, per lane.",
+        &|i| f[i].1 .1.to_string(),
+    );
+    family(
+        "ipls_db_pool_checkouts_total",
+        "counter",
+        "Connections handed to calls, per lane.",
+        &|i| f[i].1 .2 .0.to_string(),
+    );
+    family(
+        "ipls_db_pool_waits_total",
+        "counter",
+        "Checkouts that found no free connection and waited, per lane.",
+        &|i| f[i].1 .2 .1.to_string(),
+    );
+    family(
+        "ipls_db_pool_wait_seconds_total",
+        "counter",
+        "Time calls spent waiting for a connection, per lane.",
+        &|i| format!("{:.6}", f[i].1 .2 .2),
+    );
+    family(
+        "ipls_db_pool_timeouts_total",
+        "counter",
+        "Checkouts that gave up after IPLS_DB_TIMEOUT_MS, per lane.",
+        &|i| f[i].1 .2 .3.to_string(),
+    );
 }

@@ -106,7 +106,7 @@ fn metrics_count_requests_by_endpoint_and_status() {
         "ipls_requests_total{endpoint=\"unmatched\",status=\"404\"} 1",
         "ipls_request_duration_seconds_count{endpoint=\"/api/ipl/check.json\"} 2",
         "ipls_request_duration_seconds_bucket{endpoint=\"/api/ipl/check.json\",le=\"+Inf\"} 2",
-        "ipls_db_pool_max_connections 8",
+        "ipls_db_pool_max_connections{pool=\"writes\"} 8",
     ] {
         assert!(
             text.lines().any(|l| l == line),

@@ -34,6 +34,7 @@ mod keys_common;
 mod keys_imunify;
 mod keys_kernelcare;
 mod keys_race;
+mod lanes;
 mod lifecycle;
 mod list;
 mod lockout;
