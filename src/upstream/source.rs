@@ -169,12 +169,14 @@ impl Account {
                 created: date_or(key.created.as_deref(), now),
                 servers: servers
                     .into_iter()
-                    .map(|s| IncomingServer {
-                        server_id: s.server_id,
-                        ip: s.ip,
-                        hostname: None,
-                        created: date_or(s.created.as_deref(), now),
-                        last_checkin: s.last_checkin.as_deref().and_then(cln_date),
+                    .map(|s| {
+                        incoming_server(
+                            s.server_id,
+                            s.ip,
+                            s.created.as_deref(),
+                            s.last_checkin.as_deref(),
+                            now,
+                        )
                     })
                     .collect(),
                 key_text: key.key,
@@ -212,17 +214,36 @@ impl Account {
                 created: date_or(key.created.as_deref(), now),
                 servers: servers
                     .into_iter()
-                    .map(|s| IncomingServer {
-                        server_id: s.id,
-                        ip: s.ip,
-                        hostname: None,
-                        created: date_or(s.created.as_deref(), now),
-                        last_checkin: s.last_checkin.as_deref().and_then(cln_date),
+                    .map(|s| {
+                        incoming_server(
+                            s.id,
+                            s.ip,
+                            s.created.as_deref(),
+                            s.last_checkin.as_deref(),
+                            now,
+                        )
                     })
                     .collect(),
                 key_text: key.key,
             });
         }
         Some(Ok(out))
+    }
+}
+
+/// A key's server as the other service lists it (both products give the same four facts).
+fn incoming_server(
+    server_id: String,
+    ip: String,
+    created: Option<&str>,
+    last_checkin: Option<&str>,
+    now: chrono::NaiveDateTime,
+) -> IncomingServer {
+    IncomingServer {
+        server_id,
+        ip,
+        hostname: None,
+        created: date_or(created, now),
+        last_checkin: last_checkin.and_then(cln_date),
     }
 }
