@@ -39,13 +39,22 @@ pub async fn register(
     request: Registration,
 ) -> Result<License, DomainError> {
     let type_id = request.type_id;
-    let upstream = db::run(&relay.pool, move |c| route_of(c, type_id)).await?;
-    let Some(upstream) = upstream else {
-        return act(relay, who, &source, move |c, actor| {
-            licenses::register(c, actor, &policy, &request)
-        })
-        .await
-        .map(|(license, _)| license);
+    // One hop for the common case: a type no upstream takes is registered in the same call
+    // that finds it has none.
+    let (local_policy, local_request) = (policy.clone(), request.clone());
+    let (route, _) = act(
+        relay,
+        who.clone(),
+        &source,
+        move |c, actor| match route_of(c, type_id)? {
+            None => licenses::register(c, actor, &local_policy, &local_request).map(Route::Local),
+            Some(upstream) => Ok(Route::Upstream(upstream)),
+        },
+    )
+    .await?;
+    let upstream = match route {
+        Route::Local(license) => return Ok(license),
+        Route::Upstream(upstream) => upstream,
     };
     let els_allowed = request.els_allowed;
     let (intent, reseller) = match begin(relay, &upstream, who, &source, &policy, &request).await? {
@@ -58,6 +67,12 @@ pub async fn register(
         detail: None,
     };
     complete(relay, &upstream, intent, els_allowed, ending).await
+}
+
+/// Where a registration goes: done here, or to this upstream.
+enum Route {
+    Local(License),
+    Upstream(Upstream),
 }
 
 /// Whose intent it is, and what its history row says once the upstream accepts.
