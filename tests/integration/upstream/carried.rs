@@ -58,6 +58,12 @@ on_both_kinds! {
         // Local rules refuse before the upstream is asked.
         let local = chain.acme.refused("register", "ip=11.0.0.3&type=2");
         assert!(local.contains("not enabled"), "{local}");
+        // A convert between a routed type and a local one is refused, and changes nothing.
+        chain.acme.ok("register", "ip=11.0.0.4&type=41");
+        let across = chain.acme.refused("convert", "ip=11.0.0.4&type=41&type_to=40");
+        assert!(across.contains("carried to upstream") && across.contains("kept here"), "{across}");
+        assert_eq!(chain.a.holds("11.0.0.4", 41), 1);
+        assert_eq!(types_of(&chain.upstream_types("11.0.0.4")), [41]);
     }
 
     fn removals_updates_and_converts_follow_through_the_outbox(kind) {
