@@ -3,6 +3,7 @@
 //! attempt, the log, and a retry by hand.
 
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
@@ -155,19 +156,38 @@ pub fn release(
     Ok(())
 }
 
-/// The first `limit` pending deliveries of the endpoint, in the order they were queued.
+/// The first `limit` pending deliveries of the endpoint with an id above `after` (0: from the
+/// start), in the order they were queued.
+///
+/// A worker passes the last id it sent, so a drain walks the pending index onwards instead of
+/// stepping again over the entries of rows it already delivered (they stay until VACUUM). On
+/// Postgres the walk is pinned for the statement (`SET LOCAL`, in its own transaction): a
+/// table whose statistics predate a burst is estimated to hold a handful of pending rows, and
+/// the planner then reads every pending row and sorts them for each batch (measured with
+/// 100,000 pending and no ANALYZE since they were queued: 34 ms per batch of 32).
 pub fn queue_head(
     conn: &mut DbConnection,
     endpoint_id: i64,
+    after: i64,
     limit: i64,
 ) -> Result<Vec<Delivery>, DomainError> {
-    Ok(webhook_deliveries::table
-        .filter(webhook_deliveries::endpoint_id.eq(endpoint_id))
-        .filter(webhook_deliveries::state.eq(PENDING))
-        .order(webhook_deliveries::id)
-        .limit(limit)
-        .select(Delivery::as_select())
-        .load(conn)?)
+    let head = |c: &mut DbConnection| {
+        webhook_deliveries::table
+            .filter(webhook_deliveries::endpoint_id.eq(endpoint_id))
+            .filter(webhook_deliveries::state.eq(PENDING))
+            .filter(webhook_deliveries::id.gt(after))
+            .order(webhook_deliveries::id)
+            .limit(limit)
+            .select(Delivery::as_select())
+            .load(c)
+    };
+    match conn {
+        DbConnection::Sqlite(_) => Ok(head(conn)?),
+        DbConnection::Postgresql(_) => Ok(conn.transaction(|c| {
+            c.batch_execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off")?;
+            head(c)
+        })?),
+    }
 }
 
 /// Records a batch of attempts and moves their deliveries on, in one transaction (one commit

@@ -171,6 +171,42 @@ crate::on_both_kinds! {
     assert_eq!(log[3].response.as_deref(), Some("ok"));
     }
 
+    fn a_backlog_of_several_batches_drains_once_in_order(kind) {
+    let Some(receiver) = Receiver::start(ReceiverOptions::default()) else {
+        return;
+    };
+    let Some(srv) = server(kind) else {
+        return;
+    };
+    let endpoint = subscribe(&srv, &receiver, None, "license.registered");
+    // A lease held by no worker keeps the endpoint from being served while 100 events queue;
+    // once it is given back they go out in batches, each read of the queue starting after
+    // the last id sent.
+    let hold = |until: &str| {
+        srv.conn()
+            .batch_execute(&format!(
+                "UPDATE webhook_endpoints SET lease_owner = 'test', lease_until = {until} \
+                 WHERE id = {endpoint}"
+            ))
+            .expect("lease");
+    };
+    hold("'2999-01-01 00:00:00'");
+    let acme = srv.add_reseller("acme", &[1]);
+    let ips: Vec<String> = (0..100).map(|n| format!("198.51.100.{n}")).collect();
+    for ip in &ips {
+        acme.ok("register", &format!("ip={ip}&type=1"));
+    }
+    assert!(receiver.received().is_empty(), "nothing is sent while the lease is held");
+    hold("NULL");
+    let accepted = receiver.wait_for_accepted(ips.len(), WAIT);
+    let got: Vec<&str> = accepted
+        .iter()
+        .map(|r| r.payload["data"]["ip"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(got, ips, "in the order of the changes, each once");
+    assert_eq!(receiver.received().len(), ips.len());
+    }
+
     fn a_rolled_back_change_sends_nothing(kind) {
     let Some(receiver) = Receiver::start(ReceiverOptions::default()) else {
         return;
