@@ -11,7 +11,13 @@ no webhook endpoint, or with one endpoint subscribed to every event (nginx, answ
 logging when each webhook-id arrived). The ratio is the median rate with the endpoint over the
 median without. The lag of each delivery is its receipt time minus the time the change was
 queued (the delivery row's created_at, taken when the call began); p50 and p99 are over every
-event of the loaded runs, including those delivered after the load stopped. Traffic goes to 127.0.0.1 only; every run stops by itself.
+event of the loaded runs, including those delivered after the load stopped.
+
+    python3 bench/webhooks.py --drain 100000
+
+instead queues a backlog of 100,000 deliveries per endpoint through the API with no worker
+running, starts `ipls serve` with its workers, and times the drain to a receiver: with one
+endpoint, and with four (`--endpoints 1,4`). Traffic goes to 127.0.0.1 only; every run stops by itself.
 """
 import argparse, datetime, os, secrets, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
@@ -26,7 +32,7 @@ error_log {dir}/error.log;
 pid {dir}/nginx.pid;
 events {{ worker_connections 1024; }}
 http {{
-    log_format receipt '$msec $http_webhook_id $status';
+    log_format receipt '$msec $http_webhook_id $status $uri';
     access_log {dir}/receipts.log receipt buffer=64k flush=100ms;
     client_body_temp_path {dir};
     server {{
@@ -57,10 +63,16 @@ class Receiver:
         out = {}
         with open(os.path.join(self.dir, "receipts.log")) as f:
             for line in f:
-                at, message_id, status = line.split()
+                at, message_id, status = line.split()[:3]
                 if status == "200":
                     out.setdefault(message_id, float(at))
         return out
+
+    def deliveries(self):
+        """(webhook-id, endpoint path) of every 200 answered: one per delivery, and a second
+        for any delivery sent twice."""
+        with open(os.path.join(self.dir, "receipts.log")) as f:
+            return [(fields[1], fields[3]) for fields in map(str.split, f) if fields[2] == "200"]
 
     def stop(self):
         self.proc.terminate()
@@ -81,6 +93,86 @@ def deliveries(backend, url):
         at = datetime.datetime.fromisoformat(str(created)).replace(tzinfo=datetime.timezone.utc).timestamp()
         out.append((message_id, at, state))
     return out
+
+
+def pending(backend, url):
+    sql = "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"
+    if backend == "postgres":
+        return int(bench.psql(url, sql).strip())
+    db = sqlite3.connect(url[len("sqlite://"):])
+    try:
+        return db.execute(sql).fetchone()[0]
+    finally:
+        db.close()
+
+
+def drain_run(backend, backlog, endpoints):
+    """A backlog of at least `backlog` deliveries per endpoint, queued through the API with no
+    worker running (IPLS_WEBHOOK_WORKERS=0), then a fresh `ipls serve` with the default workers:
+    how long until nothing is pending, how many deliveries the receiver got, and how many of
+    those it had already got (at-least-once allows them; a drain without faults has none)."""
+    work = tempfile.mkdtemp(prefix="ipls-webhook-drain-")
+    env = dict(os.environ, BENCH_DIR=work, IPLS_MASTER_KEY=secrets.token_hex(32), IPLS_TOKEN_WINDOW="86400",
+               IPLS_ALLOW_PRIVATE_IPS="true", IPLS_AUTH_FAILURE_BURST="100000", RUST_LOG="warn",
+               IPLS_WEBHOOK_ALLOW_PRIVATE="true")
+    dbname = f"ipls_webhook_drain_{os.getpid()}"
+    if backend == "postgres":
+        bench.psql(bench.ADMIN, f"DROP DATABASE IF EXISTS {dbname}")
+        bench.psql(bench.ADMIN, f"CREATE DATABASE {dbname}")
+        url = bench.ADMIN.rsplit("/", 1)[0] + "/" + dbname
+    else:
+        url = "sqlite://" + os.path.join(work, "bench.db")
+    env["DATABASE_URL"] = url
+    bench.run([bench.BIN, "migrate"], env=env)
+    bench.run([bench.BIN, "reseller", "add", "bench", "--secret", bench.SECRET], env=env)
+    token = bench.run([bench.BIN, "token", "bench"], env=env).strip().replace("|", "%7C")
+    receiver = Receiver(work)
+    for n in range(endpoints):
+        bench.run([bench.BIN, "webhook", "add", f"http://127.0.0.1:{receiver.port}/hook{n}"], env=env)
+    proc = None
+    try:
+        port = bench.free_port()
+        proc, _ = bench.start_server(dict(env, IPLS_WEBHOOK_WORKERS="0"), port)
+        wenv = dict(env, BENCH_TOKEN=token, BENCH_N="0")
+        while pending(backend, url) < backlog * endpoints:
+            cycle_rate(f"http://127.0.0.1:{port}", wenv, 10, 32)
+        proc.terminate()
+        proc.wait(timeout=30)
+        queued = pending(backend, url)
+        began = time.time()
+        proc, _ = bench.start_server(env, port)
+        # Counting the pending rows costs Postgres a scan of the backlog, so it is counted twice a
+        # second, not more: the drain time is at most 0.5 s long.
+        while pending(backend, url) > 0:
+            if time.time() - began > 1800:
+                raise SystemExit("the backlog did not drain within 30 minutes")
+            time.sleep(0.5)
+        drained = time.time() - began
+        time.sleep(0.3)  # nginx flushes its log every 100 ms
+        received = receiver.deliveries()
+        return queued, drained, len(received), len(received) - len(set(received))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
+        receiver.stop()
+        if backend == "postgres":
+            bench.psql(bench.ADMIN, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def drain(backends, backlog, endpoint_counts):
+    """The drain table, one row per backend and number of endpoints (the default two workers
+    share them), each printed as soon as it is measured."""
+    header = ("backend", "endpoints", "backlog", "drained in", "events/s", "received", "received twice")
+    print(f"drain: a backlog of {backlog:,} per endpoint, {os.cpu_count()} cores, binary {bench.BIN}")
+    print("  ".join(header), flush=True)
+    for backend in backends:
+        for endpoints in endpoint_counts:
+            queued, seconds, received, twice = drain_run(backend, backlog, endpoints)
+            row = (backend, str(endpoints), f"{queued:,}", f"{seconds:.1f} s", f"{queued / seconds:,.0f}/s",
+                   f"{received:,}", str(twice))
+            print("  ".join(row), flush=True)
 
 
 def cycle_rate(base, env, seconds, connections):
@@ -166,6 +258,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--queue-only", action="store_true",
                         help="the endpoint is added but nothing is sent (IPLS_WEBHOOK_WORKERS=0): the outbox's cost alone")
+    parser.add_argument("--drain", type=int, metavar="N",
+                        help="instead: how long a backlog of N deliveries per endpoint takes to drain")
+    parser.add_argument("--endpoints", default="1,4", help="with --drain: the numbers of endpoints to drain to")
     args = parser.parse_args()
     if args.queue_only:
         os.environ["IPLS_WEBHOOK_WORKERS"] = "0"
@@ -173,6 +268,9 @@ def main():
         if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
             subprocess.run(["sh", "-c", f"apt-get update -qq && apt-get install -y -qq --no-install-recommends {package}"],
                            check=True)
+    if args.drain:
+        drain(args.backends.split(","), args.drain, [int(n) for n in args.endpoints.split(",")])
+        return
     results = []
     for backend in args.backends.split(","):
         bench_backend(backend, args.seconds, args.connections, args.repeats, results)
