@@ -293,7 +293,13 @@ def main():
                         "(bench/mixed.py)")
     parser.add_argument("--relay", action="store_true", help="register and remove through an upstream "
                         "(a second ipls) next to the direct figures, and reconcile (bench/relay.py)")
+    parser.add_argument("--soak", type=int, metavar="MINUTES", help="rounds of mixed load and quiet for "
+                        "MINUTES (at most 60) per backend, failing on growth that does not come back (bench/soak.py)")
     args = parser.parse_args()
+    if args.soak:
+        import soak
+        soak.main(args.licenses, args.soak, args.backends.split(","))
+        return
     if args.mixed:
         import mixed
         mixed.main(args.licenses, args.seconds, args.connections, args.backends.split(","))

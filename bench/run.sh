@@ -6,6 +6,8 @@
 # installed into target/bench-py for the plot)
 # (--mixed: reads alone, writes alone and both at once, with each lane's pool waits;
 # bench/mixed.py)
+# (--soak MINUTES: rounds of mixed load and quiet with a webhook endpoint, sampling RSS, pool
+# waits and the webhook backlog; fails on growth that does not come back; bench/soak.py)
 # (--relay: register and remove through a chain of two ipls next to the direct figures, and
 # reconcile of LICENSES; bench/relay.py)
 # Builds a release binary, installs wrk if missing, and runs bench/run.py against fresh
@@ -15,6 +17,9 @@ cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+fi
+if [[ " $* " == *" --soak "* ]] && ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx
 fi
 cargo build --release --quiet
 python=python3
