@@ -21,6 +21,9 @@ fn reseller_row_locked_from_outside() {
     let mut clients = acme_clients(2);
     clients.push(capped_client());
     let mut holder = ipls::db::establish(&db.url).unwrap();
+    // When the lock was really held: the fault's window opens before the holder's SELECT
+    // runs, and on a busy machine a registration can take the row in between.
+    let mut locked_at = None;
     let (outcomes, (fault_started, fault_ended)) = under_fault(
         "reseller row locked 4 s",
         &db.url,
@@ -31,6 +34,7 @@ fn reseller_row_locked_from_outside() {
             holder
                 .batch_execute("BEGIN; SELECT * FROM resellers WHERE login = 'capped' FOR UPDATE;")
                 .unwrap();
+            locked_at = Some(std::time::Instant::now());
             std::thread::sleep(Duration::from_secs(4));
             holder.batch_execute("ROLLBACK").unwrap();
         },
@@ -41,9 +45,10 @@ fn reseller_row_locked_from_outside() {
         .collect();
     // Every registration made while the lock was held ends in 503 right after lock_timeout
     // (1 s); one that won the row just before the lock was taken may still answer success.
+    let locked_at = locked_at.expect("the lock was taken");
     let under_lock: Vec<_> = capped_registers
         .iter()
-        .filter(|o| o.started >= fault_started && o.finished <= fault_ended)
+        .filter(|o| o.started >= locked_at && o.finished <= fault_ended)
         .collect();
     let refused = capped_registers
         .iter()
