@@ -14,6 +14,7 @@ pub mod mutation;
 pub mod openapi;
 pub mod params;
 pub mod rest;
+pub mod showip;
 pub mod status;
 pub mod v2;
 pub mod views;
@@ -61,6 +62,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/metrics").route(web::get().to(status::metrics)))
     .service(web::resource("/livez").route(web::get().to(status::livez)))
+    .service(web::resource("/showip.php").route(web::get().to(showip::show_ip)))
     .service(web::resource("/readyz").route(web::get().to(status::readyz)))
     .service(
         web::resource("/clweb/xmlrpc")

@@ -47,6 +47,7 @@ mod remove;
 mod schema_version;
 mod secrets_at_rest;
 mod server_update_convert;
+mod showip;
 mod shutdown;
 mod stale_writes;
 mod transport;
