@@ -15,27 +15,15 @@ It fails (exit 1) on growth that does not come back:
   every round; an allocator's high-water mark settles after the first).
 Traffic goes to 127.0.0.1 only; every phase is bounded, so the run stops by itself.
 """
-import os, shutil, sqlite3, tempfile, time, urllib.request
+import os, shutil, tempfile, time, urllib.request
 
 import run as common
 import mixed
-from webhooks import Receiver
+from webhooks import Receiver, pending
 
 LOAD_SECONDS = 60
 QUIET_LIMIT = 60
 SAMPLE_EVERY = 5
-
-
-def backlog(backend, url):
-    """Webhook deliveries pending (the webhook outbox's depth)."""
-    sql = "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"
-    if backend == "postgres":
-        return int(common.psql(url, sql).strip())
-    db = sqlite3.connect(url[len("sqlite://"):])
-    try:
-        return db.execute(sql).fetchone()[0]
-    finally:
-        db.close()
 
 
 def waits_total(port):
@@ -49,7 +37,7 @@ def waits_total(port):
 def sample(backend, url, port, pid, began):
     waits = waits_total(port)
     return {"t": time.monotonic() - began, "rss": common.rss_kb(pid) / 1024, "waits": waits,
-            "pending": backlog(backend, url)}
+            "pending": pending(backend, url)}
 
 
 def soak_backend(backend, n, minutes, rows, failures):

@@ -19,7 +19,7 @@ instead queues a backlog of 100,000 deliveries per endpoint through the API with
 running, starts `ipls serve` with its workers, and times the drain to a receiver: with one
 endpoint, and with four (`--endpoints 1,4`). Traffic goes to 127.0.0.1 only; every run stops by itself.
 """
-import argparse, datetime, os, secrets, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
+import argparse, datetime, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench  # noqa: E402  (the main benchmark's helpers)
@@ -96,6 +96,7 @@ def deliveries(backend, url):
 
 
 def pending(backend, url):
+    """Deliveries pending, every endpoint's together (the webhook outbox's depth)."""
     sql = "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'"
     if backend == "postgres":
         return int(bench.psql(url, sql).strip())
@@ -112,20 +113,7 @@ def drain_run(backend, backlog, endpoints):
     how long until nothing is pending, how many deliveries the receiver got, and how many of
     those it had already got (at-least-once allows them; a drain without faults has none)."""
     work = tempfile.mkdtemp(prefix="ipls-webhook-drain-")
-    env = dict(os.environ, BENCH_DIR=work, IPLS_MASTER_KEY=secrets.token_hex(32), IPLS_TOKEN_WINDOW="86400",
-               IPLS_ALLOW_PRIVATE_IPS="true", IPLS_AUTH_FAILURE_BURST="100000", RUST_LOG="warn",
-               IPLS_WEBHOOK_ALLOW_PRIVATE="true")
-    dbname = f"ipls_webhook_drain_{os.getpid()}"
-    if backend == "postgres":
-        bench.psql(bench.ADMIN, f"DROP DATABASE IF EXISTS {dbname}")
-        bench.psql(bench.ADMIN, f"CREATE DATABASE {dbname}")
-        url = bench.ADMIN.rsplit("/", 1)[0] + "/" + dbname
-    else:
-        url = "sqlite://" + os.path.join(work, "bench.db")
-    env["DATABASE_URL"] = url
-    bench.run([bench.BIN, "migrate"], env=env)
-    bench.run([bench.BIN, "reseller", "add", "bench", "--secret", bench.SECRET], env=env)
-    token = bench.run([bench.BIN, "token", "bench"], env=env).strip().replace("|", "%7C")
+    env, url, _, token = bench.fresh_backend(backend, 0, work, {"IPLS_WEBHOOK_ALLOW_PRIVATE": "true"})
     receiver = Receiver(work)
     for n in range(endpoints):
         bench.run([bench.BIN, "webhook", "add", f"http://127.0.0.1:{receiver.port}/hook{n}"], env=env)
@@ -156,8 +144,7 @@ def drain_run(backend, backlog, endpoints):
             proc.terminate()
             proc.wait(timeout=30)
         receiver.stop()
-        if backend == "postgres":
-            bench.psql(bench.ADMIN, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        bench.drop_backend(backend, url)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -186,21 +173,10 @@ def one_run(backend, seconds, connections, with_endpoint):
     """A fresh database and server; wrk for `seconds`. Returns the cycle rate, the calls' p99
     and, with an endpoint, every delivery's lag (ms) and the drain time after the load."""
     work = tempfile.mkdtemp(prefix="ipls-webhook-bench-")
-    env = dict(os.environ, BENCH_DIR=work, IPLS_MASTER_KEY=secrets.token_hex(32), IPLS_TOKEN_WINDOW="86400",
-               IPLS_ALLOW_PRIVATE_IPS="true", IPLS_AUTH_FAILURE_BURST="100000", RUST_LOG="warn",
-               IPLS_WEBHOOK_ALLOW_PRIVATE="true")
-    dbname = f"ipls_webhook_bench_{os.getpid()}"
-    if backend == "postgres":
-        bench.psql(bench.ADMIN, f"DROP DATABASE IF EXISTS {dbname}")
-        bench.psql(bench.ADMIN, f"CREATE DATABASE {dbname}")
-        url = bench.ADMIN.rsplit("/", 1)[0] + "/" + dbname
-    else:
-        url = "sqlite://" + os.path.join(work, "bench.db")
-    env["DATABASE_URL"] = url
-    env["IPLS_POOL_SIZE"] = str(connections if backend == "postgres" else 8)
-    bench.run([bench.BIN, "migrate"], env=env)
-    bench.run([bench.BIN, "reseller", "add", "bench", "--secret", bench.SECRET], env=env)
-    token = bench.run([bench.BIN, "token", "bench"], env=env).strip().replace("|", "%7C")
+    env, url, _, token = bench.fresh_backend(backend, 0, work, {
+        "IPLS_WEBHOOK_ALLOW_PRIVATE": "true",
+        "IPLS_POOL_SIZE": str(connections if backend == "postgres" else 8),
+    })
     receiver = Receiver(work)
     if with_endpoint:
         bench.run([bench.BIN, "webhook", "add", f"http://127.0.0.1:{receiver.port}/hook"], env=env)
@@ -228,8 +204,7 @@ def one_run(backend, seconds, connections, with_endpoint):
         proc.terminate()
         proc.wait(timeout=30)
         receiver.stop()
-        if backend == "postgres":
-            bench.psql(bench.ADMIN, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        bench.drop_backend(backend, url)
         shutil.rmtree(work, ignore_errors=True)
 
 
