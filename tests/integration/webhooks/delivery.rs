@@ -2,6 +2,15 @@
 //! change that rolls back.
 
 use super::*;
+use crate::common::receiver::Received;
+
+/// The `data.ip` of each received event, in the order they arrived.
+fn ips_of(received: &[Received]) -> Vec<&str> {
+    received
+        .iter()
+        .map(|r| r.payload["data"]["ip"].as_str().unwrap_or_default())
+        .collect()
+}
 
 /// A trigger makes the history insert of one IP fail: its register rolls back after the
 /// outbox row was written in the same transaction.
@@ -135,11 +144,7 @@ crate::on_both_kinds! {
         acme.ok("remove", &format!("ip={ip}"));
     }
     let accepted = receiver.wait_for_accepted(ips.len(), WAIT);
-    let got: Vec<&str> = accepted
-        .iter()
-        .map(|r| r.payload["data"]["ip"].as_str().unwrap_or_default())
-        .collect();
-    assert_eq!(got, ips, "in the order of the changes, each once");
+    assert_eq!(ips_of(&accepted), ips, "in the order of the changes, each once");
     let all = receiver.received();
     assert_eq!(
         all.len(),
@@ -199,11 +204,7 @@ crate::on_both_kinds! {
     assert!(receiver.received().is_empty(), "nothing is sent while the lease is held");
     hold("NULL");
     let accepted = receiver.wait_for_accepted(ips.len(), WAIT);
-    let got: Vec<&str> = accepted
-        .iter()
-        .map(|r| r.payload["data"]["ip"].as_str().unwrap_or_default())
-        .collect();
-    assert_eq!(got, ips, "in the order of the changes, each once");
+    assert_eq!(ips_of(&accepted), ips, "in the order of the changes, each once");
     assert_eq!(receiver.received().len(), ips.len());
     }
 
