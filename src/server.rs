@@ -3,15 +3,11 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::dev::Server;
-use actix_web::http::KeepAlive;
-use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
-
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
-use actix_web::middleware::Next;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::{KeepAlive, Method};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App, HttpServer};
 
 use crate::admin;
 use crate::api;
