@@ -3,9 +3,11 @@
 //! generated from the handlers. Handlers call the domain, never the database.
 
 mod body;
+mod dry_run;
 mod error;
 mod idempotency;
 mod keys;
+mod license_ops;
 mod licenses;
 pub mod openapi;
 mod params;
@@ -30,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
     });
     cfg.service(
         web::scope("/api/admin/v1")
+            .wrap(actix_web::middleware::from_fn(dry_run::middleware))
             .app_data(query)
             .app_data(path)
             .app_data(web::PayloadConfig::new(max_body))
@@ -65,6 +68,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
                 resource("/licenses/{ip}", "GET, DELETE")
                     .route(web::get().to(licenses::on_ip))
                     .route(web::delete().to(licenses::remove)),
+            )
+            .service(
+                resource("/licenses/{ip}/move", "POST")
+                    .route(web::post().to(license_ops::move_license)),
             )
             .service(
                 resource("/upstreams", "GET, POST")

@@ -9,7 +9,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema};
 
-use super::{keys, licenses, reports, resellers, types, upstreams, views, webhooks};
+use super::{keys, license_ops, licenses, reports, resellers, types, upstreams, views, webhooks};
 use crate::problem::Problem;
 
 #[derive(OpenApi)]
@@ -18,7 +18,7 @@ use crate::problem::Problem;
     paths(
         resellers::list, resellers::create, resellers::get, resellers::patch, resellers::block,
         resellers::unblock, resellers::rotate_secret, licenses::list, licenses::on_ip,
-        licenses::register, licenses::remove,
+        licenses::register, licenses::remove, license_ops::move_license,
         upstreams::list, upstreams::create, upstreams::get, upstreams::patch, upstreams::delete,
         upstreams::test, upstreams::reconcile_now,
         reports::usage, reports::audit, reports::list_prices, reports::set_price,
@@ -71,6 +71,23 @@ fn problem_with(
     RefOr::T(response.build())
 }
 
+/// `?dry_run=true` (`admin::dry_run`), on every call that changes something.
+fn dry_run_parameter() -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    let boolean = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Boolean)
+        .default(Some(serde_json::json!(false)));
+    ParameterBuilder::new()
+        .name("dry_run")
+        .parameter_in(ParameterIn::Query)
+        .description(Some(
+            "true: run every rule and roll back; the answer is what the call would have \
+             answered, with the header Ipls-Dry-Run: true, and nothing changes",
+        ))
+        .schema(Some(boolean))
+        .build()
+}
+
 impl Modify for Conventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -85,7 +102,14 @@ impl Modify for Conventions {
                 &mut item.put,
                 &mut item.delete,
             ];
+            let sends_out = super::dry_run::SENDS_OUT.iter().any(|end| path.ends_with(end));
             for operation in writes.into_iter().flatten() {
+                if !sends_out {
+                    operation
+                        .parameters
+                        .get_or_insert_with(Vec::new)
+                        .push(dry_run_parameter());
+                }
                 let r = &mut operation.responses.responses;
                 r.insert("403".into(), problem("The token is read-only"));
                 r.insert(

@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(get_or_post("/ipl/server.json", web::to(rest::server)))
             .service(get_or_post("/ipl/update.json", web::to(rest::update)))
             .service(get_or_post("/ipl/convert.json", web::to(rest::convert)))
+            .service(get_or_post("/ipl/move.json", web::to(rest::move_license)))
             .configure(key_routes)
             .service(get_or_post("/status.json", web::to(status::status)))
             .service(get_or_post(

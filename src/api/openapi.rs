@@ -25,7 +25,7 @@ use super::{imunify, kcare, lifecycle, params, rest, status, v2};
     ),
     paths(
         rest::availability, rest::check, rest::register, rest::remove, rest::list, rest::server,
-        rest::update, rest::convert, status::status, lifecycle::checkin, lifecycle::usage,
+        rest::update, rest::convert, rest::move_license, status::status, lifecycle::checkin, lifecycle::usage,
         v2::types, v2::licenses,
         kcare::create, kcare::delete, kcare::list, kcare::key_servers, kcare::set_cidr,
         kcare::remove_server, kcare::register_server, kcare::unregister_server,

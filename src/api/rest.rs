@@ -52,6 +52,15 @@ cln_params!(ConvertParams {
     type_to: LicenseType = "type_to",
 });
 
+cln_params!(MoveParams {
+    /// The license's current IP.
+    ip: Ip = "ip",
+    /// The IP to move it to.
+    new_ip: Ip = "new_ip",
+    /// One type; absent or 0: every type the caller holds on `ip`.
+    type_id: Option<AllTypes> = "type",
+});
+
 /// Runs a mutation as the authenticated reseller, recording the caller's address.
 async fn mutate<T, F>(
     state: &AppState,
@@ -175,4 +184,21 @@ pub async fn convert(state: web::Data<AppState>, auth: Authenticated<Call>) -> A
     })
     .await?;
     Ok(success(converted))
+}
+
+/// Ours: move the caller's license(s) on `ip` to `new_ip` in one step, keeping `created`,
+/// trial state and ELS; the server registers afresh on the new IP. Answers the moved licenses.
+#[utoipa::path(get, path = "/api/ipl/move.json", operation_id = "move", tag = "licenses",
+    params(MoveParams), responses((status = 200, body = Vec<RegisteredLicense<'static>>)))]
+pub async fn move_license(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
+    let Authenticated { reseller, call } = auth;
+    let p: MoveParams = call.params()?;
+    let (from, to, type_id) = (p.ip.0, p.new_ip.0, p.type_id.and_then(|t| t.0));
+    let moved = mutate(&state, &call, reseller, move |c, actor, policy| {
+        licenses::move_licenses(c, actor, policy, &from, &to, type_id)
+    })
+    .await?;
+    Ok(success(
+        moved.iter().map(RegisteredLicense::from).collect::<Vec<_>>(),
+    ))
 }

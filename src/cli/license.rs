@@ -1,4 +1,4 @@
-//! `ipls license list | register | remove`.
+//! `ipls license list | register | remove | move`.
 
 use clap::Subcommand;
 use diesel::prelude::*;
@@ -64,6 +64,25 @@ pub enum LicenseCommand {
         ip: LicenseIp,
         #[arg(long = "type")]
         type_id: Option<i32>,
+        /// Run every rule and roll back: say what would happen, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Move a license (every type its reseller holds on OLD_IP without --type) to NEW_IP,
+    /// keeping its created date, trial state and ELS.
+    Move {
+        #[arg(value_parser = super::args::license_ip)]
+        old_ip: LicenseIp,
+        #[arg(value_parser = super::args::license_ip)]
+        new_ip: LicenseIp,
+        #[arg(long = "type")]
+        type_id: Option<i32>,
+        /// Whose license (default: the one reseller holding licenses on OLD_IP).
+        #[arg(long)]
+        reseller: Option<String>,
+        /// Run every rule and roll back: say what would happen, change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -109,25 +128,51 @@ pub fn run(
             reseller,
             ip,
             type_id,
+            dry_run,
         } => {
             let (mut conn, _) = connect(config)?;
             let now = clock.now().naive_utc();
             let shown = ip.to_string();
-            let removed = act(
-                &mut conn,
-                ActingFor::Login(reseller.clone()),
-                &Source::Cli,
-                now,
-                |c, actor| licenses::remove(c, actor, &ip, type_id),
-            )
+            let work = |c: &mut crate::db::DbConnection| {
+                act(c, ActingFor::Login(reseller.clone()), &Source::Cli, now, |c, actor| {
+                    licenses::remove(c, actor, &ip, type_id)
+                })
+            };
+            let removed = if dry_run {
+                crate::db::dry_run::rolled_back(&mut conn, work)
+            } else {
+                work(&mut conn)
+            }
             .map_err(domain_error)?;
+            let (verb, after) = if dry_run {
+                ("would remove", " (dry run: nothing changed)")
+            } else {
+                ("removed", "")
+            };
             output::line(&if removed {
-                format!("removed {reseller}'s license(s) on {shown}")
+                format!("{verb} {reseller}'s license(s) on {shown}{after}")
             } else {
                 format!("{reseller} holds no such license on {shown}; nothing removed")
             });
             Ok(())
         }
+        LicenseCommand::Move {
+            old_ip,
+            new_ip,
+            type_id,
+            reseller,
+            dry_run,
+        } => super::license_move::run(
+            config,
+            clock.now().naive_utc(),
+            super::license_move::MoveArgs {
+                from: old_ip,
+                to: new_ip,
+                type_id,
+                reseller,
+                dry_run,
+            },
+        ),
     }
 }
 

@@ -10,6 +10,7 @@ mod generated_docs;
 mod import;
 mod key;
 mod license;
+mod license_move;
 mod output;
 #[cfg(test)]
 mod parsers_properties;

@@ -1,4 +1,4 @@
-//! What the IP Licenses page does: add, remove, bulk remove (ticked rows, or every row that
+//! What the IP Licenses page does: add, remove, move, bulk remove (ticked rows, or every row that
 //! matches the filter after a confirmation stating the count), ELS and Imunify conversion.
 //! Each goes through the same domain call as the API, with the console user as actor.
 
@@ -134,6 +134,36 @@ pub async fn els(
     })
     .await?;
     Ok(back_to_list("els"))
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ip: String,
+    #[serde(default, rename = "type")]
+    type_id: String,
+    #[serde(default)]
+    new_ip: String,
+}
+
+/// Moves one license to the IP typed in its row.
+pub async fn move_license(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<MoveForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let (from, type_id) = (ip_of(&form.ip)?, type_of(&form.type_id)?);
+    let to = ip_of(&form.new_ip)?;
+    let acting = ActingFor::Reseller(reseller.clone());
+    state
+        .act_as(acting, who.source(), move |c, actor, policy| {
+            licenses::move_licenses(c, actor, policy, &from, &to, Some(type_id))
+        })
+        .await?;
+    Ok(back_to_list("moved"))
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,5 @@
 //! The IP Licenses page (CLN's columns): filter by type and by IP or CIDR, free-text search,
-//! sort by column, keyset pages, and a form per row for remove, ELS and Imunify conversion.
+//! sort by column, keyset pages, and a form per row for remove, move, ELS and Imunify conversion.
 //! The actions themselves are in `license_actions`.
 
 use std::collections::HashMap;
@@ -30,6 +30,7 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "nothing" => "Nothing was selected.",
         "els" => "ELS setting saved.",
         "converted" => "License converted.",
+        "moved" => "License moved to its new IP.",
         "not-converted" => {
             "That conversion is not possible (limit, type or a license already there)."
         }
@@ -245,6 +246,13 @@ fn row(
                         input type="hidden" name="type" value=(license.type_id);
                         input type="hidden" name="els" value=(if license.els_allowed { "off" } else { "on" });
                         button type="submit" { @if license.els_allowed { "ELS: on → off" } @else { "ELS: off → on" } }
+                    }
+                    form.move method="post" action="/console/licenses/move" {
+                        (csrf_field(who))
+                        input type="hidden" name="ip" value=(license.ip);
+                        input type="hidden" name="type" value=(license.type_id);
+                        input type="text" name="new_ip" required size="15" placeholder="new IP" aria-label={"New IP for " (license.ip) " type " (license.type_id)};
+                        button type="submit" { "Move" }
                     }
                     @if !convert_to.is_empty() {
                         form method="post" action="/console/licenses/convert" {

@@ -5,6 +5,7 @@
 pub mod budgets;
 pub mod coalesce;
 pub mod commit_signal;
+pub mod dry_run;
 pub mod lanes;
 pub mod migrate;
 pub mod models;
@@ -318,6 +319,7 @@ where
     let lanes = pool.lanes.clone();
     let gate = pool.write_gate.clone();
     let settings = pool.local_settings.clone();
+    let dry = dry_run::requested();
     let work = actix_web::web::block(move || {
         let asked = Instant::now();
         let got = inner.get();
@@ -325,7 +327,11 @@ where
         let mut pooled = got.map_err(|e| DomainError::Unavailable(e.to_string()))?;
         let _gate = write_gate::enter(gate);
         let _settings = pooler::enter(settings);
-        let result = f(&mut pooled.conn);
+        let result = if dry {
+            dry_run::rolled_back(&mut pooled.conn, f)
+        } else {
+            f(&mut pooled.conn)
+        };
         if matches!(result, Err(DomainError::Unavailable(_))) {
             pooled.lost = true;
         }

@@ -1,5 +1,6 @@
 //! Write transactions that behave the same under concurrency on both backends.
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -14,30 +15,89 @@ use crate::error::DomainError;
 /// first served), then `BEGIN IMMEDIATE` takes the database's write lock before the first read. A
 /// deferred transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT when
 /// another writer committed in between, and the busy timeout does not retry that; waiting
-/// for the lock up front does. `f` must not open a transaction of its own.
+/// for the lock up front does. `f` must not open a transaction of its own (other than through
+/// this function, which nests as a savepoint).
 /// Postgres: an ordinary transaction (row locks and unique indexes do the rest); behind a
 /// transaction pooler it starts with the pool's `SET LOCAL` bounds (`pooler`).
+/// In a dry run (`dry_run`) the outermost one ends in a rollback on both backends, and `f`'s
+/// value is kept; nested ones are savepoints, released as usual.
 pub fn write_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
 ) -> Result<T, DomainError> {
-    let result = run_transaction(conn, f);
-    // Workers whose outbox rows this transaction committed are woken now (`commit_signal`).
-    commit_signal::transaction_ended(result.is_ok());
+    let dry = super::dry_run::active();
+    let nested = DEPTH.with(Cell::get) > 0;
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let _depth = Depth;
+    let result = if nested {
+        nested_transaction(conn, f)
+    } else {
+        run_transaction(conn, f, dry)
+    };
+    if !nested {
+        // Workers whose outbox rows this transaction committed are woken now (`commit_signal`).
+        commit_signal::transaction_ended(result.is_ok() && !dry);
+    }
+    result
+}
+
+thread_local! {
+    /// How many `write_transaction`s this thread is inside.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Leaves one level of `DEPTH`, however the transaction ended.
+struct Depth;
+
+impl Drop for Depth {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// Ends a dry run's transaction: the work succeeded, and is rolled back all the same.
+const DRY_RUN_ROLLBACK: &str = "dry run: rolled back";
+
+/// A transaction inside another: a savepoint (diesel's on Postgres, which tracks the depth of
+/// its own transactions; by hand on SQLite, whose outer one was begun by hand).
+fn nested_transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
+) -> Result<T, DomainError> {
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return conn.transaction(f);
+    }
+    conn.batch_execute("SAVEPOINT ipls_nested")?;
+    let result = f(conn);
+    if result.is_err() {
+        conn.batch_execute("ROLLBACK TO ipls_nested")?;
+    }
+    conn.batch_execute("RELEASE ipls_nested")?;
     result
 }
 
 fn run_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
+    dry: bool,
 ) -> Result<T, DomainError> {
     if !matches!(conn, DbConnection::Sqlite(_)) {
-        return match super::pooler::current() {
-            None => conn.transaction(f),
-            Some(settings) => conn.transaction(|c| {
-                c.batch_execute(&settings)?;
-                f(c)
-            }),
+        let settings = super::pooler::current();
+        let mut kept = None;
+        let result = conn.transaction(|c| {
+            if let Some(settings) = &settings {
+                c.batch_execute(settings)?;
+            }
+            let value = f(c)?;
+            if !dry {
+                return Ok(value);
+            }
+            kept = Some(value);
+            Err(DomainError::Internal(DRY_RUN_ROLLBACK.into()))
+        });
+        return match (kept, result) {
+            (Some(value), Err(DomainError::Internal(m))) if m == DRY_RUN_ROLLBACK => Ok(value),
+            (_, result) => result,
         };
     }
     // This process's writers queue in order here, then take SQLite's lock at once.
@@ -57,7 +117,11 @@ fn run_transaction<T>(
     };
     conn.batch_execute("BEGIN IMMEDIATE")?;
     let result = f(conn);
-    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let end = if result.is_ok() && !dry {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
     if let Err(e) = conn.batch_execute(end) {
         let _ = conn.batch_execute("ROLLBACK");
         if result.is_ok() {

@@ -47,10 +47,12 @@ pub fn check_in(
             let info = server_info
                 .map(str::to_string)
                 .or(license.server_info.clone());
-            // Only the row as read: a license removed or converted meanwhile is left alone.
+            // Only the row as read: a license removed, converted or moved meanwhile is left
+            // alone (a moved one starts afresh on its new IP).
             let row = ip_licenses::table
                 .filter(ip_licenses::id.eq(license.id))
-                .filter(ip_licenses::type_id.eq(license.type_id));
+                .filter(ip_licenses::type_id.eq(license.type_id))
+                .filter(ip_licenses::ip.eq(&license.ip));
             let updated = diesel::update(row)
                 .set((
                     ip_licenses::registered_at.eq(license.registered_at.or(Some(now))),

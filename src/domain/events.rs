@@ -22,6 +22,9 @@ pub enum Action {
     Checkin,
     /// A trial that ran out was cleared to make room for a new registration.
     Expire,
+    /// The license moved to a new IP (`ip`); `detail` is `from=OLD_IP`, plus `;trial` for a
+    /// trial license.
+    Move,
     /// Activation keys (`record_key`): a key made, deleted, or its limit or ranges changed.
     KeyCreate,
     KeyDelete,
@@ -41,6 +44,7 @@ impl Action {
             Action::Update => "update",
             Action::Checkin => "checkin",
             Action::Expire => "expire",
+            Action::Move => "move",
             Action::KeyCreate => "key_create",
             Action::KeyDelete => "key_delete",
             Action::KeyUpdate => "key_update",
@@ -57,6 +61,7 @@ impl Action {
             Action::Update => EventType::LicenseUpdated,
             Action::Checkin => EventType::LicenseCheckedIn,
             Action::Expire => EventType::LicenseExpired,
+            Action::Move => EventType::LicenseMoved,
             Action::KeyCreate => EventType::KeyCreated,
             Action::KeyDelete => EventType::KeyDeleted,
             Action::KeyUpdate => EventType::KeyUpdated,
@@ -211,6 +216,11 @@ fn webhook_event(
             data["els_allowed"] = json!(value == "true");
         }
         (Action::Register, _) => data["trial"] = json!(detail == Some(TRIAL_DETAIL)),
+        (Action::Move, Some(("from", from))) => {
+            let suffix = crate::domain::licenses::MOVED_TRIAL_SUFFIX;
+            data["from_ip"] = json!(from.trim_end_matches(suffix));
+            data["trial"] = json!(from.ends_with(suffix));
+        }
         _ => {}
     }
     outbox::Event {

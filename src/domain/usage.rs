@@ -7,6 +7,8 @@
 //!   registered again that day;
 //! - convert moves the license to the new type from the day of the conversion on; the old
 //!   type counts up to the day before;
+//! - a move to a new IP is the same license: the old IP counts up to the day before, the new
+//!   one from the day of the move, so a moved license counts each day once;
 //! - trial licenses are free and not counted;
 //! - in the current month, days after today are not counted.
 
@@ -15,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Datelike, Duration, NaiveDate};
 
 use super::events::TRIAL_DETAIL;
+use super::licenses::MOVED_TRIAL_SUFFIX;
 use super::month::Month;
 use super::usage_history::KEY_UNIT;
 use crate::db::models::LicenseEvent;
@@ -104,6 +107,21 @@ pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<
                 if let Some(held) = open.remove(&key) {
                     close(&mut tally, reseller, &key.1, type_id, held, day);
                 }
+            }
+            "move" => {
+                let Some(detail) = event.detail.as_deref().and_then(|d| d.strip_prefix("from="))
+                else {
+                    continue;
+                };
+                let from_ip = detail.trim_end_matches(MOVED_TRIAL_SUFFIX);
+                let previous = open.remove(&(reseller, from_ip.to_string(), type_id));
+                let trial = detail.ends_with(MOVED_TRIAL_SUFFIX)
+                    || previous.as_ref().is_some_and(|p| p.trial);
+                if let Some(held) = previous {
+                    let last = day - Duration::days(1);
+                    close(&mut tally, reseller, from_ip, type_id, held, last);
+                }
+                open.insert(key, Open { since: day, trial });
             }
             "convert" => {
                 let from = event
@@ -369,6 +387,21 @@ mod tests {
             usage(&events, "2026-11", "2027-01-01"),
             [(41, 10, 1), (42, 20, 1)]
         );
+    }
+
+    #[test]
+    fn a_moved_license_counts_each_day_once() {
+        let events = [
+            ev(1, "2026-11-01 00:00", "register", "a", 1, None),
+            ev(2, "2026-11-11 12:00", "move", "b", 1, Some("from=a")),
+            ev(3, "2026-11-11 13:00", "move", "c", 1, Some("from=b")),
+        ];
+        assert_eq!(usage(&events, "2026-11", "2027-01-01"), [(1, 30, 1)]);
+        let trial = [
+            ev(1, "2026-11-01 00:00", "register", "a", 1, Some("trial")),
+            ev(2, "2026-11-11 12:00", "move", "b", 1, Some("from=a;trial")),
+        ];
+        assert_eq!(usage(&trial, "2026-11", "2027-01-01"), []);
     }
 
     #[test]

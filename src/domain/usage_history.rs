@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 
 use super::events::TRIAL_DETAIL;
+use super::licenses::MOVED_TRIAL_SUFFIX;
 use crate::db::models::LicenseEvent;
 use crate::db::schema::license_events;
 use crate::db::DbConnection;
@@ -33,10 +34,11 @@ struct OpenLicense {
 }
 
 /// The history actions usage is replayed from.
-const USAGE_ACTIONS: [&str; 6] = [
+const USAGE_ACTIONS: [&str; 7] = [
     "register",
     "remove",
     "convert",
+    "move",
     "expire",
     "key_register",
     "key_remove",
@@ -48,7 +50,8 @@ const USAGE_ACTIONS: [&str; 6] = [
 pub const KEY_UNIT: &str = "key:";
 
 /// The latest change of each (reseller, IP, type) before the month, where a convert counts
-/// as a change of both its types; a license is open when that change started it. A license
+/// as a change of both its types and a move as a change on both its IPs; a license is open
+/// when that change started it (a register, a convert to its type, a move to its IP). A license
 /// whose latest change is its register is a trial when that register was one; a converted
 /// license, when the register that began it on that IP was one (the only case that looks
 /// further back).
@@ -73,8 +76,8 @@ fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
             String::new()
         }
     };
-    // The placeholders in the order they appear, twice (`open_at` binds in the same order):
-    // the month's start and end, and the reseller.
+    // The placeholders in the order they appear, three times (`open_at` binds in the same
+    // order): the month's start and end, and the reseller.
     let arm = |extra: &str| {
         let (start, end) = (next(), next());
         (
@@ -85,6 +88,7 @@ fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
     let usage_actions = USAGE_ACTIONS.map(|a| format!("'{a}'")).join(", ");
     let (history_month, history) = arm(&format!(" AND action IN ({usage_actions})"));
     let (converted_month, converted) = arm(" AND action = 'convert' AND detail LIKE 'from=%'");
+    let (moved_month, moved) = arm(" AND action = 'move' AND detail LIKE 'from=%'");
     format!(
         "WITH moves AS ( \
            SELECT id, reseller_id, \
@@ -93,12 +97,17 @@ fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
                   type_id AS t, \
                   CASE action WHEN 'key_register' THEN 'register' \
                               WHEN 'key_remove' THEN 'remove' ELSE action END AS action, \
-                  COALESCE(detail = '{TRIAL_DETAIL}', FALSE) AS trial_register, {history_month} \
+                  COALESCE(detail = '{TRIAL_DETAIL}' OR (action = 'move' AND detail LIKE '%{MOVED_TRIAL_SUFFIX}'), FALSE) \
+                    AS trial_register, {history_month} \
              FROM license_events WHERE {history} \
            UNION ALL \
            SELECT id, reseller_id, ip, CAST(SUBSTR(detail, 6) AS INTEGER) AS t, 'convert_from' AS action, \
                   FALSE AS trial_register, {converted_month} \
              FROM license_events WHERE {converted} \
+           UNION ALL \
+           SELECT id, reseller_id, REPLACE(SUBSTR(detail, 6), '{MOVED_TRIAL_SUFFIX}', '') AS ip, type_id AS t, \
+                  'move_from' AS action, FALSE AS trial_register, {moved_month} \
+             FROM license_events WHERE {moved} \
          ), latest AS ( \
            SELECT id, reseller_id, ip, t, action, trial_register, in_month, \
                   ROW_NUMBER() OVER w AS n, SUM(in_month) OVER w AS changes \
@@ -106,13 +115,15 @@ fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
            WINDOW w AS (PARTITION BY reseller_id, ip, t ORDER BY in_month DESC, id DESC) \
          ), opening AS ( \
            SELECT l.reseller_id AS reseller_id, l.ip AS ip, l.t AS type_id, l.changes AS changes, \
-                  CASE WHEN l.action = 'register' THEN l.trial_register \
-                  ELSE COALESCE((SELECT r.detail = '{TRIAL_DETAIL}' FROM license_events r \
+                  CASE WHEN l.action IN ('register', 'move') THEN l.trial_register \
+                  ELSE COALESCE((SELECT r.detail = '{TRIAL_DETAIL}' OR r.detail LIKE '%{MOVED_TRIAL_SUFFIX}' \
+                           FROM license_events r \
                            WHERE r.reseller_id = l.reseller_id AND r.ip = l.ip \
-                             AND r.action = 'register' AND r.id <= l.id \
+                             AND r.action IN ('register', 'move') AND r.id <= l.id \
                            ORDER BY r.id DESC LIMIT 1), FALSE) END AS trial \
              FROM latest l \
-            WHERE l.in_month = 0 AND l.n = l.changes + 1 AND l.action IN ('register', 'convert') \
+            WHERE l.in_month = 0 AND l.n = l.changes + 1 \
+              AND l.action IN ('register', 'convert', 'move') \
          ) \
          SELECT reseller_id, ip, type_id, trial, CAST(1 AS BIGINT) AS licenses \
            FROM opening WHERE changes > 0 \
@@ -148,7 +159,7 @@ pub fn open_at(
         ($conn:expr, $placeholder:expr) => {{
             let mut query =
                 diesel::sql_query(opening_sql($placeholder, reseller_id.is_some())).into_boxed();
-            for _ in 0..2 {
+            for _ in 0..3 {
                 query = query.bind::<Timestamp, _>(start).bind::<Timestamp, _>(end);
                 if let Some(id) = reseller_id {
                     query = query.bind::<BigInt, _>(id);
@@ -210,13 +221,12 @@ mod tests {
     #[test]
     fn placeholders_follow_the_binds() {
         let sql = opening_sql(|n| format!("${n}"), true);
-        let positions: Vec<usize> = ["$1", "$2", "$3", "$4", "$5", "$6"]
-            .iter()
-            .map(|p| sql.find(p).expect(p))
+        let positions: Vec<usize> = (1..=9)
+            .map(|n| sql.find(&format!("${n} ")).expect("placeholder"))
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{sql}");
-        assert!(!sql.contains("$7"));
+        assert!(!sql.contains("$10"));
         let all = opening_sql(|n| format!("${n}"), false);
-        assert!(all.contains("$4") && !all.contains("$5"), "{all}");
+        assert!(all.contains("$6") && !all.contains("$7"), "{all}");
     }
 }

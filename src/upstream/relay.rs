@@ -41,14 +41,16 @@ pub async fn register(
     let type_id = request.type_id;
     // One hop for the common case: a type no upstream takes is registered in the same call
     // that finds it has none.
+    // A dry run (`db::dry_run`) checks the local rules only: the upstream is not asked.
+    let dry = crate::db::dry_run::requested();
     let (local_policy, local_request) = (policy.clone(), request.clone());
     let (route, _) = act(
         relay,
         who.clone(),
         &source,
         move |c, actor| match route_of(c, type_id)? {
-            None => licenses::register(c, actor, &local_policy, &local_request).map(Route::Local),
-            Some(upstream) => Ok(Route::Upstream(upstream)),
+            Some(upstream) if !dry => Ok(Route::Upstream(upstream)),
+            _ => licenses::register(c, actor, &local_policy, &local_request).map(Route::Local),
         },
     )
     .await?;

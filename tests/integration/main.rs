@@ -35,6 +35,7 @@ mod keys_imunify;
 mod keys_kernelcare;
 mod keys_race;
 mod lanes;
+mod license_move;
 mod lifecycle;
 mod list;
 mod lockout;

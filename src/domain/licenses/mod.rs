@@ -1,4 +1,4 @@
-//! Mutations of IP licenses: register, remove, update (els_allowed) and convert.
+//! Mutations of IP licenses: register, remove, update (els_allowed), convert and move.
 //!
 //! Ownership of (IP, type) and family exclusivity are enforced by the unique indexes
 //! (ip, type_id) and (ip, slot), not by the checks below: the checks only choose the
@@ -16,11 +16,15 @@
 
 mod change;
 mod register;
+mod relocate;
 mod remove;
 
 pub use change::{convert, update_els};
 pub use register::{begin_intent, register, Intent, Registration};
+pub use relocate::{move_licenses, MOVED_TRIAL_SUFFIX};
 pub use remove::{expire_due_trials, remove};
+
+use remove::refuse_while_registering;
 
 use diesel::prelude::*;
 
@@ -54,17 +58,20 @@ pub(super) fn licenses_on(conn: &mut DbConnection, ip: &str) -> Result<Vec<Licen
         .load(conn)?)
 }
 
-/// The license row as it was read: same id, owner and type. An update or delete through
-/// this filter touches nothing if a concurrent call converted, removed or re-registered it.
+/// The license row as it was read: same id, owner, type and IP. An update or delete through
+/// this filter touches nothing if a concurrent call converted, removed, moved or
+/// re-registered it.
 #[diesel::dsl::auto_type(no_type_alias)]
 pub(super) fn as_read(license: &License) -> _ {
     let id: i64 = license.id;
     let owner: i64 = license.reseller_id;
     let type_id: i32 = license.type_id;
+    let ip: String = license.ip.clone();
     ip_licenses::table
         .filter(ip_licenses::id.eq(id))
         .filter(ip_licenses::reseller_id.eq(owner))
         .filter(ip_licenses::type_id.eq(type_id))
+        .filter(ip_licenses::ip.eq(ip))
 }
 
 /// One row changed, or the row was no longer as read: roll back and retry on the new state.

@@ -221,7 +221,7 @@ fn register_once(
     Ok(Intent::New(license))
 }
 
-fn exclusive_family_refusal(
+pub(super) fn exclusive_family_refusal(
     conn: &mut DbConnection,
     wanted: &LicenseType,
     blocker: &License,
@@ -250,7 +250,7 @@ fn exclusive_family_refusal(
 }
 
 /// A trial reseller may register each product family on an IP once, ever.
-fn use_trial(
+pub(super) fn use_trial(
     conn: &mut DbConnection,
     actor: &Actor<'_>,
     family: &str,

@@ -47,7 +47,7 @@ pub fn remove(
 /// A registration of the caller's on `ip` still being asked of its upstream (or left behind
 /// by a crash, until the relay settles it) may yet become a license: "nothing removed"
 /// would then be untrue, so the caller is told to try again instead.
-fn refuse_while_registering(
+pub(super) fn refuse_while_registering(
     conn: &mut DbConnection,
     reseller_id: i64,
     ip: &str,

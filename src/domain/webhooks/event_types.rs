@@ -12,6 +12,7 @@ pub enum EventType {
     LicenseUpdated,
     LicenseExpired,
     LicenseCheckedIn,
+    LicenseMoved,
     ResellerBlocked,
     ResellerUnblocked,
     ResellerSecretRotated,
@@ -27,13 +28,14 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 16] = [
+    pub const ALL: [EventType; 17] = [
         EventType::LicenseRegistered,
         EventType::LicenseRemoved,
         EventType::LicenseConverted,
         EventType::LicenseUpdated,
         EventType::LicenseExpired,
         EventType::LicenseCheckedIn,
+        EventType::LicenseMoved,
         EventType::ResellerBlocked,
         EventType::ResellerUnblocked,
         EventType::ResellerSecretRotated,
@@ -54,6 +56,7 @@ impl EventType {
             EventType::LicenseUpdated => "license.updated",
             EventType::LicenseExpired => "license.expired",
             EventType::LicenseCheckedIn => "license.checked_in",
+            EventType::LicenseMoved => "license.moved",
             EventType::ResellerBlocked => "reseller.blocked",
             EventType::ResellerUnblocked => "reseller.unblocked",
             EventType::ResellerSecretRotated => "reseller.secret_rotated",

@@ -35,6 +35,7 @@ crate::on_both_kinds! {
     let trial = srv.add_reseller_with("trial", vec![(1, None)], true);
     acme.ok("register", "ip=203.0.113.5&type=41");
     acme.ok("convert", "ip=203.0.113.5&type=41&type_to=42");
+    acme.ok("move", "ip=203.0.113.5&new_ip=203.0.113.8");
     acme.ok("register", "ip=203.0.113.6&type=1");
     acme.ok("update", "ip=203.0.113.6&els_allowed=true");
     let checkin = get_from(
@@ -72,7 +73,7 @@ crate::on_both_kinds! {
     // The trial runs out by the server's clock; the worker ends it and reports it.
     srv.clock.advance(chrono::Duration::days(31));
 
-    let all = receiver.wait_for_accepted(13, WAIT);
+    let all = receiver.wait_for_accepted(14, WAIT);
     // acme's types 41 and 42 came with their default activation keys.
     let (default_keys, got) = all.split_at(2);
     for (made, type_id) in default_keys.iter().zip([41, 42]) {
@@ -87,6 +88,7 @@ crate::on_both_kinds! {
         [
             "license.registered",
             "license.converted",
+            "license.moved",
             "license.registered",
             "license.updated",
             "license.checked_in",
@@ -106,14 +108,17 @@ crate::on_both_kinds! {
     assert_eq!(ids.len(), all.len(), "every event has its own webhook-id");
     assert_eq!(got[1].payload["data"]["from_type"], 41);
     assert_eq!(got[1].payload["data"]["type"], 42);
-    assert_eq!(got[2].payload["data"]["ip"], "203.0.113.6");
-    assert_eq!(got[2].payload["data"]["reseller"], "acme");
-    assert_eq!(got[2].payload["data"]["trial"], false);
-    assert_eq!(got[3].payload["data"]["els_allowed"], true);
-    assert_eq!(got[4].payload["data"]["source"], "203.0.113.6");
-    assert_eq!(got[6].payload["data"]["reason"], "unpaid");
-    assert_eq!(got[9].payload["data"]["trial"], true);
-    assert_eq!(got[10].payload["data"]["ip"], "203.0.113.7");
+    assert_eq!(got[2].payload["data"]["ip"], "203.0.113.8");
+    assert_eq!(got[2].payload["data"]["from_ip"], "203.0.113.5");
+    assert_eq!(got[2].payload["data"]["type"], 42);
+    assert_eq!(got[3].payload["data"]["ip"], "203.0.113.6");
+    assert_eq!(got[3].payload["data"]["reseller"], "acme");
+    assert_eq!(got[3].payload["data"]["trial"], false);
+    assert_eq!(got[4].payload["data"]["els_allowed"], true);
+    assert_eq!(got[5].payload["data"]["source"], "203.0.113.6");
+    assert_eq!(got[7].payload["data"]["reason"], "unpaid");
+    assert_eq!(got[10].payload["data"]["trial"], true);
+    assert_eq!(got[11].payload["data"]["ip"], "203.0.113.7");
     assert_eq!(got[0].payload["timestamp"], "2026-11-28T12:00:00Z");
     // The expired trial is gone from the table and its end is in the history.
     assert_eq!(
