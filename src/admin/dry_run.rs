@@ -65,7 +65,7 @@ pub async fn middleware(
                    which cannot be rolled back";
         return Ok(refuse(req, AdminError::invalid(why)));
     }
-    let mut answer = dry_run::in_request(true, next.call(req)).await?;
+    let mut answer = dry_run::in_request(next.call(req)).await?;
     answer.headers_mut().insert(
         HeaderName::from_static(HEADER),
         HeaderValue::from_static("true"),

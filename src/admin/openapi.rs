@@ -102,7 +102,9 @@ impl Modify for Conventions {
                 &mut item.put,
                 &mut item.delete,
             ];
-            let sends_out = super::dry_run::SENDS_OUT.iter().any(|end| path.ends_with(end));
+            let sends_out = super::dry_run::SENDS_OUT
+                .iter()
+                .any(|end| path.ends_with(end));
             for operation in writes.into_iter().flatten() {
                 if !sends_out {
                     operation

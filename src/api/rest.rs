@@ -199,6 +199,9 @@ pub async fn move_license(state: web::Data<AppState>, auth: Authenticated<Call>)
     })
     .await?;
     Ok(success(
-        moved.iter().map(RegisteredLicense::from).collect::<Vec<_>>(),
+        moved
+            .iter()
+            .map(RegisteredLicense::from)
+            .collect::<Vec<_>>(),
     ))
 }

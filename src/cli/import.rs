@@ -67,9 +67,6 @@ pub struct ClnArgs {
     /// The local reseller that receives the licenses and keys.
     #[arg(long)]
     into_reseller: String,
-    /// Change nothing; print what an import would do.
-    #[arg(long)]
-    dry_run: bool,
     /// Calls per second to the service, at most.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i32).range(1..=10_000))]
     rate: i32,
@@ -180,7 +177,7 @@ pub fn run(config: &Config, command: ImportCommand) -> Result<(), CliError> {
         Arc::new(secrets),
         config.relay.clone(),
     );
-    let verb = if args.dry_run {
+    let verb = if super::dry_run_requested() {
         "would import"
     } else {
         "imported"
@@ -194,7 +191,7 @@ pub fn run(config: &Config, command: ImportCommand) -> Result<(), CliError> {
             reseller: &reseller,
             source: &source,
             from_upstream,
-            dry_run: args.dry_run,
+            dry_run: super::dry_run_requested(),
         };
         let licenses = job.licenses(&account).await?;
         let keys = if args.no_keys {

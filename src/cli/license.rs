@@ -64,9 +64,6 @@ pub enum LicenseCommand {
         ip: LicenseIp,
         #[arg(long = "type")]
         type_id: Option<i32>,
-        /// Run every rule and roll back: say what would happen, change nothing.
-        #[arg(long)]
-        dry_run: bool,
     },
     /// Move a license (every type its reseller holds on OLD_IP without --type) to NEW_IP,
     /// keeping its created date, trial state and ELS.
@@ -80,9 +77,6 @@ pub enum LicenseCommand {
         /// Whose license (default: the one reseller holding licenses on OLD_IP).
         #[arg(long)]
         reseller: Option<String>,
-        /// Run every rule and roll back: say what would happen, change nothing.
-        #[arg(long)]
-        dry_run: bool,
     },
 }
 
@@ -109,13 +103,13 @@ pub fn run(
                 els_allowed: els,
             };
             let (relay, policy) = relay(config, clock)?;
-            let license = actix_web::rt::System::new().block_on(register(
+            let license = actix_web::rt::System::new().block_on(super::pooled(register(
                 &relay,
                 ActingFor::Login(reseller.clone()),
                 Source::Cli,
                 policy,
                 request,
-            ))?;
+            )))?;
             output::line(&format!(
                 "{reseller} holds {} type {} (created {} UTC)",
                 license.ip,
@@ -128,29 +122,20 @@ pub fn run(
             reseller,
             ip,
             type_id,
-            dry_run,
         } => {
             let (mut conn, _) = connect(config)?;
             let now = clock.now().naive_utc();
             let shown = ip.to_string();
-            let work = |c: &mut crate::db::DbConnection| {
-                act(c, ActingFor::Login(reseller.clone()), &Source::Cli, now, |c, actor| {
-                    licenses::remove(c, actor, &ip, type_id)
-                })
-            };
-            let removed = if dry_run {
-                crate::db::dry_run::rolled_back(&mut conn, work)
-            } else {
-                work(&mut conn)
-            }
+            let removed = act(
+                &mut conn,
+                ActingFor::Login(reseller.clone()),
+                &Source::Cli,
+                now,
+                |c, actor| licenses::remove(c, actor, &ip, type_id),
+            )
             .map_err(domain_error)?;
-            let (verb, after) = if dry_run {
-                ("would remove", " (dry run: nothing changed)")
-            } else {
-                ("removed", "")
-            };
             output::line(&if removed {
-                format!("{verb} {reseller}'s license(s) on {shown}{after}")
+                format!("removed {reseller}'s license(s) on {shown}")
             } else {
                 format!("{reseller} holds no such license on {shown}; nothing removed")
             });
@@ -161,7 +146,6 @@ pub fn run(
             new_ip,
             type_id,
             reseller,
-            dry_run,
         } => super::license_move::run(
             config,
             clock.now().naive_utc(),
@@ -170,7 +154,6 @@ pub fn run(
                 to: new_ip,
                 type_id,
                 reseller,
-                dry_run,
             },
         ),
     }

@@ -1,11 +1,10 @@
-//! `ipls license move OLD_IP NEW_IP [--type N] [--reseller LOGIN] [--dry-run]`.
+//! `ipls license move OLD_IP NEW_IP [--type N] [--reseller LOGIN]` (and the global `--dry-run`).
 
 use diesel::prelude::*;
 
 use super::error::CliError;
 use super::{connect, domain_error, output};
 use crate::config::Config;
-use crate::db::dry_run;
 use crate::db::schema::{ip_licenses, resellers};
 use crate::db::DbConnection;
 use crate::domain::actor::{act, ActingFor, Source};
@@ -20,7 +19,6 @@ pub struct MoveArgs {
     pub to: LicenseIp,
     pub type_id: Option<i32>,
     pub reseller: Option<String>,
-    pub dry_run: bool,
 }
 
 pub fn run(config: &Config, now: chrono::NaiveDateTime, args: MoveArgs) -> Result<(), CliError> {
@@ -34,23 +32,18 @@ pub fn run(config: &Config, now: chrono::NaiveDateTime, args: MoveArgs) -> Resul
         None => holder(&mut conn, &args.from, args.type_id).map_err(domain_error)?,
     };
     let (from, to, type_id) = (args.from, args.to, args.type_id);
-    let work = |c: &mut DbConnection| {
-        act(c, ActingFor::Login(login.clone()), &Source::Cli, now, |c, actor| {
-            licenses::move_licenses(c, actor, &policy, &from, &to, type_id)
-        })
-    };
-    let moved = if args.dry_run {
-        dry_run::rolled_back(&mut conn, work)
-    } else {
-        work(&mut conn)
-    }
+    let moved = act(
+        &mut conn,
+        ActingFor::Login(login.clone()),
+        &Source::Cli,
+        now,
+        |c, actor| licenses::move_licenses(c, actor, &policy, &from, &to, type_id),
+    )
     .map_err(domain_error)?;
     let types: Vec<String> = moved.iter().map(|l| l.type_id.to_string()).collect();
-    let verb = if args.dry_run { "would move" } else { "moved" };
     output::line(&format!(
-        "{verb} {login}'s license(s) of type {} from {from} to {to}{}",
-        types.join(", "),
-        if args.dry_run { " (dry run: nothing changed)" } else { "" }
+        "moved {login}'s license(s) of type {} from {from} to {to}",
+        types.join(", ")
     ));
     Ok(())
 }

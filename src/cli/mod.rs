@@ -5,6 +5,7 @@ mod admin_token;
 mod args;
 mod backup;
 mod doctor;
+mod dry_run;
 pub mod error;
 mod generated_docs;
 mod import;
@@ -44,6 +45,11 @@ pub struct Cli {
     /// Database: postgres://... or sqlite://PATH (default sqlite://ipls.db).
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+
+    /// Run every rule of the change and roll it back: print what would happen, change
+    /// nothing (commands that send something out, or write files, refuse it).
+    #[arg(long, global = true)]
+    dry_run: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -189,7 +195,36 @@ pub fn run() -> Result<(), CliError> {
             db::DatabaseUrl::parse(url)?.behind_pooler(config.database_url.transaction_pooler);
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    match cli.command {
+    if cli.dry_run {
+        dry_run::refuse_where_impossible(&cli.command)?;
+        DRY_RUN.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    let done = run_command(cli.command, config, clock);
+    if cli.dry_run && done.is_ok() {
+        output::line("dry run: every rule was checked and nothing was changed");
+    }
+    done
+}
+
+/// Set by `--dry-run`: connections begin a transaction that is never committed.
+static DRY_RUN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this run is a dry run (`--dry-run`).
+fn dry_run_requested() -> bool {
+    DRY_RUN.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Runs `work` (a command's calls through the pool) as a dry run when one was asked for.
+async fn pooled<F: std::future::Future>(work: F) -> F::Output {
+    if dry_run_requested() {
+        db::dry_run::in_request(work).await
+    } else {
+        work.await
+    }
+}
+
+fn run_command(command: Command, config: Config, clock: Arc<dyn Clock>) -> Result<(), CliError> {
+    match command {
         Command::Serve(args) => serve::run(config, clock, args),
         Command::Migrate => {
             migrate::refuse_newer(&migrate::schema_state(&config.database_url)?)?;
@@ -243,7 +278,11 @@ pub fn run() -> Result<(), CliError> {
 /// Checks the schema is current, loads the master key, then opens one connection for an
 /// operator command.
 fn connect(config: &Config) -> Result<(DbConnection, SecretBox), CliError> {
-    Ok(crate::bootstrap::prepare(config)?)
+    let (mut conn, secrets) = crate::bootstrap::prepare(config)?;
+    if dry_run_requested() {
+        db::dry_run::hold_open(&mut conn)?;
+    }
+    Ok((conn, secrets))
 }
 
 fn domain_error(e: DomainError) -> CliError {

@@ -107,7 +107,7 @@ pub fn run(
 ) -> Result<(), CliError> {
     let (pool, secrets) = open_database(config)?;
     let relay = Relay::new(pool, clock, Arc::new(secrets), config.relay.clone());
-    actix_web::rt::System::new().block_on(async move {
+    actix_web::rt::System::new().block_on(super::pooled(async move {
         match command {
             UpstreamCommand::Add(args) => add(&relay, args).await,
             UpstreamCommand::Types { name, types } => {
@@ -133,7 +133,7 @@ pub fn run(
             UpstreamCommand::Test { name } => test(&relay, name).await,
             UpstreamCommand::Reconcile(args) => reconcile(&relay, args).await,
         }
-    })
+    }))
 }
 
 fn join(types: &[i32]) -> String {

@@ -64,7 +64,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/licenses/add", web::post().to(license_actions::add))
             .route("/licenses/remove", web::post().to(license_actions::remove))
             .route("/licenses/els", web::post().to(license_actions::els))
-            .route("/licenses/move", web::post().to(license_actions::move_license))
+            .route(
+                "/licenses/move",
+                web::post().to(license_actions::move_license),
+            )
             .route(
                 "/licenses/convert",
                 web::post().to(license_actions::convert),

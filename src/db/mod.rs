@@ -319,19 +319,19 @@ where
     let lanes = pool.lanes.clone();
     let gate = pool.write_gate.clone();
     let settings = pool.local_settings.clone();
-    let dry = dry_run::requested();
+    let dry = dry_run::session();
     let work = actix_web::web::block(move || {
+        if let Some(session) = dry {
+            let _settings = pooler::enter(settings);
+            return session.run(&inner, f);
+        }
         let asked = Instant::now();
         let got = inner.get();
         lanes.waits[lane.index()].record(asked.elapsed(), got.is_ok());
         let mut pooled = got.map_err(|e| DomainError::Unavailable(e.to_string()))?;
         let _gate = write_gate::enter(gate);
         let _settings = pooler::enter(settings);
-        let result = if dry {
-            dry_run::rolled_back(&mut pooled.conn, f)
-        } else {
-            f(&mut pooled.conn)
-        };
+        let result = f(&mut pooled.conn);
         if matches!(result, Err(DomainError::Unavailable(_))) {
             pooled.lost = true;
         }

@@ -19,24 +19,21 @@ use crate::error::DomainError;
 /// this function, which nests as a savepoint).
 /// Postgres: an ordinary transaction (row locks and unique indexes do the rest); behind a
 /// transaction pooler it starts with the pool's `SET LOCAL` bounds (`pooler`).
-/// In a dry run (`dry_run`) the outermost one ends in a rollback on both backends, and `f`'s
-/// value is kept; nested ones are savepoints, released as usual.
+/// Inside another (a dry run's, `dry_run`), it is a savepoint.
 pub fn write_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
 ) -> Result<T, DomainError> {
-    let dry = super::dry_run::active();
     let nested = DEPTH.with(Cell::get) > 0;
-    DEPTH.with(|d| d.set(d.get() + 1));
-    let _depth = Depth;
+    let _depth = nested_scope();
     let result = if nested {
         nested_transaction(conn, f)
     } else {
-        run_transaction(conn, f, dry)
+        run_transaction(conn, f)
     };
     if !nested {
         // Workers whose outbox rows this transaction committed are woken now (`commit_signal`).
-        commit_signal::transaction_ended(result.is_ok() && !dry);
+        commit_signal::transaction_ended(result.is_ok());
     }
     result
 }
@@ -47,16 +44,20 @@ thread_local! {
 }
 
 /// Leaves one level of `DEPTH`, however the transaction ended.
-struct Depth;
+pub(super) struct Depth;
+
+/// While alive, this thread's write transactions are nested ones (savepoints): for work
+/// inside a transaction begun elsewhere (`dry_run::Session`).
+pub(super) fn nested_scope() -> Depth {
+    DEPTH.with(|d| d.set(d.get() + 1));
+    Depth
+}
 
 impl Drop for Depth {
     fn drop(&mut self) {
         DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
     }
 }
-
-/// Ends a dry run's transaction: the work succeeded, and is rolled back all the same.
-const DRY_RUN_ROLLBACK: &str = "dry run: rolled back";
 
 /// A transaction inside another: a savepoint (diesel's on Postgres, which tracks the depth of
 /// its own transactions; by hand on SQLite, whose outer one was begun by hand).
@@ -79,25 +80,14 @@ fn nested_transaction<T>(
 fn run_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
-    dry: bool,
 ) -> Result<T, DomainError> {
     if !matches!(conn, DbConnection::Sqlite(_)) {
-        let settings = super::pooler::current();
-        let mut kept = None;
-        let result = conn.transaction(|c| {
-            if let Some(settings) = &settings {
-                c.batch_execute(settings)?;
-            }
-            let value = f(c)?;
-            if !dry {
-                return Ok(value);
-            }
-            kept = Some(value);
-            Err(DomainError::Internal(DRY_RUN_ROLLBACK.into()))
-        });
-        return match (kept, result) {
-            (Some(value), Err(DomainError::Internal(m))) if m == DRY_RUN_ROLLBACK => Ok(value),
-            (_, result) => result,
+        return match super::pooler::current() {
+            None => conn.transaction(f),
+            Some(settings) => conn.transaction(|c| {
+                c.batch_execute(&settings)?;
+                f(c)
+            }),
         };
     }
     // This process's writers queue in order here, then take SQLite's lock at once.
@@ -117,11 +107,7 @@ fn run_transaction<T>(
     };
     conn.batch_execute("BEGIN IMMEDIATE")?;
     let result = f(conn);
-    let end = if result.is_ok() && !dry {
-        "COMMIT"
-    } else {
-        "ROLLBACK"
-    };
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
     if let Err(e) = conn.batch_execute(end) {
         let _ = conn.batch_execute("ROLLBACK");
         if result.is_ok() {

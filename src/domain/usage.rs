@@ -109,7 +109,10 @@ pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<
                 }
             }
             "move" => {
-                let Some(detail) = event.detail.as_deref().and_then(|d| d.strip_prefix("from="))
+                let Some(detail) = event
+                    .detail
+                    .as_deref()
+                    .and_then(|d| d.strip_prefix("from="))
                 else {
                     continue;
                 };

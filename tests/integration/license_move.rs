@@ -183,8 +183,11 @@ crate::on_both_kinds! {
         };
         let out = cli(&["license", "move", "203.0.113.31", "203.0.113.33", "--dry-run"]);
         assert!(out.status.success(), "{out:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("would move alice's license(s) of type 1"));
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("moved alice's license(s) of type 1 from 203.0.113.31 to 203.0.113.33"), "{said}");
+        assert!(said.contains("dry run: every rule was checked and nothing was changed"), "{said}");
         assert_eq!(a.ok("check", "ip=203.0.113.31"), json!([1]));
+        assert_eq!(moves(&srv), 1, "the CLI's dry run changed nothing");
         let out = cli(&["license", "move", "203.0.113.31", "203.0.113.33", "--type", "1"]);
         assert!(out.status.success(), "{out:?}");
         assert_eq!(a.ok("check", "ip=203.0.113.33"), json!([1]));

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::register::{exclusive_family_refusal, use_trial};
 use super::remove::clear_expired;
-use super::{as_read, changed_as_read, licenses_on, owned_on, refuse_while_registering};
 use super::with_retries;
+use super::{as_read, changed_as_read, licenses_on, owned_on, refuse_while_registering};
 use crate::db::models::License;
 use crate::db::schema::ip_licenses;
 use crate::db::DbConnection;
@@ -119,11 +119,32 @@ fn move_once(
         changed_as_read(updated)?;
         let els_allowed = license.els_allowed;
         let register = Change::Register { els_allowed };
-        ops::carry(conn, new, license.type_id, register, actor.source, actor.now)?;
-        ops::carry(conn, old, license.type_id, Change::Remove, actor.source, actor.now)?;
+        ops::carry(
+            conn,
+            new,
+            license.type_id,
+            register,
+            actor.source,
+            actor.now,
+        )?;
+        ops::carry(
+            conn,
+            old,
+            license.type_id,
+            Change::Remove,
+            actor.source,
+            actor.now,
+        )?;
         let suffix = if trial { MOVED_TRIAL_SUFFIX } else { "" };
         let detail = format!("from={old}{suffix}");
-        events::record(conn, actor.into(), Action::Move, new, license.type_id, Some(detail))?;
+        events::record(
+            conn,
+            actor.into(),
+            Action::Move,
+            new,
+            license.type_id,
+            Some(detail),
+        )?;
         moved.push(license.id);
     }
     Ok(ip_licenses::table

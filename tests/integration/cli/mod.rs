@@ -1,6 +1,7 @@
 //! The operator CLI, run as the real binary against real databases.
 
 mod accounts;
+mod dry_run;
 mod hygiene;
 mod reports;
 
