@@ -1,7 +1,8 @@
-//! `/api/admin/v1/licenses/{ip}/...`: changing a reseller's license in place (move to a new IP).
+//! `/api/admin/v1/licenses/{ip}` PATCH and `/licenses/{ip}/...`: changing a reseller's license
+//! in place (its note and external id; a move to a new IP).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use super::body;
 use super::error::AdminResult;
@@ -52,6 +53,72 @@ pub async fn move_license(
         })
         .await?;
     let views: Vec<LicenseView> = moved
+        .iter()
+        .map(|l| LicenseView::new(l, &login, None))
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// A field that may be absent (None: unchanged), null (Some(None): cleared) or a value.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LicensePatch {
+    /// Whose license.
+    pub reseller: Login,
+    /// One type; absent: every type the reseller holds on the IP (an external id needs one).
+    #[serde(rename = "type", default)]
+    #[schema(value_type = Option<TypeNumber>)]
+    pub type_id: Option<TypeNumber>,
+    /// The note (at most 500 characters); null or "" clears it, absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub note: Option<Option<String>>,
+    /// The billing panel's id, unique among the reseller's licenses (at most 100
+    /// characters); null or "" clears it, absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub external_id: Option<Option<String>>,
+}
+
+/// Set a reseller's license's note and/or external id (ours; the CLN API never shows them).
+/// Answers the licenses as changed.
+#[utoipa::path(patch, path = "/api/admin/v1/licenses/{ip}", operation_id = "patchLicense", tag = "licenses",
+    request_body = LicensePatch,
+    params(("ip" = IpValue, Path, description = "An IPv4 or IPv6 address")),
+    responses((status = 200, description = "Changed", body = Vec<LicenseView>),
+        (status = 404, description = "No such reseller, or it holds no such license", body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: AdminCaller,
+    ip: web::Path<IpValue>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AdminResult {
+    caller.may_write()?;
+    let input: LicensePatch = body::object(&req, &body)?;
+    let clean = |field: Option<Option<String>>, parse: fn(&str) -> _| {
+        field
+            .map(|value| parse(value.as_deref().unwrap_or("")))
+            .transpose()
+    };
+    let change = licenses::AnnotationChange {
+        note: clean(input.note, licenses::note_text)?,
+        external_id: clean(input.external_id, licenses::external_id_text)?,
+    };
+    let ip = ip.into_inner().0;
+    let type_id = input.type_id.map(|t| t.0);
+    let login = input.reseller.0;
+    let who = ActingFor::Login(login.clone());
+    let changed = state
+        .act_as(who, caller.source(), move |c, actor, _| {
+            licenses::annotate(c, actor, &ip, type_id, &change)
+        })
+        .await?;
+    let views: Vec<LicenseView> = changed
         .iter()
         .map(|l| LicenseView::new(l, &login, None))
         .collect();

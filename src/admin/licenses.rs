@@ -34,6 +34,8 @@ pub struct LicenseParams {
     pub registered: Option<bool>,
     /// Only licenses whose server has not checked in since this date or time.
     pub stale_since: Option<Since>,
+    /// The license with this external id (with `reseller`, at most one).
+    pub external_id: Option<String>,
     pub limit: Option<PageSize>,
     pub cursor: Option<IdCursor>,
 }
@@ -45,6 +47,7 @@ fn filter_of(q: &LicenseParams) -> Filter {
         text: None,
         registered: q.registered,
         stale_since: q.stale_since.as_ref().map(|s| s.0),
+        external_id: q.external_id.clone(),
     }
 }
 
@@ -132,6 +135,14 @@ pub struct NewLicenseBody {
     /// Allow extended-lifecycle repositories (default false).
     #[serde(default)]
     pub els_allowed: bool,
+    /// The reseller's note (at most 500 characters).
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+    /// Its billing panel's id, unique among the reseller's licenses (at most 100 characters).
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub external_id: Option<String>,
 }
 
 /// Register a license for a reseller, by its rules (enabled types, limits, trials), through
@@ -161,10 +172,13 @@ async fn register_for(
     input: NewLicenseBody,
 ) -> Result<(LicenseView, String), AdminError> {
     let login = input.reseller.0;
+    let text = |t: Option<String>| t.unwrap_or_default();
     let request = Registration {
         ip: input.ip.0,
         type_id: input.type_id.0,
         els_allowed: input.els_allowed,
+        note: crate::domain::licenses::note_text(&text(input.note))?,
+        external_id: crate::domain::licenses::external_id_text(&text(input.external_id))?,
     };
     let license = state
         .register(ActingFor::Login(login.clone()), caller.source(), request)

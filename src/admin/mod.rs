@@ -65,8 +65,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
                     .route(web::post().to(licenses::register)),
             )
             .service(
-                resource("/licenses/{ip}", "GET, DELETE")
+                resource("/licenses/{ip}", "GET, PATCH, DELETE")
                     .route(web::get().to(licenses::on_ip))
+                    .route(web::patch().to(license_ops::patch))
                     .route(web::delete().to(licenses::remove)),
             )
             .service(

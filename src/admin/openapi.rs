@@ -18,7 +18,7 @@ use crate::problem::Problem;
     paths(
         resellers::list, resellers::create, resellers::get, resellers::patch, resellers::block,
         resellers::unblock, resellers::rotate_secret, licenses::list, licenses::on_ip,
-        licenses::register, licenses::remove, license_ops::move_license,
+        licenses::register, licenses::remove, license_ops::move_license, license_ops::patch,
         upstreams::list, upstreams::create, upstreams::get, upstreams::patch, upstreams::delete,
         upstreams::test, upstreams::reconcile_now,
         reports::usage, reports::audit, reports::list_prices, reports::set_price,

@@ -100,6 +100,9 @@ pub struct LicenseView {
     pub server_info: Option<String>,
     /// When a trial license stops counting as held; null for a paid one.
     pub trial_expires: Option<String>,
+    /// The reseller's note, and its billing panel's id (never in the CLN API's answers).
+    pub note: Option<String>,
+    pub external_id: Option<String>,
     /// Where it stands with the upstream its type is carried to: `registering` (the upstream
     /// is being asked), `withdrawing` (an unanswered registration is being withdrawn there),
     /// `pending` (a change is waiting to be carried there); null when in step, or local.
@@ -120,6 +123,8 @@ impl LicenseView {
             last_checkin: l.last_checkin.map(iso),
             server_info: l.server_info.clone(),
             trial_expires: l.trial_expires_at.map(iso),
+            note: l.note.clone(),
+            external_id: l.external_id.clone(),
             upstream: upstream.map(RelayStatus::as_str),
         }
     }

@@ -7,7 +7,7 @@ use super::envelope::success;
 use super::error::{ApiError, ApiResult};
 use super::list_stream::stream_licenses;
 use super::mutation::run_as;
-use super::params::{cln_params, AllTypes, BoolText, Ip, IpList, LicenseType};
+use super::params::{cln_params, AllTypes, BoolText, FreeText, Ip, IpList, LicenseType};
 use super::views::{AvailabilityData, ListRowSchema, RegisteredLicense, ServerRow, JSON_LIST};
 use crate::auth::Authenticated;
 use crate::db;
@@ -29,6 +29,11 @@ cln_params!(RegisterParams {
     type_id: LicenseType = "type",
     /// Allow extended-lifecycle repositories (default false).
     els_allowed: Option<BoolText> = "els_allowed",
+    /// Ours: a note on a new license (at most 500 characters); never answered here.
+    note: Option<FreeText> = "note",
+    /// Ours: the billing panel's id for a new license, unique among the caller's; never
+    /// answered here.
+    external_id: Option<FreeText> = "external_id",
 });
 
 cln_params!(RemoveParams {
@@ -108,10 +113,13 @@ pub async fn check(state: web::Data<AppState>, auth: Authenticated<Call>) -> Api
 pub async fn register(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let p: RegisterParams = call.params()?;
+    let text = |t: Option<FreeText>| t.map(|t| t.0).unwrap_or_default();
     let request = Registration {
         ip: p.ip.0,
         type_id: p.type_id.0,
         els_allowed: p.els_allowed.is_some_and(|b| b.0),
+        note: licenses::note_text(&text(p.note))?,
+        external_id: licenses::external_id_text(&text(p.external_id))?,
     };
     let source = Source::Address(call.peer.clone());
     let license = state

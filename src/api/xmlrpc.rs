@@ -59,11 +59,7 @@ async fn dispatch(state: &AppState, reseller: Reseller, call: XmlRpcCall) -> Res
     match call.method.as_str() {
         "registration.license" => {
             let (ip, type_id) = (string(p, 1)?, license_type(p, 2)?);
-            let request = Registration {
-                ip: ip_param(ip)?,
-                type_id,
-                els_allowed: false,
-            };
+            let request = Registration::of(ip_param(ip)?, type_id);
             let source = Source::Address(peer.to_string());
             let registered = match state
                 .register(ActingFor::Reseller(reseller), source, request)

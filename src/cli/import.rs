@@ -339,7 +339,15 @@ impl Job<'_> {
         };
         let what = format!("{} type {}", intent.ip, intent.type_id);
         Ok(
-            match complete(self.relay, &upstream, intent.clone(), els_allowed, ending).await {
+            match complete(
+                self.relay,
+                &upstream,
+                (**intent).clone(),
+                els_allowed,
+                ending,
+            )
+            .await
+            {
                 Ok(_) => Outcome::Imported,
                 Err(e) => Outcome::Failed(format!(
                     "{what}: not registered at upstream {}: {}",

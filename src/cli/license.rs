@@ -1,4 +1,4 @@
-//! `ipls license list | register | remove | move`.
+//! `ipls license list | register | remove | note | move`.
 
 use clap::Subcommand;
 use diesel::prelude::*;
@@ -30,6 +30,8 @@ const LICENSE_COLUMNS: &[Column] = &[
     col("status", "STATUS"),
     col("trial_expires_at", "TRIAL ENDS (UTC)"),
     col("upstream", "UPSTREAM"),
+    col("external_id", "EXTERNAL ID"),
+    col("note", "NOTE"),
 ];
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +57,25 @@ pub enum LicenseCommand {
         /// Allow extended-lifecycle repositories.
         #[arg(long)]
         els: bool,
+        /// A note (at most 500 characters).
+        #[arg(long)]
+        note: Option<String>,
+        /// The billing panel's id, unique among the reseller's licenses.
+        #[arg(long)]
+        external_id: Option<String>,
+    },
+    /// Set the note and/or external id of a reseller's license (an empty value clears it).
+    Note {
+        #[arg(long)]
+        reseller: String,
+        #[arg(long, value_parser = super::args::license_ip)]
+        ip: LicenseIp,
+        #[arg(long = "type")]
+        type_id: Option<i32>,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        external_id: Option<String>,
     },
     /// Remove a reseller's license (all its types on the IP without --type).
     Remove {
@@ -96,11 +117,17 @@ pub fn run(
             ip,
             type_id,
             els,
+            note,
+            external_id,
         } => {
+            let text = |t: Option<String>| t.unwrap_or_default();
             let request = Registration {
                 ip,
                 type_id,
                 els_allowed: els,
+                note: licenses::note_text(&text(note)).map_err(domain_error)?,
+                external_id: licenses::external_id_text(&text(external_id))
+                    .map_err(domain_error)?,
             };
             let (relay, policy) = relay(config, clock)?;
             let license = actix_web::rt::System::new().block_on(super::pooled(register(
@@ -139,6 +166,46 @@ pub fn run(
             } else {
                 format!("{reseller} holds no such license on {shown}; nothing removed")
             });
+            Ok(())
+        }
+        LicenseCommand::Note {
+            reseller,
+            ip,
+            type_id,
+            note,
+            external_id,
+        } => {
+            let change = licenses::AnnotationChange {
+                note: note
+                    .map(|n| licenses::note_text(&n))
+                    .transpose()
+                    .map_err(domain_error)?,
+                external_id: external_id
+                    .map(|e| licenses::external_id_text(&e))
+                    .transpose()
+                    .map_err(domain_error)?,
+            };
+            let (mut conn, _) = connect(config)?;
+            let now = clock.now().naive_utc();
+            let shown = ip.to_string();
+            let changed = act(
+                &mut conn,
+                ActingFor::Login(reseller.clone()),
+                &Source::Cli,
+                now,
+                |c, actor| licenses::annotate(c, actor, &ip, type_id, &change),
+            )
+            .map_err(domain_error)?;
+            for l in changed {
+                output::line(&format!(
+                    "{reseller}'s {shown} type {}: note {}, external id {}",
+                    l.type_id,
+                    l.note
+                        .as_deref()
+                        .map_or("(none)".into(), |n| format!("{n:?}")),
+                    l.external_id.as_deref().unwrap_or("(none)")
+                ));
+            }
             Ok(())
         }
         LicenseCommand::Move {
@@ -213,6 +280,8 @@ fn list(
                 Cell::text(status),
                 Cell::opt_time(l.trial_expires_at),
                 Cell::opt_text(upstream),
+                Cell::opt_text(l.external_id.as_deref()),
+                Cell::opt_text(l.note.as_deref()),
             ]
         })
         .collect();

@@ -15,7 +15,7 @@ use crate::domain::license_search::{self, After, Filter, Sort};
 use crate::state::AppState;
 
 const ROWS_PER_FETCH: i64 = 2_000;
-const HEADER: &str = "ip,type,hostname,added,last_checkin,els_allowed\r\n";
+const HEADER: &str = "ip,type,hostname,added,last_checkin,els_allowed,external_id,note\r\n";
 
 /// One CSV field: quoted when it holds a separator, quote or line break; a leading `=`,
 /// `+`, `-` or `@` (a formula to a spreadsheet) is neutralised with a `'`, since the
@@ -49,6 +49,10 @@ fn write_row(license: &License, out: &mut String) {
     }
     out.push(',');
     out.push_str(if license.els_allowed { "true" } else { "false" });
+    out.push(',');
+    field(license.external_id.as_deref().unwrap_or(""), out);
+    out.push(',');
+    field(license.note.as_deref().unwrap_or(""), out);
     out.push_str("\r\n");
 }
 

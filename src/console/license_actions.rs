@@ -1,4 +1,4 @@
-//! What the IP Licenses page does: add, remove, move, bulk remove (ticked rows, or every row that
+//! What the IP Licenses page does: add, remove, note, move, bulk remove (ticked rows, or every row that
 //! matches the filter after a confirmation stating the count), ELS and Imunify conversion.
 //! Each goes through the same domain call as the API, with the console user as actor.
 
@@ -36,6 +36,9 @@ pub struct LicenseForm {
     type_id: String,
     #[serde(default)]
     els: String,
+    /// The add form's optional note.
+    #[serde(default)]
+    note: String,
 }
 
 impl LicenseForm {
@@ -97,9 +100,8 @@ pub async fn add(
     let reseller = guard::reseller_write(&who, &form.csrf)?;
     let (ip, type_id) = form.license()?;
     let request = Registration {
-        ip,
-        type_id,
-        els_allowed: false,
+        note: licenses::note_text(&form.note).map_err(ConsoleError::from)?,
+        ..Registration::of(ip, type_id)
     };
     state
         .register(ActingFor::Reseller(reseller.clone()), who.source(), request)
@@ -134,6 +136,39 @@ pub async fn els(
     })
     .await?;
     Ok(back_to_list("els"))
+}
+
+#[derive(Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ip: String,
+    #[serde(default, rename = "type")]
+    type_id: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    external_id: String,
+}
+
+/// Saves one license's note and external id (empty clears either).
+pub async fn note(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<NoteForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let (ip, type_id) = (ip_of(&form.ip)?, type_of(&form.type_id)?);
+    let change = licenses::AnnotationChange {
+        note: Some(licenses::note_text(&form.note)?),
+        external_id: Some(licenses::external_id_text(&form.external_id)?),
+    };
+    as_actor(&state, &who, reseller, move |c, actor| {
+        licenses::annotate(c, actor, &ip, Some(type_id), &change)
+    })
+    .await?;
+    Ok(back_to_list("noted"))
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,6 @@
 //! The IP Licenses page (CLN's columns): filter by type and by IP or CIDR, free-text search,
-//! sort by column, keyset pages, and a form per row for remove, move, ELS and Imunify conversion.
+//! sort by column, keyset pages, and a form per row for remove, note, move, ELS and Imunify
+//! conversion.
 //! The actions themselves are in `license_actions`.
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "els" => "ELS setting saved.",
         "converted" => "License converted.",
         "moved" => "License moved to its new IP.",
+        "noted" => "Note and external id saved.",
         "not-converted" => {
             "That conversion is not possible (limit, type or a license already there)."
         }
@@ -144,6 +146,8 @@ fn add_form(who: &Console, types: &[EnabledType]) -> Markup {
                     option value=(t.license_type.id) { (t.license_type.name) " (" (t.license_type.id) ")" }
                 }
             }
+            label for="add-note" { "Note" }
+            input #add-note name="note" maxlength="500" placeholder="optional";
             button type="submit" { "Add IP" }
         }
     }
@@ -228,7 +232,11 @@ fn row(
                 td { input type="checkbox" name="pick" value=(pick) form="bulk" aria-label={"Select " (license.ip) " type " (license.type_id)}; }
             }
             td.ip { (license.ip) }
-            td { (hostname(license)) }
+            td {
+                (hostname(license))
+                @if let Some(id) = &license.external_id { div.muted { "ID " (id) } }
+                @if let Some(note) = &license.note { div.note.muted { (note) } }
+            }
             td { (license.created_at.format("%Y-%m-%d")) }
             td { (when(license.last_checkin)) }
             td { (name) " (" (license.type_id) ")" (relay_badge(relay)) }
@@ -246,6 +254,17 @@ fn row(
                         input type="hidden" name="type" value=(license.type_id);
                         input type="hidden" name="els" value=(if license.els_allowed { "off" } else { "on" });
                         button type="submit" { @if license.els_allowed { "ELS: on → off" } @else { "ELS: off → on" } }
+                    }
+                    details.note {
+                        summary { "Note" }
+                        form method="post" action="/console/licenses/note" {
+                            (csrf_field(who))
+                            input type="hidden" name="ip" value=(license.ip);
+                            input type="hidden" name="type" value=(license.type_id);
+                            label { "Note " textarea name="note" maxlength="500" rows="2" { (license.note.as_deref().unwrap_or("")) } }
+                            label { "External id " input type="text" name="external_id" maxlength="100" value=(license.external_id.as_deref().unwrap_or("")); }
+                            button type="submit" { "Save" }
+                        }
                     }
                     form.move method="post" action="/console/licenses/move" {
                         (csrf_field(who))

@@ -64,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/licenses/add", web::post().to(license_actions::add))
             .route("/licenses/remove", web::post().to(license_actions::remove))
             .route("/licenses/els", web::post().to(license_actions::els))
+            .route("/licenses/note", web::post().to(license_actions::note))
             .route(
                 "/licenses/move",
                 web::post().to(license_actions::move_license),

@@ -57,6 +57,9 @@ pub struct License {
     /// None once settled; `registering` or `withdrawing` while an upstream is being asked
     /// (`domain::upstream`): the row holds its IP but is not yet, or no longer, a license.
     pub relay_state: Option<String>,
+    /// The reseller's own text and its billing panel's id (never in the CLN faces).
+    pub note: Option<String>,
+    pub external_id: Option<String>,
 }
 
 impl License {
@@ -77,6 +80,8 @@ pub struct NewLicense<'a> {
     pub created_at: NaiveDateTime,
     pub trial_expires_at: Option<NaiveDateTime>,
     pub relay_state: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub external_id: Option<&'a str>,
 }
 
 #[derive(Debug, Insertable)]

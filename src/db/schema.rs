@@ -53,6 +53,25 @@ diesel::table! {
         server_info -> Nullable<Text>,
         trial_expires_at -> Nullable<Timestamp>,
         relay_state -> Nullable<Text>,
+        note -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    license_suspensions (license_id) {
+        license_id -> BigInt,
+        suspended_at -> Timestamp,
+        reason -> Text,
+        remove_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_trials (reseller_id, family) {
+        reseller_id -> BigInt,
+        family -> Text,
+        started_at -> Timestamp,
     }
 }
 
@@ -102,7 +121,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     trial_uses,
     license_events,
     prices,
+    account_trials,
+    license_suspensions,
 );
+diesel::joinable!(license_suspensions -> ip_licenses (license_id));
 
 diesel::table! {
     known_sources (reseller_id, net) {

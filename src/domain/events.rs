@@ -25,6 +25,9 @@ pub enum Action {
     /// The license moved to a new IP (`ip`); `detail` is `from=OLD_IP`, plus `;trial` for a
     /// trial license.
     Move,
+    /// Its note or external id changed; `detail` is `changed=note,external_id` (those that
+    /// did), the webhook event (`license.updated`) carries the new values.
+    Note,
     /// Activation keys (`record_key`): a key made, deleted, or its limit or ranges changed.
     KeyCreate,
     KeyDelete,
@@ -45,6 +48,7 @@ impl Action {
             Action::Checkin => "checkin",
             Action::Expire => "expire",
             Action::Move => "move",
+            Action::Note => "note",
             Action::KeyCreate => "key_create",
             Action::KeyDelete => "key_delete",
             Action::KeyUpdate => "key_update",
@@ -62,6 +66,7 @@ impl Action {
             Action::Checkin => EventType::LicenseCheckedIn,
             Action::Expire => EventType::LicenseExpired,
             Action::Move => EventType::LicenseMoved,
+            Action::Note => EventType::LicenseUpdated,
             Action::KeyCreate => EventType::KeyCreated,
             Action::KeyDelete => EventType::KeyDeleted,
             Action::KeyUpdate => EventType::KeyUpdated,
@@ -104,13 +109,33 @@ pub fn record(
     type_id: i32,
     detail: Option<String>,
 ) -> Result<(), DomainError> {
-    let queued = outbox::Queued::new(webhook_event(
-        &context,
+    record_with(
+        conn,
+        context,
         action,
         ip,
         type_id,
-        detail.as_deref(),
-    ))?;
+        detail,
+        serde_json::Map::new(),
+    )
+}
+
+/// `record`, with `extra` fields in the webhook event's `data` (values the history's detail
+/// does not hold, such as a note's text).
+pub fn record_with(
+    conn: &mut DbConnection,
+    context: EventContext<'_>,
+    action: Action,
+    ip: &str,
+    type_id: i32,
+    detail: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Result<(), DomainError> {
+    let mut event = webhook_event(&context, action, ip, type_id, detail.as_deref());
+    for (name, value) in extra {
+        event.data[name] = value;
+    }
+    let queued = outbox::Queued::new(event)?;
     outbox::emit_queued(conn, &queued)?;
     diesel::insert_into(license_events::table)
         .values(NewLicenseEvent {

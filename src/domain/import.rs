@@ -55,7 +55,7 @@ pub enum Outcome {
     Failed(String),
     /// Written as an intent (`Relay::Intent`): the relay asks the upstream next, and
     /// settles it with this history detail.
-    Begun(License, String),
+    Begun(Box<License>, String),
 }
 
 /// `source` names the import in the history (e.g. `import:cln.example.com`). With `dry_run`
@@ -123,6 +123,8 @@ pub fn import(
                 created_at: incoming.created,
                 trial_expires_at: None,
                 relay_state: intent.then_some(crate::domain::upstream::REGISTERING),
+                note: None,
+                external_id: None,
             })
             .execute(c)?;
         let registered_at = incoming
@@ -150,7 +152,7 @@ pub fn import(
         }
         if intent {
             let license = row.select(License::as_select()).first(c)?;
-            return Ok(Outcome::Begun(license, detail));
+            return Ok(Outcome::Begun(Box::new(license), detail));
         }
         let context = EventContext {
             at: now,

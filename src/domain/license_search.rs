@@ -48,12 +48,15 @@ impl AddressFilter {
 pub struct Filter {
     pub type_id: Option<i32>,
     pub address: Option<AddressFilter>,
-    /// Case-insensitive substring of the IP or the server's check-in text.
+    /// Case-insensitive substring of the IP, the server's check-in text, the note or the
+    /// external id.
     pub text: Option<String>,
     /// Whether the server has checked in at least once.
     pub registered: Option<bool>,
     /// Only licenses whose server has not checked in since (never, for one created before).
     pub stale_since: Option<NaiveDateTime>,
+    /// Exactly this external id.
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -231,10 +234,21 @@ fn query(
                 .like(pattern.clone())
                 .escape('\\')
                 .or(lower(ip_licenses::server_info)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .assume_not_null())
+                .or(lower(ip_licenses::note)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .assume_not_null())
+                .or(lower(ip_licenses::external_id)
                     .like(pattern)
                     .escape('\\')
                     .assume_not_null()),
         );
+    }
+    if let Some(external_id) = &filter.external_id {
+        q = q.filter(ip_licenses::external_id.eq(external_id.clone()));
     }
     let desc = sort.descending;
     q = match (sort.column, desc) {

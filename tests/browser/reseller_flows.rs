@@ -50,7 +50,7 @@ in_the_browser! {
         let href = b.run("return document.querySelector('a[download]').getAttribute('href')");
         let csv = get(&srv, &b.cookie("ipls_session"), &href).text();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "ip,type,hostname,added,last_checkin,els_allowed");
+        assert_eq!(lines[0], "ip,type,hostname,added,last_checkin,els_allowed,external_id,note");
         assert_eq!(lines.len(), 3, "{csv}");
         assert!(lines[1].starts_with("203.0.113.10,1,,2026-11-28 12:00:00,,false"), "{csv}");
         assert!(lines[2].starts_with("203.0.113.11,16,"), "{csv}");

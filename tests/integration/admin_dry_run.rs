@@ -114,6 +114,7 @@ on_both_backends! {
         dry_then_real(&srv, &t, "POST", &format!("{a}/licenses"), Some(json!({"reseller": "alice", "ip": "203.0.113.41", "type": 16})));
         dry_then_real(&srv, &t, "POST", &format!("{a}/licenses/203.0.113.41/move"), Some(json!({"reseller": "alice", "new_ip": "203.0.113.42"})));
         dry_then_real(&srv, &t, "POST", &format!("{a}/licenses/203.0.113.42/move"), Some(json!({"reseller": "alice", "new_ip": "203.0.113.40"})));
+        dry_then_real(&srv, &t, "PATCH", &format!("{a}/licenses/203.0.113.42"), Some(json!({"reseller": "alice", "type": 1, "note": "n", "external_id": "e-1"})));
         dry_then_real(&srv, &t, "DELETE", &format!("{a}/licenses/203.0.113.42?reseller=alice"), None);
         let key = dry_then_real(&srv, &t, "POST", &format!("{a}/keys"), Some(json!({"reseller": "alice", "product": "kcare", "limit": 2})));
         let key = key["key"].as_str().unwrap().to_string();

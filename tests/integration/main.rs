@@ -37,6 +37,7 @@ mod keys_kernelcare;
 mod keys_race;
 mod lanes;
 mod license_move;
+mod license_notes;
 mod lifecycle;
 mod list;
 mod lockout;

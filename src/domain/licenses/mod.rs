@@ -1,4 +1,5 @@
-//! Mutations of IP licenses: register, remove, update (els_allowed), convert and move.
+//! Mutations of IP licenses: register, remove, update (els_allowed), convert, move, and the
+//! note and external id.
 //!
 //! Ownership of (IP, type) and family exclusivity are enforced by the unique indexes
 //! (ip, type_id) and (ip, slot), not by the checks below: the checks only choose the
@@ -14,11 +15,15 @@
 //! new state. So of two racing converts of one license exactly one succeeds, and the
 //! history never records a change that did not happen.
 
+mod annotate;
 mod change;
 mod register;
 mod relocate;
 mod remove;
 
+pub use annotate::{
+    annotate, external_id_text, note_text, AnnotationChange, MAX_EXTERNAL_ID_CHARS, MAX_NOTE_CHARS,
+};
 pub use change::{convert, update_els};
 pub use register::{begin_intent, register, Intent, Registration};
 pub use relocate::{move_licenses, MOVED_TRIAL_SUFFIX};

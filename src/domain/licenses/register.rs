@@ -22,6 +22,22 @@ pub struct Registration {
     pub ip: LicenseIp,
     pub type_id: i32,
     pub els_allowed: bool,
+    /// Ours (`annotate`): set on a new license only; an existing one is answered unchanged.
+    pub note: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl Registration {
+    /// (ip, type) with ELS off, no note and no external id.
+    pub fn of(ip: LicenseIp, type_id: i32) -> Self {
+        Self {
+            ip,
+            type_id,
+            els_allowed: false,
+            note: None,
+            external_id: None,
+        }
+    }
 }
 
 /// Registers (ip, type) for the caller, or returns the caller's existing license unchanged.
@@ -105,6 +121,8 @@ fn register_as(
         els_allowed: request.els_allowed,
         trial_days: policy.trial_days,
         relay,
+        note: request.note.as_deref(),
+        external_id: request.external_id.as_deref(),
     };
     with_retries(conn, |c| register_once(c, actor, &wanted))
 }
@@ -119,6 +137,8 @@ struct Wanted<'a> {
     trial_days: i64,
     /// The upstream the type is carried to: the row is written as its intent.
     relay: Option<i64>,
+    note: Option<&'a str>,
+    external_id: Option<&'a str>,
 }
 
 fn register_once(
@@ -133,6 +153,8 @@ fn register_once(
         els_allowed,
         trial_days: policy_trial_days,
         relay,
+        note,
+        external_id,
     } = *wanted;
     let me = actor.reseller.id;
     let type_id = license_type.id;
@@ -187,6 +209,9 @@ fn register_once(
             )));
         }
     }
+    if let Some(external_id) = external_id {
+        super::annotate::refuse_taken_external_id(conn, me, external_id, None)?;
+    }
     if actor.reseller.trial {
         use_trial(conn, actor, &license_type.family, ip)?;
     }
@@ -204,6 +229,8 @@ fn register_once(
             created_at: actor.now,
             trial_expires_at,
             relay_state: relay.map(|_| crate::domain::upstream::REGISTERING),
+            note,
+            external_id,
         })
         .execute(conn)?;
     let license = ip_licenses::table

@@ -429,6 +429,8 @@ fn adopt(
             created_at: now,
             trial_expires_at: None,
             relay_state: None,
+            note: None,
+            external_id: None,
         })
         .execute(conn)?;
     claims::claim(conn, upstream.id, &difference.ip, type_id, now)?;

@@ -170,11 +170,7 @@ fn a_closed_pipe_ends_a_listing_quietly() {
         let policy = Policy::default();
         for i in 0..3_000u32 {
             let ip = format!("198.51.{}.{}", 100 + i / 250, 1 + i % 250);
-            let request = Registration {
-                ip: ipls::domain::ip::LicenseIp::parse(&ip).unwrap(),
-                type_id: 1,
-                els_allowed: false,
-            };
+            let request = Registration::of(ipls::domain::ip::LicenseIp::parse(&ip).unwrap(), 1);
             register(&mut conn, &actor, &policy, &request).unwrap();
         }
     }

@@ -44,22 +44,14 @@ crate::on_both_kinds! {
             &mut conn,
             &at(jan(21)),
             &policy,
-            &Registration {
-                ip: ip("203.0.113.1"),
-                type_id: 1,
-                els_allowed: false,
-            },
+            &Registration::of(ip("203.0.113.1"), 1),
         )
         .unwrap();
         register(
             &mut conn,
             &at(jan(22)),
             &policy,
-            &Registration {
-                ip: ip("203.0.113.2"),
-                type_id: 16,
-                els_allowed: false,
-            },
+            &Registration::of(ip("203.0.113.2"), 16),
         )
         .unwrap();
         remove(&mut conn, &at(jan(23)), &ip("203.0.113.2"), None).unwrap();
