@@ -72,6 +72,7 @@ diesel::table! {
         reseller_id -> BigInt,
         family -> Text,
         started_at -> Timestamp,
+        ends_at -> Timestamp,
     }
 }
 

@@ -157,13 +157,21 @@ fn availability_on(
     } else {
         counts_by_type(conn, reseller.id, &limited, now)?
     };
+    // A trial account: families this IP had a trial of, and those its account's trial
+    // closed (ended, or holding its servers: `licenses::closed_trial_families`).
     let trial_families: BTreeSet<String> = if reseller.trial {
-        trial_uses::table
+        let mut families: BTreeSet<String> = trial_uses::table
             .filter(trial_uses::ip.eq(ip_text))
             .select(trial_uses::family)
             .load::<String>(conn)?
             .into_iter()
-            .collect()
+            .collect();
+        families.extend(super::licenses::closed_trial_families(
+            conn,
+            reseller.id,
+            now,
+        )?);
+        families
     } else {
         BTreeSet::new()
     };

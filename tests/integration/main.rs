@@ -54,6 +54,7 @@ mod showip;
 mod shutdown;
 mod stale_writes;
 mod transport;
+mod trials;
 mod upstream;
 mod webhooks;
 mod xmlrpc;

@@ -23,5 +23,6 @@ CREATE TABLE account_trials (
     reseller_id BIGINT NOT NULL REFERENCES resellers (id) ON DELETE CASCADE,
     family TEXT NOT NULL REFERENCES license_families (name),
     started_at TIMESTAMP NOT NULL,
+    ends_at TIMESTAMP NOT NULL,
     PRIMARY KEY (reseller_id, family)
 );

@@ -20,6 +20,7 @@ mod change;
 mod register;
 mod relocate;
 mod remove;
+mod trials;
 
 pub use annotate::{
     annotate, external_id_text, note_text, AnnotationChange, MAX_EXTERNAL_ID_CHARS, MAX_NOTE_CHARS,
@@ -28,6 +29,7 @@ pub use change::{convert, update_els};
 pub use register::{begin_intent, register, Intent, Registration};
 pub use relocate::{move_licenses, MOVED_TRIAL_SUFFIX};
 pub use remove::{expire_due_trials, remove};
+pub use trials::{closed_trial_families, TRIAL_SERVERS};
 
 use remove::refuse_while_registering;
 

@@ -4,9 +4,9 @@ use chrono::Duration;
 use diesel::prelude::*;
 
 use super::remove::clear_expired;
-use super::{licenses_on, with_retries};
-use crate::db::models::{License, NewLicense, NewTrialUse};
-use crate::db::schema::{ip_licenses, trial_uses};
+use super::{licenses_on, trials, with_retries};
+use crate::db::models::{License, NewLicense};
+use crate::db::schema::ip_licenses;
 use crate::db::DbConnection;
 use crate::domain::catalogue::{find_type, grant, LicenseType};
 use crate::domain::events::{self, Action, TRIAL_DETAIL};
@@ -158,7 +158,9 @@ fn register_once(
     } = *wanted;
     let me = actor.reseller.id;
     let type_id = license_type.id;
-    if limit.is_some() {
+    // A limit, and a trial account's servers per family, are counted under the reseller's
+    // row lock, so that concurrent registrations cannot both take the last place.
+    if limit.is_some() || actor.reseller.trial {
         lock_reseller(conn, me)?;
     }
     let on_ip = licenses_on(conn, ip)?;
@@ -212,13 +214,20 @@ fn register_once(
     if let Some(external_id) = external_id {
         super::annotate::refuse_taken_external_id(conn, me, external_id, None)?;
     }
-    if actor.reseller.trial {
-        use_trial(conn, actor, &license_type.family, ip)?;
-    }
-    let trial_expires_at = actor
-        .reseller
-        .trial
-        .then(|| actor.now + Duration::days(policy_trial_days));
+    let trial_expires_at = if actor.reseller.trial {
+        let trial = Duration::days(policy_trial_days);
+        // The per-IP rule first: its refusal is CLN's own words.
+        trials::use_trial(conn, actor, &license_type.family, ip)?;
+        Some(trials::account_trial_end(
+            conn,
+            actor,
+            license_type,
+            ip,
+            trial,
+        )?)
+    } else {
+        None
+    };
     diesel::insert_into(ip_licenses::table)
         .values(NewLicense {
             reseller_id: me,
@@ -274,35 +283,4 @@ pub(super) fn exclusive_family_refusal(
         format!("remove type {} first", blocker.type_id)
     };
     Ok(DomainError::refused(format!("{base}; {advice}")))
-}
-
-/// A trial reseller may register each product family on an IP once, ever.
-pub(super) fn use_trial(
-    conn: &mut DbConnection,
-    actor: &Actor<'_>,
-    family: &str,
-    ip: &str,
-) -> Result<(), DomainError> {
-    let paid_only = || {
-        DomainError::refused(format!(
-            "You can register the IP: {ip} under a paid license only."
-        ))
-    };
-    let used: i64 = trial_uses::table
-        .filter(trial_uses::ip.eq(ip))
-        .filter(trial_uses::family.eq(family))
-        .count()
-        .get_result(conn)?;
-    if used > 0 {
-        return Err(paid_only());
-    }
-    diesel::insert_into(trial_uses::table)
-        .values(NewTrialUse {
-            ip,
-            family,
-            reseller_id: actor.reseller.id,
-            used_at: actor.now,
-        })
-        .execute(conn)?;
-    Ok(())
 }

@@ -3,8 +3,9 @@
 
 use diesel::prelude::*;
 
-use super::register::{exclusive_family_refusal, use_trial};
+use super::register::exclusive_family_refusal;
 use super::remove::clear_expired;
+use super::trials::use_trial;
 use super::with_retries;
 use super::{as_read, changed_as_read, licenses_on, owned_on, refuse_while_registering};
 use crate::db::models::License;
