@@ -15,7 +15,7 @@ use super::views::{LicenseView, Page};
 use crate::auth::admin::AdminCaller;
 use crate::db;
 use crate::domain::license_search::{self, After, Filter, Sort, SortColumn};
-use crate::domain::licenses::Registration;
+use crate::domain::licenses::{self, Registration};
 use crate::domain::queries::holders_of;
 use crate::domain::upstream::{ops, RelayStatus};
 use crate::domain::ActingFor;
@@ -80,9 +80,12 @@ pub async fn list(
             now,
         )?;
         let ips: Vec<String> = rows.iter().map(|l| l.ip.clone()).collect();
-        Ok((rows, ops::pending_among(c, Some(&ips))?))
+        let ids: Vec<i64> = rows.iter().map(|l| l.id).collect();
+        let suspended = licenses::suspensions_of(c, &ids)?;
+        Ok((rows, (ops::pending_among(c, Some(&ips))?, suspended)))
     })
     .await?;
+    let (pending, suspended) = pending;
     let more = rows.len() as i64 > limit;
     let items: Vec<LicenseView> = rows
         .iter()
@@ -90,6 +93,7 @@ pub async fn list(
         .map(|l| {
             let login = names.get(&l.reseller_id).map_or("", String::as_str);
             LicenseView::new(l, login, RelayStatus::of(l, &pending))
+                .with_suspension(suspended.get(&l.id))
         })
         .collect();
     let next_cursor = more
@@ -111,12 +115,21 @@ pub async fn on_ip(
     let ip = ip.into_inner().0;
     let (rows, pending) = db::run(&state.pool, move |c| {
         let rows = holders_of(c, &ip)?;
-        Ok((rows, ops::pending_among(c, Some(&[ip.to_string()]))?))
+        let ids: Vec<i64> = rows.iter().map(|(l, _)| l.id).collect();
+        let suspended = licenses::suspensions_of(c, &ids)?;
+        Ok((
+            rows,
+            (ops::pending_among(c, Some(&[ip.to_string()]))?, suspended),
+        ))
     })
     .await?;
+    let (pending, suspended) = pending;
     let items: Vec<LicenseView> = rows
         .iter()
-        .map(|(l, login)| LicenseView::new(l, login, RelayStatus::of(l, &pending)))
+        .map(|(l, login)| {
+            LicenseView::new(l, login, RelayStatus::of(l, &pending))
+                .with_suspension(suspended.get(&l.id))
+        })
         .collect();
     Ok(HttpResponse::Ok().json(Page {
         items,

@@ -75,6 +75,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
                     .route(web::post().to(license_ops::move_license)),
             )
             .service(
+                resource("/licenses/{ip}/suspend", "POST")
+                    .route(web::post().to(license_ops::suspend)),
+            )
+            .service(
+                resource("/licenses/{ip}/resume", "POST")
+                    .route(web::post().to(license_ops::resume)),
+            )
+            .service(
                 resource("/upstreams", "GET, POST")
                     .route(web::get().to(upstreams::list))
                     .route(web::post().to(upstreams::create)),

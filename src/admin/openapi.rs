@@ -19,6 +19,7 @@ use crate::problem::Problem;
         resellers::list, resellers::create, resellers::get, resellers::patch, resellers::block,
         resellers::unblock, resellers::rotate_secret, licenses::list, licenses::on_ip,
         licenses::register, licenses::remove, license_ops::move_license, license_ops::patch,
+        license_ops::suspend, license_ops::resume,
         upstreams::list, upstreams::create, upstreams::get, upstreams::patch, upstreams::delete,
         upstreams::test, upstreams::reconcile_now,
         reports::usage, reports::audit, reports::list_prices, reports::set_price,

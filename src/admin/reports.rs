@@ -51,6 +51,7 @@ pub async fn usage(
             type_id: l.usage.type_id,
             license_days: l.usage.license_days,
             peak: l.usage.peak,
+            suspended_days: l.usage.suspended_days,
             amount_cents: l.amount_cents,
         })
         .collect();

@@ -1,5 +1,6 @@
 //! The admin API's JSON shapes (serde + OpenAPI schemas), kept apart from the row structs.
 
+use crate::domain::licenses::Suspension;
 use crate::domain::upstream::RelayStatus;
 use crate::wire::iso;
 use serde::Serialize;
@@ -103,6 +104,8 @@ pub struct LicenseView {
     /// The reseller's note, and its billing panel's id (never in the CLN API's answers).
     pub note: Option<String>,
     pub external_id: Option<String>,
+    /// Set while the license is suspended.
+    pub suspended: Option<SuspensionView>,
     /// Where it stands with the upstream its type is carried to: `registering` (the upstream
     /// is being asked), `withdrawing` (an unanswered registration is being withdrawn there),
     /// `pending` (a change is waiting to be carried there); null when in step, or local.
@@ -125,8 +128,29 @@ impl LicenseView {
             trial_expires: l.trial_expires_at.map(iso),
             note: l.note.clone(),
             external_id: l.external_id.clone(),
+            suspended: None,
             upstream: upstream.map(RelayStatus::as_str),
         }
+    }
+}
+
+/// Since when a license is suspended, why, and when it is removed unless resumed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuspensionView {
+    pub since: String,
+    pub reason: String,
+    pub remove_at: Option<String>,
+}
+
+impl LicenseView {
+    /// The view with the license's suspension, if any.
+    pub fn with_suspension(mut self, suspension: Option<&Suspension>) -> Self {
+        self.suspended = suspension.map(|s| SuspensionView {
+            since: iso(s.suspended_at),
+            reason: s.reason.clone(),
+            remove_at: s.remove_at.map(iso),
+        });
+        self
     }
 }
 
@@ -137,6 +161,8 @@ pub struct UsageView {
     pub type_id: i32,
     pub license_days: i64,
     pub peak: i64,
+    /// Days licenses of the type were held suspended (not billed).
+    pub suspended_days: i64,
     /// Prorated amount in cents; null when the type has no price.
     pub amount_cents: Option<i64>,
 }

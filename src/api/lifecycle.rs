@@ -38,6 +38,10 @@ struct CheckinData {
     /// A key server's id, when it checked in by it.
     #[serde(skip_serializing_if = "Option::is_none")]
     server_id: Option<String>,
+    /// Ours: the types among `types` that are suspended (absent when none is): the server
+    /// should stop offering what they license until they are resumed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suspended: Vec<i32>,
 }
 
 /// A server checks in from its own address (no token; rate-limited per source,
@@ -60,11 +64,12 @@ pub async fn checkin(state: web::Data<AppState>, call: Call) -> ApiResult {
         return key_server_checkin(&state, ip, server_id.0, now).await;
     }
     let info = p.server_info.map(|i| i.0);
-    let types = db::run(&state.pool, move |c| check_in(c, &ip, info.as_deref(), now)).await?;
+    let checked = db::run(&state.pool, move |c| check_in(c, &ip, info.as_deref(), now)).await?;
     Ok(success(CheckinData {
         ip: ip.to_string(),
-        types,
+        types: checked.types,
         server_id: None,
+        suspended: checked.suspended,
     }))
 }
 
@@ -85,6 +90,7 @@ async fn key_server_checkin(
         ip: ip.to_string(),
         types: vec![type_id],
         server_id: Some(server.server_id),
+        suspended: Vec::new(),
     }))
 }
 
@@ -94,6 +100,8 @@ struct UsageRow {
     type_id: i32,
     license_days: i64,
     peak: i64,
+    /// Ours: days the type's licenses were held suspended (not in license_days).
+    suspended_days: i64,
     /// Prorated amount as a decimal string, null when the type has no price.
     amount: Option<String>,
 }
@@ -126,6 +134,7 @@ pub async fn usage(state: web::Data<AppState>, auth: Authenticated<Call>) -> Api
                 type_id: line.usage.type_id,
                 license_days: line.usage.license_days,
                 peak: line.usage.peak,
+                suspended_days: line.usage.suspended_days,
                 amount: line.amount_cents.map(format_cents),
             })
             .collect(),

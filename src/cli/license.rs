@@ -86,6 +86,31 @@ pub enum LicenseCommand {
         #[arg(long = "type")]
         type_id: Option<i32>,
     },
+    /// Suspend a reseller's license (all its types on the IP without --type): it keeps its
+    /// IP and place in limits, its server is told, its days count apart in usage.
+    Suspend {
+        #[arg(long)]
+        reseller: String,
+        #[arg(long, value_parser = super::args::license_ip)]
+        ip: LicenseIp,
+        #[arg(long = "type")]
+        type_id: Option<i32>,
+        /// Why (shown to the reseller and in the history).
+        #[arg(long)]
+        reason: String,
+        /// Remove it this long from now unless resumed first: 14d, 2w, 36h...
+        #[arg(long, value_parser = super::output::duration)]
+        remove_after: Option<chrono::Duration>,
+    },
+    /// Resume a reseller's suspended license (all its types on the IP without --type).
+    Resume {
+        #[arg(long)]
+        reseller: String,
+        #[arg(long, value_parser = super::args::license_ip)]
+        ip: LicenseIp,
+        #[arg(long = "type")]
+        type_id: Option<i32>,
+    },
     /// Move a license (every type its reseller holds on OLD_IP without --type) to NEW_IP,
     /// keeping its created date, trial state and ELS.
     Move {
@@ -208,6 +233,34 @@ pub fn run(
             }
             Ok(())
         }
+        LicenseCommand::Suspend {
+            reseller,
+            ip,
+            type_id,
+            reason,
+            remove_after,
+        } => {
+            let shown = ip.to_string();
+            let done = as_reseller(config, clock.as_ref(), &reseller, |c, actor| {
+                licenses::suspend(c, actor, &ip, type_id, &reason, remove_after)
+            })?;
+            let none = "every one was suspended already";
+            output::line(&changed_types("suspended", none, &reseller, &shown, &done));
+            Ok(())
+        }
+        LicenseCommand::Resume {
+            reseller,
+            ip,
+            type_id,
+        } => {
+            let shown = ip.to_string();
+            let done = as_reseller(config, clock.as_ref(), &reseller, |c, actor| {
+                licenses::resume(c, actor, &ip, type_id)
+            })?;
+            let none = "none of them was suspended";
+            output::line(&changed_types("resumed", none, &reseller, &shown, &done));
+            Ok(())
+        }
         LicenseCommand::Move {
             old_ip,
             new_ip,
@@ -224,6 +277,37 @@ pub fn run(
             },
         ),
     }
+}
+
+/// Runs `f` as `login`, from the command line.
+fn as_reseller<T>(
+    config: &Config,
+    clock: &dyn Clock,
+    login: &str,
+    f: impl FnOnce(
+        &mut crate::db::DbConnection,
+        &crate::domain::Actor<'_>,
+    ) -> Result<T, crate::error::DomainError>,
+) -> Result<T, CliError> {
+    let (mut conn, _) = connect(config)?;
+    let now = clock.now().naive_utc();
+    act(
+        &mut conn,
+        ActingFor::Login(login.to_string()),
+        &Source::Cli,
+        now,
+        f,
+    )
+    .map_err(domain_error)
+}
+
+/// "suspended acme's 203.0.113.1 type 1, 16", or why nothing was.
+fn changed_types(verb: &str, none: &str, login: &str, ip: &str, licenses: &[License]) -> String {
+    if licenses.is_empty() {
+        return format!("nothing {verb} on {ip}: {none}");
+    }
+    let types: Vec<String> = licenses.iter().map(|l| l.type_id.to_string()).collect();
+    format!("{verb} {login}'s {ip} type {}", types.join(", "))
 }
 
 /// The relay, as `ipls serve` has it, and the operator's policy.
@@ -261,13 +345,16 @@ fn list(
     }
     let rows: Vec<(License, String)> = query.load(&mut conn).map_err(|e| domain_error(e.into()))?;
     let pending = ops::pending_among(&mut conn, None).map_err(domain_error)?;
+    let ids: Vec<i64> = rows.iter().map(|(l, _)| l.id).collect();
+    let suspended = licenses::suspensions_of(&mut conn, &ids).map_err(domain_error)?;
     let cells: Vec<Vec<Cell>> = rows
         .into_iter()
         .map(|(l, login)| {
-            let status = match l.trial_expires_at {
-                None => "paid",
-                Some(_) if l.is_expired(now) => "trial, expired",
-                Some(_) => "trial",
+            let status = match (l.trial_expires_at, suspended.get(&l.id)) {
+                (_, Some(s)) => format!("suspended: {}", s.reason),
+                (None, None) => "paid".to_string(),
+                (Some(_), None) if l.is_expired(now) => "trial, expired".to_string(),
+                (Some(_), None) => "trial".to_string(),
             };
             let upstream = RelayStatus::of(&l, &pending).map(RelayStatus::as_str);
             vec![

@@ -162,26 +162,7 @@ fn csv_cell(cell: &str) -> String {
     }
 }
 
-/// `90s`, `30m`, `36h`, `7d`, `2w`.
-pub fn duration(text: &str) -> Result<chrono::Duration, String> {
-    let bad = || format!("{text:?}: expected a number and a unit (s, m, h, d, w), e.g. 7d");
-    let text = text.trim();
-    // The unit is the last character, whatever its width (`7€` must not split inside it).
-    let split = text.char_indices().last().map(|(i, _)| i).ok_or_else(bad)?;
-    let (number, unit) = text.split_at(split);
-    let n: i64 = number.parse().ok().filter(|n| *n >= 0).ok_or_else(bad)?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(seconds)
-        .and_then(chrono::Duration::try_seconds)
-        .ok_or_else(bad)
-}
+pub use crate::wire::duration;
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,7 @@ const USAGE_COLUMNS: &[Column] = &[
     col("license_days", "LICENSE-DAYS"),
     col("peak", "PEAK"),
     col("amount_cents", "AMOUNT"),
+    col("suspended_days", "SUSPENDED-DAYS"),
 ];
 
 const AUDIT_COLUMNS: &[Column] = &[
@@ -143,6 +144,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ReportCommand) -> Result
                         Cell::Int(line.usage.license_days),
                         Cell::Int(line.usage.peak),
                         line.amount_cents.map_or(Cell::Null, Cell::Cents),
+                        Cell::Int(line.usage.suspended_days),
                     ]
                 })
                 .collect();

@@ -1,4 +1,4 @@
-//! What the IP Licenses page does: add, remove, note, move, bulk remove (ticked rows, or every row that
+//! What the IP Licenses page does: add, remove, note, suspend, resume, move, bulk remove (ticked rows, or every row that
 //! matches the filter after a confirmation stating the count), ELS and Imunify conversion.
 //! Each goes through the same domain call as the API, with the console user as actor.
 
@@ -169,6 +169,57 @@ pub async fn note(
     })
     .await?;
     Ok(back_to_list("noted"))
+}
+
+#[derive(Deserialize)]
+pub struct SuspendForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ip: String,
+    #[serde(default, rename = "type")]
+    type_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Suspends one license with the reason typed in its row.
+pub async fn suspend(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<SuspendForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let (ip, type_id) = (ip_of(&form.ip)?, type_of(&form.type_id)?);
+    let reason = licenses::reason_text(&form.reason)?;
+    let done = as_actor(&state, &who, reseller, move |c, actor| {
+        licenses::suspend(c, actor, &ip, Some(type_id), &reason, None)
+    })
+    .await?;
+    Ok(back_to_list(if done.is_empty() {
+        "already-suspended"
+    } else {
+        "suspended"
+    }))
+}
+
+/// Resumes one suspended license.
+pub async fn resume(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<LicenseForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let (ip, type_id) = form.license()?;
+    let done = as_actor(&state, &who, reseller, move |c, actor| {
+        licenses::resume(c, actor, &ip, Some(type_id))
+    })
+    .await?;
+    Ok(back_to_list(if done.is_empty() {
+        "not-suspended"
+    } else {
+        "resumed"
+    }))
 }
 
 #[derive(Deserialize)]

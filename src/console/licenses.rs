@@ -17,6 +17,7 @@ use crate::db;
 use crate::db::models::License;
 use crate::domain::catalogue::{enabled_types, EnabledType};
 use crate::domain::license_search;
+use crate::domain::licenses::{self, Suspension};
 use crate::domain::upstream::{ops, RelayStatus};
 use crate::state::AppState;
 
@@ -33,6 +34,10 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "converted" => "License converted.",
         "moved" => "License moved to its new IP.",
         "noted" => "Note and external id saved.",
+        "suspended" => "License suspended: it keeps its IP; its server is told.",
+        "resumed" => "License resumed.",
+        "not-suspended" => "Nothing changed: that license was not suspended.",
+        "already-suspended" => "Nothing changed: that license was already suspended.",
         "not-converted" => {
             "That conversion is not possible (limit, type or a license already there)."
         }
@@ -64,10 +69,15 @@ pub async fn list(
             now,
         )?;
         let ips: Vec<String> = rows.iter().map(|l| l.ip.clone()).collect();
-        let pending = ops::pending_among(c, Some(&ips))?;
+        let ids: Vec<i64> = rows.iter().map(|l| l.id).collect();
+        let pending = (
+            ops::pending_among(c, Some(&ips))?,
+            licenses::suspensions_of(c, &ids)?,
+        );
         Ok((types, rows, pending))
     })
     .await?;
+    let (pending, suspended) = pending;
     let more = rows.len() as i64 > PAGE_SIZE;
     let rows = &rows[..rows.len().min(PAGE_SIZE as usize)];
     let names: HashMap<i32, &str> = types
@@ -107,7 +117,11 @@ pub async fn list(
             }
             tbody {
                 @for license in rows {
-                    (row(&who, license, &names, &types, writable, RelayStatus::of(license, &pending)))
+                    @let state = RowState {
+                        relay: RelayStatus::of(license, &pending),
+                        suspension: suspended.get(&license.id),
+                    };
+                    (row(&who, license, &names, &types, writable, state))
                 }
             }
         }
@@ -205,14 +219,21 @@ fn hostname(license: &License) -> String {
     info.lines().next().unwrap_or("").chars().take(80).collect()
 }
 
+/// Where a row's license stands: with its upstream, and whether it is suspended.
+struct RowState<'a> {
+    relay: Option<RelayStatus>,
+    suspension: Option<&'a Suspension>,
+}
+
 fn row(
     who: &Console,
     license: &License,
     names: &HashMap<i32, &str>,
     types: &[EnabledType],
     writable: bool,
-    relay: Option<RelayStatus>,
+    state: RowState<'_>,
 ) -> Markup {
+    let RowState { relay, suspension } = state;
     let pick = format!("{}|{}", license.ip, license.type_id);
     let name = names.get(&license.type_id).copied().unwrap_or("");
     let family = types
@@ -239,7 +260,12 @@ fn row(
             }
             td { (license.created_at.format("%Y-%m-%d")) }
             td { (when(license.last_checkin)) }
-            td { (name) " (" (license.type_id) ")" (relay_badge(relay)) }
+            td {
+                (name) " (" (license.type_id) ")" (relay_badge(relay))
+                @if let Some(s) = suspension {
+                    " " span.badge.suspended title={"Suspended " (s.suspended_at.format("%Y-%m-%d %H:%M")) " UTC"} { "suspended: " (s.reason) }
+                }
+            }
             td.actions {
                 @if writable {
                     form method="post" action="/console/licenses/remove" {
@@ -264,6 +290,22 @@ fn row(
                             label { "Note " textarea name="note" maxlength="500" rows="2" { (license.note.as_deref().unwrap_or("")) } }
                             label { "External id " input type="text" name="external_id" maxlength="100" value=(license.external_id.as_deref().unwrap_or("")); }
                             button type="submit" { "Save" }
+                        }
+                    }
+                    @if suspension.is_some() {
+                        form method="post" action="/console/licenses/resume" {
+                            (csrf_field(who))
+                            input type="hidden" name="ip" value=(license.ip);
+                            input type="hidden" name="type" value=(license.type_id);
+                            button type="submit" { "Resume" }
+                        }
+                    } @else {
+                        form.suspend method="post" action="/console/licenses/suspend" {
+                            (csrf_field(who))
+                            input type="hidden" name="ip" value=(license.ip);
+                            input type="hidden" name="type" value=(license.type_id);
+                            input type="text" name="reason" required maxlength="200" placeholder="reason" aria-label={"Reason to suspend " (license.ip) " type " (license.type_id)};
+                            button type="submit" { "Suspend" }
                         }
                     }
                     form.move method="post" action="/console/licenses/move" {

@@ -66,6 +66,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/licenses/els", web::post().to(license_actions::els))
             .route("/licenses/note", web::post().to(license_actions::note))
             .route(
+                "/licenses/suspend",
+                web::post().to(license_actions::suspend),
+            )
+            .route("/licenses/resume", web::post().to(license_actions::resume))
+            .route(
                 "/licenses/move",
                 web::post().to(license_actions::move_license),
             )

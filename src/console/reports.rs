@@ -147,9 +147,9 @@ pub async fn usage(
     let login_of = |id: i64| logins.get(&id).cloned().unwrap_or_default();
     if query.format == "csv" {
         let mut out = String::from(if operator {
-            "reseller,type,type_name,license_days,peak,amount\r\n"
+            "reseller,type,type_name,license_days,peak,amount,suspended_days\r\n"
         } else {
-            "type,type_name,license_days,peak,amount\r\n"
+            "type,type_name,license_days,peak,amount,suspended_days\r\n"
         });
         for line in &lines {
             let u = &line.usage;
@@ -160,7 +160,10 @@ pub async fn usage(
             out.push_str(&format!("{},", u.type_id));
             field(names.get(&u.type_id).map_or("", String::as_str), &mut out);
             let amount = line.amount_cents.map(format_cents).unwrap_or_default();
-            out.push_str(&format!(",{},{},{amount}\r\n", u.license_days, u.peak));
+            out.push_str(&format!(
+                ",{},{},{amount},{}\r\n",
+                u.license_days, u.peak, u.suspended_days
+            ));
         }
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
@@ -187,7 +190,7 @@ pub async fn usage(
         table.usage {
             thead { tr {
                 @if operator { th scope="col" { "Reseller" } }
-                th scope="col" { "Type" } th scope="col" { "License-days" } th scope="col" { "Peak" } th scope="col" { "Amount" }
+                th scope="col" { "Type" } th scope="col" { "License-days" } th scope="col" { "Peak" } th scope="col" { "Amount" } th scope="col" { "Suspended days" }
             } }
             tbody {
                 @for line in &lines {
@@ -198,12 +201,14 @@ pub async fn usage(
                         td { (u.license_days) }
                         td { (u.peak) }
                         td { (line.amount_cents.map(format_cents).unwrap_or_else(|| "not priced".into())) }
+                        td { (u.suspended_days) }
                     }
                 }
             }
             tfoot { tr {
                 th scope="row" colspan=(if operator { 4 } else { 3 }) { "Total" }
                 td #usage-total { (format_cents(total)) }
+                td {}
             } }
         }
     };

@@ -15,8 +15,15 @@ use crate::error::DomainError;
 /// `uname` says, and a long one must not cost them their check-in).
 pub const MAX_SERVER_INFO: usize = 1024;
 
+/// What a check-in answers: the licensed types (ascending), and those of them suspended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedIn {
+    pub types: Vec<i32>,
+    pub suspended: Vec<i32>,
+}
+
 /// Marks every license held on `ip` registered, records `last_checkin` and `server_info`,
-/// and returns the licensed types (ascending).
+/// and returns the licensed types (ascending) and which are suspended.
 ///
 /// An IP that holds no license costs one read and no write (on SQLite, not even the write
 /// lock). A history row is written only when a license becomes registered (its first
@@ -26,7 +33,7 @@ pub fn check_in(
     ip: &LicenseIp,
     server_info: Option<&str>,
     now: NaiveDateTime,
-) -> Result<Vec<i32>, DomainError> {
+) -> Result<CheckedIn, DomainError> {
     if let Some(info) = server_info {
         super::refuse_nul("server_info", info)?;
     }
@@ -78,7 +85,14 @@ pub fn check_in(
         if types.is_empty() {
             return Err(no_license());
         }
-        Ok(types)
+        let ids: Vec<i64> = held.iter().map(|l| l.id).collect();
+        let suspensions = super::licenses::suspensions_of(c, &ids)?;
+        let suspended = held
+            .iter()
+            .filter(|l| suspensions.contains_key(&l.id) && types.contains(&l.type_id))
+            .map(|l| l.type_id)
+            .collect();
+        Ok(CheckedIn { types, suspended })
     })
 }
 

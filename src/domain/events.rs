@@ -25,6 +25,10 @@ pub enum Action {
     /// The license moved to a new IP (`ip`); `detail` is `from=OLD_IP`, plus `;trial` for a
     /// trial license.
     Move,
+    /// Suspended (`detail` `reason=...`), or resumed: the license stays, its usage days
+    /// count apart while suspended.
+    Suspend,
+    Resume,
     /// Its note or external id changed; `detail` is `changed=note,external_id` (those that
     /// did), the webhook event (`license.updated`) carries the new values.
     Note,
@@ -49,6 +53,8 @@ impl Action {
             Action::Expire => "expire",
             Action::Move => "move",
             Action::Note => "note",
+            Action::Suspend => "suspend",
+            Action::Resume => "resume",
             Action::KeyCreate => "key_create",
             Action::KeyDelete => "key_delete",
             Action::KeyUpdate => "key_update",
@@ -67,6 +73,8 @@ impl Action {
             Action::Expire => EventType::LicenseExpired,
             Action::Move => EventType::LicenseMoved,
             Action::Note => EventType::LicenseUpdated,
+            Action::Suspend => EventType::LicenseSuspended,
+            Action::Resume => EventType::LicenseResumed,
             Action::KeyCreate => EventType::KeyCreated,
             Action::KeyDelete => EventType::KeyDeleted,
             Action::KeyUpdate => EventType::KeyUpdated,

@@ -10,6 +10,8 @@
 //! - a move to a new IP is the same license: the old IP counts up to the day before, the new
 //!   one from the day of the move, so a moved license counts each day once;
 //! - trial licenses are free and not counted;
+//! - a suspended license's days count apart (`suspended_days`), from the day it is suspended
+//!   to the day before it is resumed, not as license-days;
 //! - in the current month, days after today are not counted.
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,8 +30,10 @@ pub struct Usage {
     pub reseller_id: i64,
     pub type_id: i32,
     pub license_days: i64,
-    /// Most licenses of the type held on any one day.
+    /// Most licenses of the type held (not suspended) on any one day.
     pub peak: i64,
+    /// Days licenses of the type were held suspended (not billed).
+    pub suspended_days: i64,
 }
 
 /// Days of the month as bits (bit 0 = the 1st).
@@ -37,13 +41,16 @@ type DayBits = u32;
 
 #[derive(Default)]
 struct Tally {
-    /// (reseller, type) → IP → the days that license was held.
+    /// (reseller, type) → IP → the days that license was held, and held suspended.
     days: BTreeMap<(i64, i32), HashMap<String, DayBits>>,
+    suspended: BTreeMap<(i64, i32), HashMap<String, DayBits>>,
 }
 
 impl Tally {
+    #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
+        suspended: bool,
         key: (i64, i32),
         ip: &str,
         first: NaiveDate,
@@ -57,8 +64,12 @@ impl Tally {
             return;
         }
         let bits = day_bits(start.day(), end.day());
-        *self
-            .days
+        let days = if suspended {
+            &mut self.suspended
+        } else {
+            &mut self.days
+        };
+        *days
             .entry(key)
             .or_default()
             .entry(ip.to_string())
@@ -73,6 +84,7 @@ fn day_bits(from: u32, to: u32) -> DayBits {
 struct Open {
     since: NaiveDate,
     trial: bool,
+    suspended: bool,
 }
 
 /// Computes usage for `month` from `events` (oldest first, all before the month's end).
@@ -82,7 +94,8 @@ pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<
     let close =
         |tally: &mut Tally, reseller: i64, ip: &str, type_id: i32, held: Open, last: NaiveDate| {
             if !held.trial {
-                tally.add((reseller, type_id), ip, held.since, last, month, today);
+                let key = (reseller, type_id);
+                tally.add(held.suspended, key, ip, held.since, last, month, today);
             }
         };
     for event in events {
@@ -101,7 +114,11 @@ pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<
         match action {
             "register" => {
                 let trial = event.detail.as_deref() == Some(TRIAL_DETAIL);
-                open.entry(key).or_insert(Open { since: day, trial });
+                open.entry(key).or_insert(Open {
+                    since: day,
+                    trial,
+                    suspended: false,
+                });
             }
             "remove" | "expire" => {
                 if let Some(held) = open.remove(&key) {
@@ -124,7 +141,42 @@ pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<
                     let last = day - Duration::days(1);
                     close(&mut tally, reseller, from_ip, type_id, held, last);
                 }
-                open.insert(key, Open { since: day, trial });
+                let suspended = false;
+                open.insert(
+                    key,
+                    Open {
+                        since: day,
+                        trial,
+                        suspended,
+                    },
+                );
+            }
+            "suspend" | "resume" => {
+                let suspended = action == "suspend";
+                let Some(held) = open.remove(&key) else {
+                    continue;
+                };
+                if held.suspended == suspended {
+                    open.insert(key, held);
+                    continue;
+                }
+                let trial = held.trial;
+                close(
+                    &mut tally,
+                    reseller,
+                    &key.1,
+                    type_id,
+                    held,
+                    day - Duration::days(1),
+                );
+                open.insert(
+                    key,
+                    Open {
+                        since: day,
+                        trial,
+                        suspended,
+                    },
+                );
             }
             "convert" => {
                 let from = event
@@ -145,7 +197,15 @@ pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<
                         day - Duration::days(1),
                     );
                 }
-                open.insert(key, Open { since: day, trial });
+                let suspended = false;
+                open.insert(
+                    key,
+                    Open {
+                        since: day,
+                        trial,
+                        suspended,
+                    },
+                );
             }
             _ => {}
         }
@@ -153,23 +213,34 @@ pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<
     for ((reseller, ip, type_id), held) in open {
         close(&mut tally, reseller, &ip, type_id, held, month.last_day());
     }
-    tally
+    let count = |by_ip: &HashMap<String, DayBits>| -> i64 {
+        by_ip.values().map(|b| i64::from(b.count_ones())).sum()
+    };
+    let mut keys: Vec<(i64, i32)> = tally
         .days
-        .into_iter()
-        .map(|((reseller_id, type_id), by_ip)| {
-            let license_days = by_ip.values().map(|b| i64::from(b.count_ones())).sum();
+        .keys()
+        .chain(tally.suspended.keys())
+        .copied()
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let empty = HashMap::new();
+    keys.into_iter()
+        .map(|key| {
+            let by_ip = tally.days.get(&key).unwrap_or(&empty);
             let peak = (0..31)
                 .map(|day| by_ip.values().filter(|b| *b & (1 << day) != 0).count() as i64)
                 .max()
                 .unwrap_or(0);
             Usage {
-                reseller_id,
-                type_id,
-                license_days,
+                reseller_id: key.0,
+                type_id: key.1,
+                license_days: count(by_ip),
                 peak,
+                suspended_days: tally.suspended.get(&key).map_or(0, count),
             }
         })
-        .filter(|u| u.license_days > 0)
+        .filter(|u| u.license_days > 0 || u.suspended_days > 0)
         .collect()
 }
 
@@ -198,6 +269,7 @@ pub fn with_steady(
             type_id: *type_id,
             license_days: 0,
             peak: 0,
+            suspended_days: 0,
         });
         usage.license_days += licenses * counted_days;
         if counted_days > 0 {
@@ -206,7 +278,7 @@ pub fn with_steady(
     }
     by_key
         .into_values()
-        .filter(|u| u.license_days > 0)
+        .filter(|u| u.license_days > 0 || u.suspended_days > 0)
         .collect()
 }
 
@@ -405,6 +477,39 @@ mod tests {
             ev(2, "2026-11-11 12:00", "move", "b", 1, Some("from=a;trial")),
         ];
         assert_eq!(usage(&trial, "2026-11", "2027-01-01"), []);
+    }
+
+    #[test]
+    fn suspended_days_count_apart() {
+        let events = [
+            ev(1, "2026-11-01 00:00", "register", "a", 1, None),
+            ev(
+                2,
+                "2026-11-11 12:00",
+                "suspend",
+                "a",
+                1,
+                Some("reason=unpaid"),
+            ),
+            ev(3, "2026-11-21 08:00", "resume", "a", 1, None),
+            ev(
+                4,
+                "2026-11-21 09:00",
+                "suspend",
+                "a",
+                1,
+                Some("reason=again"),
+            ),
+            ev(5, "2026-11-21 10:00", "resume", "a", 1, None),
+        ];
+        let nov = Month::parse("2026-11").unwrap();
+        let today = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        let usage = compute(&events, &nov, today);
+        // Billed the 1st to the 10th and the 21st on (a same-day suspend and resume leaves
+        // the day billed); suspended the 11th to the 20th.
+        assert_eq!(usage[0].license_days, 20);
+        assert_eq!(usage[0].suspended_days, 10);
+        assert_eq!(usage[0].peak, 1);
     }
 
     #[test]

@@ -29,16 +29,20 @@ struct OpenLicense {
     type_id: i32,
     #[diesel(sql_type = Bool)]
     trial: bool,
+    #[diesel(sql_type = Bool)]
+    suspended: bool,
     #[diesel(sql_type = BigInt)]
     licenses: i64,
 }
 
 /// The history actions usage is replayed from.
-const USAGE_ACTIONS: [&str; 7] = [
+const USAGE_ACTIONS: [&str; 9] = [
     "register",
     "remove",
     "convert",
     "move",
+    "suspend",
+    "resume",
     "expire",
     "key_register",
     "key_remove",
@@ -120,16 +124,18 @@ fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
                            FROM license_events r \
                            WHERE r.reseller_id = l.reseller_id AND r.ip = l.ip \
                              AND r.action IN ('register', 'move') AND r.id <= l.id \
-                           ORDER BY r.id DESC LIMIT 1), FALSE) END AS trial \
+                           ORDER BY r.id DESC LIMIT 1), FALSE) END AS trial, \
+                  (l.action = 'suspend') AS suspended \
              FROM latest l \
             WHERE l.in_month = 0 AND l.n = l.changes + 1 \
-              AND l.action IN ('register', 'convert', 'move') \
+              AND l.action IN ('register', 'convert', 'move', 'suspend', 'resume') \
          ) \
-         SELECT reseller_id, ip, type_id, trial, CAST(1 AS BIGINT) AS licenses \
-           FROM opening WHERE changes > 0 \
+         SELECT reseller_id, ip, type_id, trial, suspended, CAST(1 AS BIGINT) AS licenses \
+           FROM opening WHERE changes > 0 OR suspended \
          UNION ALL \
-         SELECT reseller_id, NULL AS ip, type_id, FALSE AS trial, COUNT(*) AS licenses \
-           FROM opening WHERE changes = 0 AND NOT trial \
+         SELECT reseller_id, NULL AS ip, type_id, FALSE AS trial, FALSE AS suspended, \
+                COUNT(*) AS licenses \
+           FROM opening WHERE changes = 0 AND NOT trial AND NOT suspended \
           GROUP BY reseller_id, type_id \
           ORDER BY 1, 2, 3"
     )
@@ -138,8 +144,9 @@ fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
 /// The licenses open at the start of a month, as `usage::compute` takes them.
 #[derive(Debug, Default)]
 pub struct Opening {
-    /// Those that change during the month: register events at the start (trials marked as
-    /// such, so that they stay unbilled), to be replayed with the month's changes.
+    /// Those that change during the month, or are suspended at its start: register events at
+    /// the start (trials marked as such, so that they stay unbilled; a suspended one followed
+    /// by its suspend event), to be replayed with the month's changes.
     pub changing: Vec<LicenseEvent>,
     /// (reseller, type) → how many non-trial licenses are open at the start and do not
     /// change during the month: each is held every day of it.
@@ -175,17 +182,27 @@ pub fn open_at(
     let mut opening = Opening::default();
     for row in rows {
         match row.ip {
-            Some(ip) => opening.changing.push(LicenseEvent {
-                id: 0,
-                at: start,
-                reseller_id: Some(row.reseller_id),
-                action: "register".into(),
-                ip,
-                type_id: Some(row.type_id),
-                detail: row.trial.then(|| TRIAL_DETAIL.to_string()),
-                source: None,
-                server_id: None,
-            }),
+            Some(ip) => {
+                let opened = LicenseEvent {
+                    id: 0,
+                    at: start,
+                    reseller_id: Some(row.reseller_id),
+                    action: "register".into(),
+                    ip,
+                    type_id: Some(row.type_id),
+                    detail: row.trial.then(|| TRIAL_DETAIL.to_string()),
+                    source: None,
+                    server_id: None,
+                };
+                // Suspended since before the month: replayed as suspended from its start.
+                let suspended = row.suspended.then(|| LicenseEvent {
+                    action: "suspend".into(),
+                    detail: None,
+                    ..opened.clone()
+                });
+                opening.changing.push(opened);
+                opening.changing.extend(suspended);
+            }
             None => opening
                 .steady
                 .push(((row.reseller_id, row.type_id), row.licenses)),

@@ -16,7 +16,7 @@ use super::sender::{self, Message};
 use super::settings::WorkerContext;
 use super::{schedule, signature};
 use crate::db::{self, Pool};
-use crate::domain::licenses::expire_due_trials;
+use crate::domain::licenses::{expire_due_trials, remove_due_suspensions};
 use crate::domain::webhooks::deliveries::{self, Delivery, Lease, Next, Outcome};
 use crate::domain::webhooks::endpoints;
 use crate::domain::webhooks::outbox::DELIVERIES_QUEUED;
@@ -123,6 +123,17 @@ impl Worker {
             Ok(0) => {}
             Ok(n) => log::info!("{n} trial license(s) ran out and were ended"),
             Err(e) => log::warn!("ending expired trials: {e}"),
+        }
+        match db::run(self.pool(), move |c| {
+            remove_due_suspensions(c, now, EXPIRY_BATCH)
+        })
+        .await
+        {
+            Ok(0) => {}
+            Ok(n) => {
+                log::info!("{n} suspended license(s) reached their removal date and were removed")
+            }
+            Err(e) => log::warn!("removing suspended licenses past their grace period: {e}"),
         }
     }
 

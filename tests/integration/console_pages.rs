@@ -80,7 +80,7 @@ on_both_backends! {
         assert!(licenses.contains("203.0.113.1") && !licenses.contains("Add IP"));
         assert!(field_value(&licenses, "csrf").is_some(), "the logout form carries a token");
         let usage = get(&srv, &viewer.cookie, "/console/usage?format=csv").text();
-        assert!(usage.starts_with("type,type_name,license_days,peak,amount\r\n1,"), "{usage}");
+        assert!(usage.starts_with("type,type_name,license_days,peak,amount,suspended_days\r\n1,"), "{usage}");
     }
 }
 

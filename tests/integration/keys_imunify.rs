@@ -102,7 +102,7 @@ key_tests! {
         let usage = r.ok("/api/usage.json", "month=2026-11");
         assert_eq!(
             usage,
-            json!({"month": "2026-11", "usage": [{"type": 41, "license_days": 5, "peak": 2, "amount": null}]}),
+            json!({"month": "2026-11", "usage": [{"type": 41, "license_days": 5, "peak": 2, "amount": null, "suspended_days": 0}]}),
             "{kind:?}"
         );
         // December starts with B open (one license, from the opening replay).

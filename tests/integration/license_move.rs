@@ -69,8 +69,8 @@ crate::on_both_kinds! {
         assert_eq!(
             usage["usage"],
             json!([
-                {"type": 1, "license_days": 3, "peak": 1, "amount": null},
-                {"type": 16, "license_days": 3, "peak": 1, "amount": null}
+                {"type": 1, "license_days": 3, "peak": 1, "amount": null, "suspended_days": 0},
+                {"type": 16, "license_days": 3, "peak": 1, "amount": null, "suspended_days": 0}
             ])
         );
         srv.clock.advance(chrono::Duration::days(40));
@@ -78,8 +78,8 @@ crate::on_both_kinds! {
         assert_eq!(
             usage["usage"],
             json!([
-                {"type": 1, "license_days": 31, "peak": 1, "amount": null},
-                {"type": 16, "license_days": 31, "peak": 1, "amount": null}
+                {"type": 1, "license_days": 31, "peak": 1, "amount": null, "suspended_days": 0},
+                {"type": 16, "license_days": 31, "peak": 1, "amount": null, "suspended_days": 0}
             ]),
             "December: moved on the 1st, counted once a day all month"
         );

@@ -272,9 +272,9 @@ fn usage_from_history(kind: Kind) {
     assert_eq!(
         data,
         json!({"month": "2028-02", "usage": [
-            {"type": 1, "license_days": 10, "peak": 1, "amount": null},
-            {"type": 41, "license_days": 7, "peak": 1, "amount": null},
-            {"type": 42, "license_days": 3, "peak": 1, "amount": null}
+            {"type": 1, "license_days": 10, "peak": 1, "amount": null, "suspended_days": 0},
+            {"type": 41, "license_days": 7, "peak": 1, "amount": null, "suspended_days": 0},
+            {"type": 42, "license_days": 3, "peak": 1, "amount": null, "suspended_days": 0}
         ]})
     );
     // The current month (March) counts up to today, the 2nd.
@@ -282,7 +282,7 @@ fn usage_from_history(kind: Kind) {
     assert_eq!(data["month"], "2028-03");
     assert_eq!(
         data["usage"][0],
-        json!({"type": 1, "license_days": 2, "peak": 1, "amount": null})
+        json!({"type": 1, "license_days": 2, "peak": 1, "amount": null, "suspended_days": 0})
     );
     assert!(r
         .refused("/api/usage.json", "month=2028-13")
@@ -298,9 +298,9 @@ fn usage_from_history(kind: Kind) {
     // 1st, 41 the 2nd. Then 41 is removed the same day, which changes nothing counted.
     r.ok("convert", "ip=203.0.113.91&type=42&type_to=41");
     let march = json!([
-        {"type": 1, "license_days": 2, "peak": 1, "amount": null},
-        {"type": 41, "license_days": 1, "peak": 1, "amount": null},
-        {"type": 42, "license_days": 1, "peak": 1, "amount": null}
+        {"type": 1, "license_days": 2, "peak": 1, "amount": null, "suspended_days": 0},
+        {"type": 41, "license_days": 1, "peak": 1, "amount": null, "suspended_days": 0},
+        {"type": 42, "license_days": 1, "peak": 1, "amount": null, "suspended_days": 0}
     ]);
     assert_eq!(r.ok("/api/usage.json", "")["usage"], march);
     assert_eq!(r.ok("remove", "ip=203.0.113.91&type=41"), json!(true));

@@ -38,6 +38,7 @@ mod keys_race;
 mod lanes;
 mod license_move;
 mod license_notes;
+mod license_suspend;
 mod lifecycle;
 mod list;
 mod lockout;

@@ -26,6 +26,7 @@ pub fn update_els(
     let ip = ip.to_string();
     with_retries(conn, |c| {
         let mine = owned_on(c, actor.reseller.id, &ip, type_id)?;
+        super::suspend::refuse_suspended(c, &mine)?;
         for license in mine.iter().filter(|l| l.els_allowed != els_allowed) {
             let updated = diesel::update(
                 as_read(license).filter(ip_licenses::els_allowed.eq(license.els_allowed)),
@@ -77,6 +78,7 @@ pub fn convert(
         let Some(license) = owned_on(c, actor.reseller.id, &ip, Some(from))?.pop() else {
             return Ok(false);
         };
+        super::suspend::refuse_suspended(c, std::slice::from_ref(&license))?;
         if from == to {
             return Ok(true);
         }

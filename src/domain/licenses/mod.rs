@@ -20,6 +20,7 @@ mod change;
 mod register;
 mod relocate;
 mod remove;
+mod suspend;
 mod trials;
 
 pub use annotate::{
@@ -29,6 +30,10 @@ pub use change::{convert, update_els};
 pub use register::{begin_intent, register, Intent, Registration};
 pub use relocate::{move_licenses, MOVED_TRIAL_SUFFIX};
 pub use remove::{expire_due_trials, remove};
+pub use suspend::{
+    reason_text, remove_due_suspensions, resume, suspend, suspensions_of, Suspension, GRACE_ENDED,
+    MAX_REASON_CHARS,
+};
 pub use trials::{closed_trial_families, TRIAL_SERVERS};
 
 use remove::refuse_while_registering;

@@ -65,6 +65,7 @@ fn move_once(
     refuse_while_registering(conn, me, old, type_id)?;
     let mine = owned_on(conn, me, old, type_id)?;
     let mine = clear_expired(conn, mine, actor.now)?;
+    super::suspend::refuse_suspended(conn, &mine)?;
     if mine.is_empty() {
         return Err(DomainError::not_found(match type_id {
             Some(t) => format!("You hold no license of type {t} on IP {old}"),

@@ -19,7 +19,9 @@ use diesel::prelude::*;
 use super::ops::{self, NewOp, OpKind};
 use super::{claims, ops::PENDING};
 use crate::db::models::{License, NewLicense, NewLicenseEvent, Reseller, Upstream};
-use crate::db::schema::{ip_licenses, license_events, upstream_ops, upstream_routes};
+use crate::db::schema::{
+    ip_licenses, license_events, license_suspensions, upstream_ops, upstream_routes,
+};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::catalogue::find_type;
 use crate::domain::events::{self, Action, EventContext};
@@ -78,8 +80,13 @@ pub fn snapshot(conn: &mut DbConnection, upstream_id: i64) -> Result<Snapshot, D
             routed.insert(*type_id, t.slot());
         }
     }
+    // A suspended license was removed upstream on purpose: it is not expected there.
+    let suspended = diesel::dsl::exists(
+        license_suspensions::table.filter(license_suspensions::license_id.eq(ip_licenses::id)),
+    );
     let rows: Vec<(String, i32, i64, Option<String>, bool)> = ip_licenses::table
         .filter(ip_licenses::type_id.eq_any(&routed_types))
+        .filter(diesel::dsl::not(suspended))
         .select((
             ip_licenses::ip,
             ip_licenses::type_id,

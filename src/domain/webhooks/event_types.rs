@@ -13,6 +13,8 @@ pub enum EventType {
     LicenseExpired,
     LicenseCheckedIn,
     LicenseMoved,
+    LicenseSuspended,
+    LicenseResumed,
     ResellerBlocked,
     ResellerUnblocked,
     ResellerSecretRotated,
@@ -28,7 +30,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 19] = [
         EventType::LicenseRegistered,
         EventType::LicenseRemoved,
         EventType::LicenseConverted,
@@ -36,6 +38,8 @@ impl EventType {
         EventType::LicenseExpired,
         EventType::LicenseCheckedIn,
         EventType::LicenseMoved,
+        EventType::LicenseSuspended,
+        EventType::LicenseResumed,
         EventType::ResellerBlocked,
         EventType::ResellerUnblocked,
         EventType::ResellerSecretRotated,
@@ -57,6 +61,8 @@ impl EventType {
             EventType::LicenseExpired => "license.expired",
             EventType::LicenseCheckedIn => "license.checked_in",
             EventType::LicenseMoved => "license.moved",
+            EventType::LicenseSuspended => "license.suspended",
+            EventType::LicenseResumed => "license.resumed",
             EventType::ResellerBlocked => "reseller.blocked",
             EventType::ResellerUnblocked => "reseller.unblocked",
             EventType::ResellerSecretRotated => "reseller.secret_rotated",

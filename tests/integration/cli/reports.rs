@@ -77,8 +77,8 @@ crate::on_both_kinds! {
         assert_eq!(
             rows,
             serde_json::json!([
-                {"month": "2020-01", "reseller": "acme", "type": 1, "license_days": 11, "peak": 1, "amount_cents": 1100},
-                {"month": "2020-01", "reseller": "acme", "type": 16, "license_days": 2, "peak": 1, "amount_cents": null}
+                {"month": "2020-01", "reseller": "acme", "type": 1, "license_days": 11, "peak": 1, "amount_cents": 1100, "suspended_days": 0},
+                {"month": "2020-01", "reseller": "acme", "type": 16, "license_days": 2, "peak": 1, "amount_cents": null, "suspended_days": 0}
             ])
         );
         let table = succeeded(&ipls(

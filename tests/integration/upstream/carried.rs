@@ -99,4 +99,32 @@ on_both_kinds! {
         let across = chain.acme.refused("convert", "ip=11.0.0.5&type=41&type_to=40");
         assert!(across.contains("kept here"), "{across}");
     }
+
+    fn moves_suspensions_and_resumes_follow_through_the_outbox(kind) {
+        let Some(chain) = Chain::start(kind) else { return };
+        chain.acme.ok("register", "ip=11.0.0.6&type=1");
+        // A move is a registration of the new IP there and a removal of the old one.
+        chain.acme.ok("move", "ip=11.0.0.6&new_ip=11.0.0.7");
+        wait_until("the move reaches B", SETTLED, || {
+            types_of(&chain.upstream_types("11.0.0.7")) == [1]
+                && types_of(&chain.upstream_types("11.0.0.6")).is_empty()
+        });
+        wait_until("nothing waits", SETTLED, || chain.a.pending() == 0);
+        assert_eq!(chain.a.count("SELECT count(*) AS n FROM upstream_claims WHERE ip = '11.0.0.7'"), 1);
+        assert_eq!(chain.a.count("SELECT count(*) AS n FROM upstream_claims WHERE ip = '11.0.0.6'"), 0);
+        // Suspended: removed there (the partner stops paying), kept here.
+        let out = chain.a.cli(&["license", "suspend", "--reseller", "acme", "--ip", "11.0.0.7", "--reason", "unpaid"]);
+        assert!(out.status.success(), "{out:?}");
+        wait_until("the suspension reaches B", SETTLED, || {
+            types_of(&chain.upstream_types("11.0.0.7")).is_empty()
+        });
+        assert_eq!(chain.a.holds("11.0.0.7", 1), 1);
+        // Resumed: registered there again.
+        let out = chain.a.cli(&["license", "resume", "--reseller", "acme", "--ip", "11.0.0.7"]);
+        assert!(out.status.success(), "{out:?}");
+        wait_until("the resume reaches B", SETTLED, || {
+            types_of(&chain.upstream_types("11.0.0.7")) == [1]
+        });
+        wait_until("nothing waits", SETTLED, || chain.a.pending() == 0);
+    }
 }

@@ -36,6 +36,12 @@ crate::on_both_kinds! {
     acme.ok("register", "ip=203.0.113.5&type=41");
     acme.ok("convert", "ip=203.0.113.5&type=41&type_to=42");
     acme.ok("move", "ip=203.0.113.5&new_ip=203.0.113.8");
+    let admin = crate::admin_api::token(&srv, "ops", false);
+    let path = "/api/admin/v1/licenses/203.0.113.8";
+    let body = serde_json::json!({"reseller": "acme", "reason": "unpaid invoice 7", "remove_after": "14d"});
+    crate::admin_api::ok(&srv, &admin, "POST", &format!("{path}/suspend"), Some(body));
+    let body = serde_json::json!({"reseller": "acme"});
+    crate::admin_api::ok(&srv, &admin, "POST", &format!("{path}/resume"), Some(body));
     acme.ok("register", "ip=203.0.113.6&type=1");
     acme.ok("update", "ip=203.0.113.6&els_allowed=true");
     let checkin = get_from(
@@ -73,7 +79,7 @@ crate::on_both_kinds! {
     // The trial runs out by the server's clock; the worker ends it and reports it.
     srv.clock.advance(chrono::Duration::days(31));
 
-    let all = receiver.wait_for_accepted(14, WAIT);
+    let all = receiver.wait_for_accepted(16, WAIT);
     // acme's types 41 and 42 came with their default activation keys.
     let (default_keys, got) = all.split_at(2);
     for (made, type_id) in default_keys.iter().zip([41, 42]) {
@@ -89,6 +95,8 @@ crate::on_both_kinds! {
             "license.registered",
             "license.converted",
             "license.moved",
+            "license.suspended",
+            "license.resumed",
             "license.registered",
             "license.updated",
             "license.checked_in",
@@ -111,14 +119,18 @@ crate::on_both_kinds! {
     assert_eq!(got[2].payload["data"]["ip"], "203.0.113.8");
     assert_eq!(got[2].payload["data"]["from_ip"], "203.0.113.5");
     assert_eq!(got[2].payload["data"]["type"], 42);
-    assert_eq!(got[3].payload["data"]["ip"], "203.0.113.6");
-    assert_eq!(got[3].payload["data"]["reseller"], "acme");
-    assert_eq!(got[3].payload["data"]["trial"], false);
-    assert_eq!(got[4].payload["data"]["els_allowed"], true);
-    assert_eq!(got[5].payload["data"]["source"], "203.0.113.6");
-    assert_eq!(got[7].payload["data"]["reason"], "unpaid");
-    assert_eq!(got[10].payload["data"]["trial"], true);
-    assert_eq!(got[11].payload["data"]["ip"], "203.0.113.7");
+    assert_eq!(got[3].payload["data"]["reason"], "unpaid invoice 7");
+    assert_eq!(got[3].payload["data"]["remove_at"], "2026-12-12T12:00:00Z");
+    assert_eq!(got[3].payload["data"]["source"], "admin:ops");
+    assert_eq!(got[4].payload["data"]["ip"], "203.0.113.8");
+    assert_eq!(got[5].payload["data"]["ip"], "203.0.113.6");
+    assert_eq!(got[5].payload["data"]["reseller"], "acme");
+    assert_eq!(got[5].payload["data"]["trial"], false);
+    assert_eq!(got[6].payload["data"]["els_allowed"], true);
+    assert_eq!(got[7].payload["data"]["source"], "203.0.113.6");
+    assert_eq!(got[9].payload["data"]["reason"], "unpaid");
+    assert_eq!(got[12].payload["data"]["trial"], true);
+    assert_eq!(got[13].payload["data"]["ip"], "203.0.113.7");
     assert_eq!(got[0].payload["timestamp"], "2026-11-28T12:00:00Z");
     // The expired trial is gone from the table and its end is in the history.
     assert_eq!(
