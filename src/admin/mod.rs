@@ -12,6 +12,7 @@ mod licenses;
 pub mod openapi;
 mod params;
 mod reports;
+mod reseller_secrets;
 mod resellers;
 mod types;
 mod upstreams;
@@ -54,6 +55,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .service(
                 resource("/resellers/{login}/unblock", "POST")
                     .route(web::post().to(resellers::unblock)),
+            )
+            .service(
+                resource("/resellers/{login}/secrets", "GET, POST")
+                    .route(web::get().to(reseller_secrets::list))
+                    .route(web::post().to(reseller_secrets::add)),
+            )
+            .service(
+                resource("/resellers/{login}/secrets/{name}", "DELETE")
+                    .route(web::delete().to(reseller_secrets::revoke)),
             )
             .service(
                 resource("/resellers/{login}/rotate-secret", "POST")

@@ -9,7 +9,10 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema};
 
-use super::{keys, license_ops, licenses, reports, resellers, types, upstreams, views, webhooks};
+use super::{
+    keys, license_ops, licenses, reports, reseller_secrets, resellers, types, upstreams, views,
+    webhooks,
+};
 use crate::problem::Problem;
 
 #[derive(OpenApi)]
@@ -17,7 +20,8 @@ use crate::problem::Problem;
     info(title = "ipls admin API", description = "Operator API: resellers, licenses, activation keys, usage, audit, prices, webhooks."),
     paths(
         resellers::list, resellers::create, resellers::get, resellers::patch, resellers::block,
-        resellers::unblock, resellers::rotate_secret, licenses::list, licenses::on_ip,
+        resellers::unblock, resellers::rotate_secret, reseller_secrets::list, reseller_secrets::add,
+        reseller_secrets::revoke, licenses::list, licenses::on_ip,
         licenses::register, licenses::remove, license_ops::move_license, license_ops::patch,
         license_ops::suspend, license_ops::resume,
         upstreams::list, upstreams::create, upstreams::get, upstreams::patch, upstreams::delete,

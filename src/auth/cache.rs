@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::db::models::Reseller;
+use crate::domain::resellers::secrets::NamedSecret;
 
 const MAX_ENTRIES: usize = 10_000;
 
@@ -19,6 +20,8 @@ const MAX_ENTRIES: usize = 10_000;
 pub struct CachedAccount {
     pub reseller: Reseller,
     pub secret: String,
+    /// Its named secrets, in clear (`domain::resellers::secrets`).
+    pub named: Vec<NamedSecret>,
 }
 
 struct Entry {

@@ -10,6 +10,7 @@ use super::budget::Budgets;
 use super::cache::AuthCache;
 use super::checkin_limit::CheckinLimit;
 use super::known_sources::KnownSources;
+use super::secret_use::SecretUse;
 use crate::clock::Clock;
 use crate::db::{Backend, Pool};
 use crate::observe::metrics::Metrics;
@@ -49,6 +50,7 @@ pub struct AuthContext {
     pub checkin_limit: Arc<CheckinLimit>,
     pub secrets: Arc<SecretBox>,
     pub metrics: Arc<Metrics>,
+    pub secret_use: Arc<SecretUse>,
 }
 
 impl AuthContext {
@@ -77,6 +79,7 @@ impl AuthContext {
             settings: Arc::new(settings),
             secrets,
             metrics,
+            secret_use: Arc::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod known_sources;
 pub mod password;
 pub mod reseller;
+pub mod secret_use;
 pub mod session;
 
 pub use crate::token::{

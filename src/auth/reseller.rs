@@ -99,31 +99,62 @@ async fn verify(
     ) {
         return Err(AuthError::Unauthorized);
     }
-    let verifies = |found: &Option<CachedAccount>| {
+    // Which secret verified: None, the first (Some(None)) or a named one (Some(Some(id))).
+    // At most `MAX_SECRETS` hashes per call (the first secret, then the named ones).
+    let verifies = |found: &Option<CachedAccount>| -> Option<Option<i64>> {
         state
             .metrics
             .auth_verifications
             .fetch_add(1, Ordering::Relaxed);
-        match found {
-            Some(account) => token::verify(&token, &account.secret, account.reseller.legacy_sha1),
-            None => {
-                let _ = token::verify(&token, DECOY_SECRET, true);
-                false
-            }
+        let Some(account) = found else {
+            let _ = token::verify(&token, DECOY_SECRET, true);
+            return None;
+        };
+        let legacy = account.reseller.legacy_sha1;
+        if token::verify(&token, &account.secret, legacy) {
+            return Some(None);
         }
+        account
+            .named
+            .iter()
+            .find(|n| token::verify(&token, &n.secret, legacy))
+            .map(|n| Some(n.id))
     };
     let (mut found, cached) = lookup(state, token.login, true).await?;
     let mut verified = verifies(&found);
     // A cached account that does not verify may have a new secret: read it again, so the
     // new secret works at once (the old one keeps working for at most the cache's TTL).
-    if !verified && cached {
+    if verified.is_none() && cached {
         found = lookup(state, token.login, false).await?.0;
         verified = verifies(&found);
     }
-    match found {
-        Some(account) if verified => Ok(account.reseller),
+    match (found, verified) {
+        (Some(account), Some(secret)) => {
+            note_use(state, account.reseller.id, secret, now);
+            Ok(account.reseller)
+        }
         _ => Err(AuthError::Unauthorized),
     }
+}
+
+/// Records when a secret last verified, at most once a minute per secret (`secret_use`), in
+/// the background on the workers' lane of connections: the call does not wait for it, and
+/// a write that must wait (SQLite's lock held by a long write) takes no reads connection. A
+/// failure to write is logged, never the caller's problem.
+fn note_use(state: &AuthContext, reseller_id: i64, secret: Option<i64>, now: NaiveDateTime) {
+    let Some(minute) = state.secret_use.due(reseller_id, secret, now) else {
+        return;
+    };
+    let pool = state.pool.lane(crate::db::lanes::Lane::Background);
+    actix_web::rt::spawn(async move {
+        let written = db::run(&pool, move |c| {
+            resellers::secrets::mark_used(c, reseller_id, secret, minute)
+        })
+        .await;
+        if let Err(e) = written {
+            log::warn!("could not record when an API secret was last used: {e}");
+        }
+    });
 }
 
 /// The account and its clear secret, and whether it came from the cache: from the cache
@@ -147,7 +178,12 @@ async fn lookup(
             return Ok(None);
         };
         let secret = resellers::clear_secret(&reseller, &secrets)?;
-        Ok(Some(CachedAccount { reseller, secret }))
+        let named = resellers::secrets::clear_named(c, &reseller, &secrets)?;
+        Ok(Some(CachedAccount {
+            reseller,
+            secret,
+            named,
+        }))
     })
     .await?;
     if let Some(account) = &found {

@@ -18,6 +18,7 @@ mod parsers_properties;
 mod rekey;
 mod report;
 mod reseller;
+mod reseller_secret;
 mod serve;
 mod table;
 mod upstream;

@@ -39,8 +39,11 @@ pub enum ResellerCommand {
     },
     /// Show one reseller (never its secret).
     Show { login: String },
-    /// Replace the secret with a new random one; prints it once.
+    /// Replace the first secret with a new random one; prints it once.
     RotateSecret { login: String },
+    /// The account's named API secrets, beside its first one (at most 5 in all).
+    #[command(subcommand)]
+    Secret(super::reseller_secret::SecretCommand),
     /// Block an account: reads keep working, every change is refused with REASON.
     Block {
         login: String,
@@ -97,6 +100,9 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
         }
         ResellerCommand::List { format } => list(conn, format)?,
         ResellerCommand::Show { login } => show(conn, &login)?,
+        ResellerCommand::Secret(command) => {
+            super::reseller_secret::run(conn, &secrets, &by, command)?
+        }
         ResellerCommand::RotateSecret { login } => {
             let secret = resellers::generate_secret().map_err(domain_error)?;
             let changes = AccountChanges {

@@ -37,6 +37,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "legacy" => "Legacy sha1 setting saved.",
         "password" => "Password changed; your other sessions have ended.",
         "user-removed" => "Login removed.",
+        "secret-revoked" => "The secret was revoked: tokens made with it are refused now.",
         _ => return None,
     })
 }
@@ -50,7 +51,7 @@ pub async fn show(
 }
 
 /// The Account page, with `reveal` (a title and a secret or password shown once) on top.
-async fn page(
+pub(super) async fn page(
     state: &AppState,
     who: &Console,
     message: Option<&str>,
@@ -59,6 +60,7 @@ async fn page(
     let reseller = guard::reseller_read(who)?.clone();
     let id = reseller.id;
     let logins: Vec<ConsoleUser> = db::run(&state.pool, move |c| users::list(c, Some(id))).await?;
+    let api_secrets = super::account_secrets::load(state, reseller.login.clone()).await?;
     let full = who.role() == Role::Full;
     // A blocked account's key can still be revealed and its users may change their own
     // passwords; the account's settings and logins cannot change.
@@ -108,6 +110,7 @@ async fn page(
                 }
             }
         }
+        (super::account_secrets::section(who, &api_secrets, writable))
         section {
             h2 { "Console logins" }
             table {

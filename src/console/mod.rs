@@ -3,6 +3,7 @@
 //! CSRF token and role (`guard`) before any change, and call the domain, never the database.
 
 mod account;
+mod account_secrets;
 mod assets;
 mod catalogue_pages;
 mod dashboard;
@@ -108,6 +109,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/account", web::get().to(account::show))
             .route("/account/reveal", web::post().to(account::reveal))
             .route("/account/rotate", web::post().to(account::rotate))
+            .route("/account/secrets", web::post().to(account_secrets::add))
+            .route(
+                "/account/secrets/revoke",
+                web::post().to(account_secrets::revoke),
+            )
             .route("/account/allowlist", web::post().to(account::allowlist))
             .route("/account/legacy", web::post().to(account::legacy))
             .route("/account/users", web::post().to(account::add_user))

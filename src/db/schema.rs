@@ -28,8 +28,24 @@ diesel::table! {
         blocked_reason -> Nullable<Text>,
         created_at -> Timestamp,
         allow_from -> Nullable<Text>,
+        secret_set_at -> Nullable<Timestamp>,
+        secret_used_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    reseller_secrets (id) {
+        id -> BigInt,
+        reseller_id -> BigInt,
+        name -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(reseller_secrets -> resellers (reseller_id));
+diesel::allow_tables_to_appear_in_same_query!(reseller_secrets, resellers);
 
 diesel::table! {
     reseller_types (reseller_id, type_id) {

@@ -1,5 +1,5 @@
 //! `ipls rekey`: every value sealed with the master key, re-sealed under a new one in one
-//! transaction: resellers' secrets, webhook endpoints' signing secrets, the admin API's kept
+//! transaction: resellers' secrets (first and named), webhook endpoints' signing secrets, the admin API's kept
 //! Idempotency-Key answers, and upstreams' secrets.
 
 use super::{idempotency, resellers, upstream, webhooks};
@@ -15,9 +15,10 @@ pub fn reseal_all(
 ) -> Result<usize, DomainError> {
     write_transaction(conn, |c| {
         let secrets = resellers::reseal_secrets(c, old, new)?;
+        let named = resellers::secrets::reseal_named(c, old, new)?;
         let endpoints = webhooks::endpoints::reseal_all(c, old, new)?;
         let kept_answers = idempotency::reseal_all(c, old, new)?;
         let upstreams = upstream::upstreams::reseal_all(c, old, new)?;
-        Ok(secrets + endpoints + kept_answers + upstreams)
+        Ok(secrets + named + endpoints + kept_answers + upstreams)
     })
 }

@@ -132,6 +132,10 @@ on_both_backends! {
         let hook = dry_then_real(&srv, &t, "POST", &format!("{a}/webhooks"), Some(json!({"url": "https://93.184.216.34/ipls"})));
         let id = hook["id"].as_i64().unwrap_or_else(|| panic!("{hook}"));
         dry_then_real(&srv, &t, "DELETE", &format!("{a}/webhooks/{id}"), None);
+        dry_then_real(&srv, &t, "POST", &format!("{a}/resellers/alice/secrets"), Some(json!({"name": "billing"})));
+        dry_then_real(&srv, &t, "DELETE", &format!("{a}/resellers/alice/secrets/billing"), None);
+        dry_then_real(&srv, &t, "POST", &format!("{a}/licenses/203.0.113.40/suspend"), Some(json!({"reseller": "alice", "reason": "unpaid"})));
+        dry_then_real(&srv, &t, "POST", &format!("{a}/licenses/203.0.113.40/resume"), Some(json!({"reseller": "alice"})));
         dry_then_real(&srv, &t, "POST", &format!("{a}/resellers/alice/rotate-secret"), None);
 
         // Asking wrongly is refused before anything runs.

@@ -48,6 +48,7 @@ mod race;
 mod register;
 mod rekey_live;
 mod remove;
+mod reseller_secrets;
 mod schema_version;
 mod secrets_at_rest;
 mod server_update_convert;

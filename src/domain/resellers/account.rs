@@ -233,7 +233,10 @@ pub fn update(
             validate_secret(secret)?;
             let sealed = secrets.seal(login, secret).map_err(DomainError::Internal)?;
             diesel::update(target)
-                .set(resellers::secret.eq(sealed))
+                .set((
+                    resellers::secret.eq(sealed),
+                    resellers::secret_set_at.eq(Some(by.now)),
+                ))
                 .execute(c)?;
             emit_account_event(c, &reseller, EventType::ResellerSecretRotated, None, by.now)?;
         }

@@ -2,6 +2,7 @@
 //! the operator changes is in `account`.
 
 mod account;
+pub mod secrets;
 
 pub use account::{
     allowed_sources, block_reason, create, grants_of, replace_grants, update, AccountChanges,

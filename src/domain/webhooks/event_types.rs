@@ -18,6 +18,8 @@ pub enum EventType {
     ResellerBlocked,
     ResellerUnblocked,
     ResellerSecretRotated,
+    ResellerSecretAdded,
+    ResellerSecretRevoked,
     KeyCreated,
     KeyDeleted,
     KeyUpdated,
@@ -30,7 +32,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 19] = [
+    pub const ALL: [EventType; 21] = [
         EventType::LicenseRegistered,
         EventType::LicenseRemoved,
         EventType::LicenseConverted,
@@ -43,6 +45,8 @@ impl EventType {
         EventType::ResellerBlocked,
         EventType::ResellerUnblocked,
         EventType::ResellerSecretRotated,
+        EventType::ResellerSecretAdded,
+        EventType::ResellerSecretRevoked,
         EventType::KeyCreated,
         EventType::KeyDeleted,
         EventType::KeyUpdated,
@@ -66,6 +70,8 @@ impl EventType {
             EventType::ResellerBlocked => "reseller.blocked",
             EventType::ResellerUnblocked => "reseller.unblocked",
             EventType::ResellerSecretRotated => "reseller.secret_rotated",
+            EventType::ResellerSecretAdded => "reseller.secret_added",
+            EventType::ResellerSecretRevoked => "reseller.secret_revoked",
             EventType::KeyCreated => "key.created",
             EventType::KeyDeleted => "key.deleted",
             EventType::KeyUpdated => "key.updated",

@@ -1,0 +1,3 @@
+ALTER TABLE resellers DROP COLUMN secret_used_at;
+ALTER TABLE resellers DROP COLUMN secret_set_at;
+DROP TABLE reseller_secrets;
