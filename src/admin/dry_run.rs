@@ -1,7 +1,7 @@
 //! `?dry_run=true` on the admin API's changes: the call runs its whole rule path and is rolled
 //! back (`db::dry_run`), answering what the real call would have, with `Ipls-Dry-Run: true`.
 //! Calls whose work is a message sent out (a webhook or upstream test, a reconcile now) have
-//! nothing to roll back, so they refuse it.
+//! nothing to roll back, so they refuse it. A GET is a read: `dry_run` changes nothing there.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -53,14 +53,12 @@ pub async fn middleware(
         Ok(dry) => dry,
         Err(why) => return Ok(refuse(req, AdminError::invalid(why))),
     };
-    if !dry {
+    // A read changes nothing: dry or not, it runs as it is (and a method a route does not
+    // take is answered 405 by the routes, not here).
+    if !dry || req.method() != Method::POST && !changes(req.method()) {
         return Ok(next.call(req).await?.map_into_left_body());
     }
-    if req.method() == Method::GET || req.method() == Method::HEAD {
-        let why = "dry_run is for calls that change something; a GET changes nothing";
-        return Ok(refuse(req, AdminError::invalid(why)));
-    }
-    if SENDS_OUT.iter().any(|end| req.path().ends_with(end)) {
+    if req.method() == Method::POST && SENDS_OUT.iter().any(|end| req.path().ends_with(end)) {
         let why = "dry_run is not available here: this call sends a message out, \
                    which cannot be rolled back";
         return Ok(refuse(req, AdminError::invalid(why)));
@@ -71,6 +69,10 @@ pub async fn middleware(
         HeaderValue::from_static("true"),
     );
     Ok(answer.map_into_left_body())
+}
+
+fn changes(method: &Method) -> bool {
+    [Method::PATCH, Method::PUT, Method::DELETE].contains(method)
 }
 
 fn refuse<B>(req: ServiceRequest, error: AdminError) -> ServiceResponse<EitherBody<B>> {

@@ -74,14 +74,14 @@ pub struct LicensePatch {
     #[serde(rename = "type", default)]
     #[schema(value_type = Option<TypeNumber>)]
     pub type_id: Option<TypeNumber>,
-    /// The note (at most 500 characters); null or "" clears it, absent leaves it.
+    /// The note (at most 500 characters, no NUL); null or "" clears it, absent leaves it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = "^[^\\x00]*$")]
     pub note: Option<Option<String>>,
     /// The billing panel's id, unique among the reseller's licenses (at most 100
     /// characters); null or "" clears it, absent leaves it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub external_id: Option<Option<String>>,
 }
 
@@ -135,12 +135,16 @@ pub struct SuspendBody {
     #[serde(rename = "type", default)]
     #[schema(value_type = Option<TypeNumber>)]
     pub type_id: Option<TypeNumber>,
-    /// Why (1 to 200 characters): shown to the reseller and in the history.
-    #[schema(min_length = 1, max_length = 200)]
+    /// Why (1 to 200 characters, not only spaces): shown to the reseller and in the history.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+    )]
     pub reason: String,
     /// Remove the license this long from now unless it is resumed first: a number and a unit
     /// (s, m, h, d, w), e.g. `14d`.
-    #[schema(pattern = "^[0-9]+[smhdw]$")]
+    #[schema(pattern = "^[0-9]{1,9}[smhdw]$")]
     pub remove_after: Option<String>,
 }
 

@@ -150,11 +150,11 @@ pub struct NewLicenseBody {
     pub els_allowed: bool,
     /// The reseller's note (at most 500 characters).
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, pattern = "^[^\\x00]*$")]
     pub note: Option<String>,
     /// Its billing panel's id, unique among the reseller's licenses (at most 100 characters).
     #[serde(default)]
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]*$")]
     pub external_id: Option<String>,
 }
 

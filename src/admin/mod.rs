@@ -2,6 +2,8 @@
 //! tokens (`auth::admin`), problem-details errors, cursor pages, and an OpenAPI document
 //! generated from the handlers. Handlers call the domain, never the database.
 
+mod batch_ops;
+mod batches;
 mod body;
 mod dry_run;
 mod error;
@@ -83,6 +85,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .service(
                 resource("/licenses/{ip}/move", "POST")
                     .route(web::post().to(license_ops::move_license)),
+            )
+            .service(
+                resource("/batches", "POST")
+                    .app_data(web::PayloadConfig::new(
+                        max_body.max(batches::MAX_BODY_BYTES),
+                    ))
+                    .route(web::post().to(batches::run)),
             )
             .service(
                 resource("/licenses/{ip}/suspend", "POST")

@@ -10,8 +10,8 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema};
 
 use super::{
-    keys, license_ops, licenses, reports, reseller_secrets, resellers, types, upstreams, views,
-    webhooks,
+    batches, keys, license_ops, licenses, reports, reseller_secrets, resellers, types, upstreams,
+    views, webhooks,
 };
 use crate::problem::Problem;
 
@@ -23,7 +23,7 @@ use crate::problem::Problem;
         resellers::unblock, resellers::rotate_secret, reseller_secrets::list, reseller_secrets::add,
         reseller_secrets::revoke, licenses::list, licenses::on_ip,
         licenses::register, licenses::remove, license_ops::move_license, license_ops::patch,
-        license_ops::suspend, license_ops::resume,
+        license_ops::suspend, license_ops::resume, batches::run,
         upstreams::list, upstreams::create, upstreams::get, upstreams::patch, upstreams::delete,
         upstreams::test, upstreams::reconcile_now,
         reports::usage, reports::audit, reports::list_prices, reports::set_price,
@@ -93,9 +93,24 @@ fn dry_run_parameter() -> utoipa::openapi::path::Parameter {
         .build()
 }
 
+/// The operations of a batch refuse fields they do not know (`deny_unknown_fields`), which
+/// utoipa does not say for an enum's variants: said here.
+fn closed_variants(components: &mut utoipa::openapi::Components, name: &str) {
+    use utoipa::openapi::schema::AdditionalProperties;
+    if let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut(name) {
+        for item in &mut one_of.items {
+            if let RefOr::T(Schema::Object(object)) = item {
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+}
+
 impl Modify for Conventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        closed_variants(components, "BatchOp");
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),

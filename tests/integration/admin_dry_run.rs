@@ -142,7 +142,7 @@ on_both_backends! {
         let bad = call(&srv, &t, "POST", &format!("{a}/resellers/alice/block?dry_run=maybe"), Some(json!({"reason": "x"})));
         assert_eq!(bad.status, 400, "{}", bad.text());
         let get = call(&srv, &t, "GET", &format!("{a}/resellers?dry_run=true"), None);
-        assert_eq!(get.status, 400, "{}", get.text());
+        assert_eq!(get.status, 200, "a read is a read: {}", get.text());
         let test = call(&srv, &t, "POST", &format!("{a}/webhooks/1/test?dry_run=true"), None);
         assert_eq!(test.status, 400, "{}", test.text());
         assert!(test.text().contains("cannot be rolled back"), "{}", test.text());

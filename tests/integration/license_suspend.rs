@@ -81,14 +81,16 @@ crate::on_both_kinds! {
             4
         );
         // Bad input changes nothing.
-        for body in [
-            json!({"reseller": "acme", "reason": ""}),
-            json!({"reseller": "acme", "reason": "x", "remove_after": "soon"}),
-            json!({"reseller": "acme", "reason": "x", "remove_after": "400d"}),
-            json!({"reseller": "acme", "reason": "x".repeat(201)}),
+        for (body, status) in [
+            (json!({"reseller": "acme", "reason": ""}), 400),
+            (json!({"reseller": "acme", "reason": "   "}), 400),
+            (json!({"reseller": "acme", "reason": "x", "remove_after": "soon"}), 400),
+            (json!({"reseller": "acme", "reason": "x", "remove_after": "400d"}), 409),
+            (json!({"reseller": "acme", "reason": "x", "remove_after": "0d"}), 409),
+            (json!({"reseller": "acme", "reason": "x".repeat(201)}), 400),
         ] {
             let refused = call(&srv, &t, "POST", "/api/admin/v1/licenses/10.0.0.1/suspend", Some(body.clone()));
-            assert_eq!(refused.status, 400, "{body}: {}", refused.text());
+            assert_eq!(refused.status, status, "{body}: {}", refused.text());
         }
         let missing = call(&srv, &t, "POST", "/api/admin/v1/licenses/10.0.0.9/suspend", Some(json!({"reseller": "acme", "reason": "x"})));
         assert_eq!(missing.status, 404, "{}", missing.text());

@@ -5,6 +5,7 @@
 mod common;
 
 mod admin_api;
+mod admin_batches;
 mod admin_dry_run;
 mod admin_idempotency;
 mod admin_openapi;

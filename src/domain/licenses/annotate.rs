@@ -78,7 +78,8 @@ pub(super) fn refuse_taken_external_id(
 
 /// Sets the note and/or external id of the caller's license of `type_id` on `ip` (every type
 /// it holds there when None; an external id names one license, so it needs the type when
-/// there are several). Returns the licenses as they are now.
+/// there are several). Returns the licenses as they are now (unchanged when `change` is
+/// empty).
 pub fn annotate(
     conn: &mut DbConnection,
     actor: &Actor<'_>,
@@ -87,9 +88,6 @@ pub fn annotate(
     change: &AnnotationChange,
 ) -> Result<Vec<License>, DomainError> {
     ensure_active(actor.reseller)?;
-    if change.is_empty() {
-        return Err(DomainError::invalid("give a note or an external_id to set"));
-    }
     let ip = ip.to_string();
     with_retries(conn, |c| {
         let mine = owned_on(c, actor.reseller.id, &ip, type_id)?;

@@ -39,7 +39,7 @@ pub fn move_licenses(
     ensure_active(actor.reseller)?;
     let (old, new) = (from.to_string(), to.to_string());
     if old == new {
-        return Err(DomainError::invalid(format!(
+        return Err(DomainError::refused(format!(
             "new_ip {new} is the license's current IP; nothing to move"
         )));
     }

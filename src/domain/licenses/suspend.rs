@@ -92,7 +92,7 @@ pub fn suspend(
     ensure_active(actor.reseller)?;
     let reason = reason_text(reason)?;
     if remove_after.is_some_and(|d| d <= Duration::zero() || d > Duration::days(MAX_GRACE_DAYS)) {
-        return Err(DomainError::invalid(format!(
+        return Err(DomainError::refused(format!(
             "remove_after is more than nothing and at most {MAX_GRACE_DAYS} days"
         )));
     }

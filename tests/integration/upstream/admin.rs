@@ -108,4 +108,21 @@ on_both_kinds! {
         assert_eq!(detail["pending"], 0);
         assert_eq!(detail["waiting"], json!([]));
     }
+
+    fn batches_carry_routed_registrations_only_when_not_atomic(kind) {
+        let Some(chain) = Chain::start(kind) else { return };
+        let t = token(&chain);
+        let ops = json!([{"op": "register", "reseller": "acme", "ip": "11.0.1.1", "type": 1}]);
+        let atomic = call(&chain, &t, "POST", "/api/admin/v1/batches",
+            Some(json!({"atomic": true, "operations": ops})));
+        assert_eq!(atomic.status, 409, "{}", atomic.text());
+        assert!(atomic.text().contains("cannot be part of an atomic batch"), "{}", atomic.text());
+        assert_eq!(chain.a.holds("11.0.1.1", 1), 0);
+        let each = call(&chain, &t, "POST", "/api/admin/v1/batches",
+            Some(json!({"operations": ops})));
+        assert_eq!(each.status, 201, "{}", each.text());
+        assert_eq!(each.json()["applied"], 1);
+        // Registered through the relay: live at the upstream when the batch answered.
+        assert_eq!(types_of(&chain.upstream_types("11.0.1.1")), [1]);
+    }
 }
