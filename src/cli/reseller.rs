@@ -24,7 +24,7 @@ pub enum ResellerCommand {
         /// Limit for a type, TYPE=N or TYPE=unlimited; repeatable.
         #[arg(long = "limit", value_parser = limit)]
         limits: Vec<(i32, Option<i32>)>,
-        /// Trial account: one trial per product family per IP.
+        /// Trial account: each product family once per account and once per IP (docs/api.md).
         #[arg(long)]
         trial: bool,
         /// Use this secret instead of a random one (at least 16 characters).

@@ -123,3 +123,47 @@ in_the_browser! {
         renewed.ok("check", "ip=203.0.113.1");
     }
 }
+
+in_the_browser! {
+    fn note_suspend_resume_and_move_a_license(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        let acme = srv.add_reseller("acme", &[1, 16]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        acme.ok("register", "ip=203.0.113.20&type=1");
+        acme.ok("register", "ip=203.0.113.21&type=16");
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+        b.goto("/console/licenses");
+
+        // Note and external id, from the row's "Note".
+        b.click("tr:nth-child(1) details.note summary");
+        b.fill("tr:nth-child(1) details.note textarea", "rack 12, customer Smith");
+        b.fill("tr:nth-child(1) details.note input[name=external_id]", "svc-1001");
+        b.click("tr:nth-child(1) details.note button[type=submit]");
+        assert_eq!(b.text(".notice"), "Note and external id saved.");
+        assert_eq!(b.text("td div.note"), "rack 12, customer Smith");
+
+        // Suspend with a reason; the row says so and offers Resume.
+        b.fill("tr:nth-child(1) form.suspend input[name=reason]", "unpaid invoice 7");
+        b.click("tr:nth-child(1) form.suspend button[type=submit]");
+        assert_eq!(b.text(".notice"), "License suspended: it keeps its IP; its server is told.");
+        assert_eq!(b.text(".badge.suspended"), "suspended: unpaid invoice 7");
+        b.screenshots(&format!("licenses-actions-{kind:?}"));
+        b.assert_accessible("IP Licenses with a suspended license");
+        b.click("form[action='/console/licenses/resume'] button[type=submit]");
+        assert_eq!(b.text(".notice"), "License resumed.");
+        assert_eq!(b.count(".badge.suspended"), 0);
+
+        // Move to a new IP typed in the row: the same license, its note kept.
+        b.fill("tr:nth-child(1) form.move input[name=new_ip]", "198.51.100.20");
+        b.click("tr:nth-child(1) form.move button[type=submit]");
+        assert_eq!(b.text(".notice"), "License moved to its new IP.");
+        assert_eq!(b.texts("td.ip"), ["198.51.100.20", "203.0.113.21"]);
+        assert_eq!(b.text("td div.note"), "rack 12, customer Smith");
+        // A refusal is said in the page, and nothing moves.
+        b.fill("tr:nth-child(1) form.move input[name=new_ip]", "10.0.0.1");
+        b.click("tr:nth-child(1) form.move button[type=submit]");
+        assert!(b.body_text().contains("private address"), "{}", b.body_text());
+        assert_eq!(acme.ok("check", "ip=198.51.100.20"), serde_json::json!([1]));
+    }
+}
