@@ -388,3 +388,35 @@ pub async fn change_password(
     }
     Ok(redirect("password"))
 }
+
+/// Adds a secret and shows it once, on the Account page.
+pub async fn add_secret(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<super::account_secrets::NameForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let (box_, source, now) = (
+        state.secrets.clone(),
+        who.source(),
+        state.clock.now().naive_utc(),
+    );
+    let (login, name) = (reseller.login.clone(), form.name.trim().to_string());
+    let given = name.clone();
+    let secret = db::run(&state.pool, move |c| {
+        let by = resellers::ChangedBy {
+            source: &source,
+            now,
+        };
+        resellers::secrets::add(c, &login, &given, &box_, &by)
+    })
+    .await?;
+    let title = format!("New API secret {name}");
+    page(
+        &state,
+        &who,
+        Some("The secret was added."),
+        Some((&title, &secret)),
+    )
+    .await
+}

@@ -1,5 +1,6 @@
 //! The Account page's "API secrets" section: the account's named secrets beside its first
-//! one (the IP secret key above), each added (shown once) and revoked on its own.
+//! one (the IP secret key above), each added (shown once, by `account::add_secret`, which
+//! renders the page) and revoked on its own.
 
 use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
@@ -74,41 +75,9 @@ pub async fn load(
 #[derive(Deserialize)]
 pub struct NameForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
     #[serde(default)]
-    name: String,
-}
-
-/// Adds a secret and shows it once, on the Account page.
-pub async fn add(
-    state: web::Data<AppState>,
-    who: Console,
-    form: web::Form<NameForm>,
-) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
-    let (box_, source, now) = (
-        state.secrets.clone(),
-        who.source(),
-        state.clock.now().naive_utc(),
-    );
-    let (login, name) = (reseller.login.clone(), form.name.trim().to_string());
-    let given = name.clone();
-    let secret = db::run(&state.pool, move |c| {
-        let by = ChangedBy {
-            source: &source,
-            now,
-        };
-        secrets::add(c, &login, &given, &box_, &by)
-    })
-    .await?;
-    let title = format!("New API secret {name}");
-    super::account::page(
-        &state,
-        &who,
-        Some("The secret was added."),
-        Some((&title, &secret)),
-    )
-    .await
+    pub name: String,
 }
 
 /// Revokes a named secret.

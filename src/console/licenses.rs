@@ -181,7 +181,7 @@ fn filter_form(query: &ListQuery, types: &[EnabledType]) -> Markup {
             label for="f-ip" { "IP or CIDR" }
             input #f-ip name="ip" value=(query.ip) placeholder="203.0.113.0/24";
             label for="f-q" { "Search" }
-            input #f-q type="search" name="q" value=(query.q) placeholder="IP or hostname";
+            input #f-q type="search" name="q" value=(query.q) placeholder="IP, hostname, note or id";
             input type="hidden" name="sort" value=(query.sort);
             input type="hidden" name="dir" value=(query.dir);
             button type="submit" { "Filter" }

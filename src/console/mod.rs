@@ -109,7 +109,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/account", web::get().to(account::show))
             .route("/account/reveal", web::post().to(account::reveal))
             .route("/account/rotate", web::post().to(account::rotate))
-            .route("/account/secrets", web::post().to(account_secrets::add))
+            .route("/account/secrets", web::post().to(account::add_secret))
             .route(
                 "/account/secrets/revoke",
                 web::post().to(account_secrets::revoke),

@@ -188,12 +188,13 @@ impl Browser {
         });
     }
 
-    /// Clicks; unless the target is a checkbox, waits until the page the click leads to has
-    /// replaced this one and finished loading (a marker set on this page's window is gone).
+    /// Clicks; unless the target is a checkbox or a disclosure's summary (which change this
+    /// page), waits until the page the click leads to has replaced this one and finished
+    /// loading (a marker set on this page's window is gone).
     pub fn click(&self, css: &str) {
         let toggles = self.run(&format!(
             "const e = document.querySelector({css:?}); window.__iplsOld = true; \
-             return e && e.type === 'checkbox' ? 'checkbox' : 'other'"
+             return e && (e.type === 'checkbox' || e.tagName === 'SUMMARY') ? 'checkbox' : 'other'"
         ));
         self.runtime.block_on(async {
             let target = self.find(css).await;

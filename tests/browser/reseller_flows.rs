@@ -161,9 +161,10 @@ in_the_browser! {
         assert_eq!(b.texts("td.ip"), ["198.51.100.20", "203.0.113.21"]);
         assert_eq!(b.text("td div.note"), "rack 12, customer Smith");
         // A refusal is said in the page, and nothing moves.
-        b.fill("tr:nth-child(1) form.move input[name=new_ip]", "10.0.0.1");
+        srv.add_reseller("rival", &[1]).ok("register", "ip=198.51.100.99&type=1");
+        b.fill("tr:nth-child(1) form.move input[name=new_ip]", "198.51.100.99");
         b.click("tr:nth-child(1) form.move button[type=submit]");
-        assert!(b.body_text().contains("private address"), "{}", b.body_text());
+        assert!(b.body_text().contains("held by another reseller"), "{}", b.body_text());
         assert_eq!(acme.ok("check", "ip=198.51.100.20"), serde_json::json!([1]));
     }
 }
