@@ -39,32 +39,34 @@ pub struct Usage {
 /// Days of the month as bits (bit 0 = the 1st).
 type DayBits = u32;
 
-#[derive(Default)]
 struct Tally {
+    /// The days counted: the month's, up to today.
+    first_day: NaiveDate,
+    last_day: NaiveDate,
     /// (reseller, type) → IP → the days that license was held, and held suspended.
     days: BTreeMap<(i64, i32), HashMap<String, DayBits>>,
     suspended: BTreeMap<(i64, i32), HashMap<String, DayBits>>,
 }
 
 impl Tally {
-    #[allow(clippy::too_many_arguments)]
-    fn add(
-        &mut self,
-        suspended: bool,
-        key: (i64, i32),
-        ip: &str,
-        first: NaiveDate,
-        last: NaiveDate,
-        month: &Month,
-        today: NaiveDate,
-    ) {
-        let start = first.max(month.first_day());
-        let end = last.min(month.last_day()).min(today);
+    fn new(month: &Month, today: NaiveDate) -> Self {
+        Self {
+            first_day: month.first_day(),
+            last_day: month.last_day().min(today),
+            days: BTreeMap::new(),
+            suspended: BTreeMap::new(),
+        }
+    }
+
+    /// Counts `held`'s days up to `last` for (reseller, type) `key` on `ip`.
+    fn add(&mut self, key: (i64, i32), ip: &str, held: &Open, last: NaiveDate) {
+        let start = held.since.max(self.first_day);
+        let end = last.min(self.last_day);
         if start > end {
             return;
         }
         let bits = day_bits(start.day(), end.day());
-        let days = if suspended {
+        let days = if held.suspended {
             &mut self.suspended
         } else {
             &mut self.days
@@ -90,12 +92,12 @@ struct Open {
 /// Computes usage for `month` from `events` (oldest first, all before the month's end).
 pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<Usage> {
     let mut open: HashMap<(i64, String, i32), Open> = HashMap::new();
-    let mut tally = Tally::default();
+    let mut tally = Tally::new(month, today);
     let close =
         |tally: &mut Tally, reseller: i64, ip: &str, type_id: i32, held: Open, last: NaiveDate| {
             if !held.trial {
                 let key = (reseller, type_id);
-                tally.add(held.suspended, key, ip, held.since, last, month, today);
+                tally.add(key, ip, &held, last);
             }
         };
     for event in events {
