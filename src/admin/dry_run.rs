@@ -1,12 +1,13 @@
 //! `?dry_run=true` on the admin API's changes: the call runs its whole rule path and is rolled
-//! back (`db::dry_run`), answering what the real call would have, with `Ipls-Dry-Run: true`.
+//! back (`db::dry_run`), answering what the real call would have, with `Ipls-Dry-Run: true`
+//! (a creation answers 200 instead of 201: nothing was created).
 //! Calls whose work is a message sent out (a webhook or upstream test, a reconcile now) have
 //! nothing to roll back, so they refuse it. A GET is a read: `dry_run` changes nothing there.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::Method;
+use actix_web::http::header::{HeaderName, HeaderValue, LOCATION};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 
 use super::error::AdminError;
@@ -64,6 +65,11 @@ pub async fn middleware(
         return Ok(refuse(req, AdminError::invalid(why)));
     }
     let mut answer = dry_run::in_request(next.call(req)).await?;
+    // Nothing was created: 201 would say otherwise, and there is nothing at a Location.
+    if answer.status() == StatusCode::CREATED {
+        *answer.response_mut().status_mut() = StatusCode::OK;
+        answer.headers_mut().remove(LOCATION);
+    }
     answer.headers_mut().insert(
         HeaderName::from_static(HEADER),
         HeaderValue::from_static("true"),

@@ -35,20 +35,27 @@ pub struct LicenseParams {
     /// Only licenses whose server has not checked in since this date or time.
     pub stale_since: Option<Since>,
     /// The license with this external id (with `reseller`, at most one).
+    #[param(pattern = "^[^\\x00-\\x1F\\x7F-\\x9F]{0,100}$")]
     pub external_id: Option<String>,
     pub limit: Option<PageSize>,
     pub cursor: Option<IdCursor>,
 }
 
-fn filter_of(q: &LicenseParams) -> Filter {
-    Filter {
+fn filter_of(q: &LicenseParams) -> Result<Filter, AdminError> {
+    let external_id = q
+        .external_id
+        .as_deref()
+        .map(licenses::external_id_text)
+        .transpose()?
+        .flatten();
+    Ok(Filter {
         type_id: q.type_id.as_ref().map(|t| t.0),
         address: q.ip.as_ref().map(|a| a.0.clone()),
         text: None,
         registered: q.registered,
         stale_since: q.stale_since.as_ref().map(|s| s.0),
-        external_id: q.external_id.clone(),
-    }
+        external_id,
+    })
 }
 
 /// Licenses held now (expired trials are not), oldest first.
@@ -59,7 +66,7 @@ pub async fn list(
     _caller: AdminCaller,
     query: web::Query<LicenseParams>,
 ) -> AdminResult {
-    let filter = filter_of(&query);
+    let filter = filter_of(&query)?;
     let limit = PageSize::of(query.limit);
     let after = query.cursor.map(|c| After::Id(c.0));
     let names = params::logins(&state).await?;

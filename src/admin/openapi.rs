@@ -133,6 +133,15 @@ impl Modify for Conventions {
                         .push(dry_run_parameter());
                 }
                 let r = &mut operation.responses.responses;
+                // A dry run of a creation answers 200 with what would have been created.
+                if let Some(RefOr::T(created)) = r.get("201").cloned() {
+                    let mut dry = created;
+                    dry.description = format!(
+                        "With dry_run=true: {} (nothing was created)",
+                        dry.description
+                    );
+                    r.entry("200".into()).or_insert(RefOr::T(dry));
+                }
                 r.insert("403".into(), problem("The token is read-only"));
                 r.insert(
                     "409".into(),

@@ -104,27 +104,48 @@ fn schemathesis_finds_nothing(kind: Kind) {
     );
 
     let url = format!("http://{}/api/admin/v1/openapi.json", srv.addr);
-    // In the temporary directory: Schemathesis keeps a cache (.schemathesis/) where it runs.
-    let run = Command::new(schemathesis)
-        .current_dir(dir.path())
-        .args(["run", &url, "--checks", "all"])
-        .args(["--max-examples", "30", "--seed", &seed(), "--no-color"])
-        // Left out: adding upstreams. Generated URLs name hosts this machine must not call,
-        // and every later registration of their types would go there; the routes to the
-        // upstream above are changed, tested, reconciled and removed like any resource.
-        .args(["--exclude-operation-id", "createUpstream"])
-        .args(["-H", &format!("Authorization: Bearer {token}")])
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&run.stdout);
+    // The stateful phase follows what a POST answered to a GET of it. A dry run answers what
+    // it would have created (200, nothing stored), so there it would find nothing: that phase
+    // runs with dry_run=false, and the others fuzz dry_run with everything else (the dry runs'
+    // own promises are tests/integration/admin_dry_run.rs).
+    let stateful_config = dir.path().join("stateful.toml");
+    std::fs::write(
+        &stateful_config,
+        "[parameters]\n\"query.dry_run\" = false\n",
+    )
+    .unwrap();
+    let mut reports = String::new();
+    for (phases, config) in [
+        ("examples,coverage,fuzzing", None),
+        ("stateful", Some(&stateful_config)),
+    ] {
+        let mut command = Command::new(&schemathesis);
+        // In the temporary directory: Schemathesis keeps a cache (.schemathesis/) where it runs.
+        command.current_dir(dir.path());
+        if let Some(config) = config {
+            command.arg("--config-file").arg(config);
+        }
+        let run = command
+            .args(["run", &url, "--checks", "all", "--phases", phases])
+            .args(["--max-examples", "30", "--seed", &seed(), "--no-color"])
+            // Left out: adding upstreams. Generated URLs name hosts this machine must not
+            // call, and every later registration of their types would go there; the routes to
+            // the upstream above are changed, tested, reconciled and removed like any resource.
+            .args(["--exclude-operation-id", "createUpstream"])
+            .args(["-H", &format!("Authorization: Bearer {token}")])
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&run.stdout).into_owned();
+        assert!(
+            run.status.success(),
+            "Schemathesis found failures ({phases}, seed {}):\n{report}",
+            seed()
+        );
+        reports.push_str(&report);
+    }
     assert!(
-        run.status.success(),
-        "Schemathesis found failures (seed {}):\n{report}",
-        seed()
-    );
-    assert!(
-        report.contains("Stateful"),
-        "the stateful phase ran: {report}"
+        reports.contains("✅ Stateful") && reports.contains("✅ Fuzzing"),
+        "every phase ran: {reports}"
     );
 }
 
