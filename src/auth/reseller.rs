@@ -100,7 +100,8 @@ async fn verify(
         return Err(AuthError::Unauthorized);
     }
     // Which secret verified: None, the first (Some(None)) or a named one (Some(Some(id))).
-    // At most `MAX_SECRETS` hashes per call (the first secret, then the named ones).
+    // At most `MAX_SECRETS` hashes per look (the first secret, then the named ones); a cached
+    // account that does not verify is looked at once more, read afresh.
     let verifies = |found: &Option<CachedAccount>| -> Option<Option<i64>> {
         state
             .metrics
