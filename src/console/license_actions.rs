@@ -36,7 +36,7 @@ pub struct LicenseForm {
     type_id: String,
     #[serde(default)]
     els: String,
-    /// The add form's optional note.
+    /// The add form's optional note (and the note form's).
     #[serde(default)]
     note: String,
 }
@@ -138,16 +138,11 @@ pub async fn els(
     Ok(back_to_list("els"))
 }
 
+/// A row's note form: its license and the two values.
 #[derive(Deserialize)]
 pub struct NoteForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    ip: String,
-    #[serde(default, rename = "type")]
-    type_id: String,
-    #[serde(default)]
-    note: String,
+    #[serde(flatten)]
+    row: LicenseForm,
     #[serde(default)]
     external_id: String,
 }
@@ -158,10 +153,10 @@ pub async fn note(
     who: Console,
     form: web::Form<NoteForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
-    let (ip, type_id) = (ip_of(&form.ip)?, type_of(&form.type_id)?);
+    let reseller = guard::reseller_write(&who, &form.row.csrf)?;
+    let (ip, type_id) = form.row.license()?;
     let change = licenses::AnnotationChange {
-        note: Some(licenses::note_text(&form.note)?),
+        note: Some(licenses::note_text(&form.row.note)?),
         external_id: Some(licenses::external_id_text(&form.external_id)?),
     };
     as_actor(&state, &who, reseller, move |c, actor| {
@@ -171,14 +166,11 @@ pub async fn note(
     Ok(back_to_list("noted"))
 }
 
+/// A row's suspend form: its license and the reason typed.
 #[derive(Deserialize)]
 pub struct SuspendForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    ip: String,
-    #[serde(default, rename = "type")]
-    type_id: String,
+    #[serde(flatten)]
+    row: LicenseForm,
     #[serde(default)]
     reason: String,
 }
@@ -189,8 +181,8 @@ pub async fn suspend(
     who: Console,
     form: web::Form<SuspendForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
-    let (ip, type_id) = (ip_of(&form.ip)?, type_of(&form.type_id)?);
+    let reseller = guard::reseller_write(&who, &form.row.csrf)?;
+    let (ip, type_id) = form.row.license()?;
     let reason = licenses::reason_text(&form.reason)?;
     let done = as_actor(&state, &who, reseller, move |c, actor| {
         licenses::suspend(c, actor, &ip, Some(type_id), &reason, None)
@@ -222,14 +214,11 @@ pub async fn resume(
     }))
 }
 
+/// A row's move form: its license and the new IP typed.
 #[derive(Deserialize)]
 pub struct MoveForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    ip: String,
-    #[serde(default, rename = "type")]
-    type_id: String,
+    #[serde(flatten)]
+    row: LicenseForm,
     #[serde(default)]
     new_ip: String,
 }
@@ -240,8 +229,8 @@ pub async fn move_license(
     who: Console,
     form: web::Form<MoveForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
-    let (from, type_id) = (ip_of(&form.ip)?, type_of(&form.type_id)?);
+    let reseller = guard::reseller_write(&who, &form.row.csrf)?;
+    let (from, type_id) = form.row.license()?;
     let to = ip_of(&form.new_ip)?;
     let acting = ActingFor::Reseller(reseller.clone());
     state

@@ -96,7 +96,7 @@ impl Worker {
             woken.as_mut().enable();
             if last_expiry.is_none_or(|at| at.elapsed() >= poll) {
                 last_expiry = Some(Instant::now());
-                self.end_expired_trials().await;
+                self.end_due_licenses().await;
             }
             match self.serve_one_endpoint().await {
                 Ok(true) => continue,
@@ -113,7 +113,9 @@ impl Worker {
         }
     }
 
-    async fn end_expired_trials(&self) {
+    /// Ends the trials that ran out and removes the suspended licenses whose grace period
+    /// did (each records its history row and queues its webhook in its own transaction).
+    async fn end_due_licenses(&self) {
         let now = self.state.clock.now().naive_utc();
         match db::run(self.pool(), move |c| {
             expire_due_trials(c, now, EXPIRY_BATCH)

@@ -121,6 +121,23 @@ in_the_browser! {
         srv.clock.advance(Duration::seconds(3));
         assert_eq!(acme.refused("check", "ip=203.0.113.1"), "Authorization failed");
         renewed.ok("check", "ip=203.0.113.1");
+
+        // A named secret beside it: shown once, listed by name, works, revoked.
+        b.fill("#secret-name", "billing");
+        b.click("form[action='/console/account/secrets'] button");
+        let named = b.text("#revealed");
+        let mut billing = acme.clone();
+        billing.secret = named;
+        billing.ok("check", "ip=203.0.113.1");
+        b.goto("/console/account");
+        b.run("document.getElementById('api-secrets').scrollIntoView(); return null;");
+        assert_eq!(b.texts("#api-secrets tbody td:first-child"), ["default (the IP secret key)", "billing"]);
+        b.screenshots(&format!("account-secrets-{kind:?}"));
+        b.assert_accessible("Account, with a named secret");
+        b.click("form[action='/console/account/secrets/revoke'] button");
+        assert_eq!(b.text(".notice"), "The secret was revoked: tokens made with it are refused now.");
+        srv.clock.advance(Duration::seconds(3));
+        assert_eq!(billing.refused("check", "ip=203.0.113.1"), "Authorization failed");
     }
 }
 

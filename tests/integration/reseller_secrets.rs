@@ -120,7 +120,7 @@ on_both_backends! {
     }
 
     fn a_rekey_reseals_named_secrets(srv) {
-        let acme = srv.add_reseller("acme", &[1]);
+        srv.add_reseller("acme", &[1]);
         let old = crate::common::test_secrets();
         let by = ipls::domain::resellers::ChangedBy { source: &ipls::domain::Source::Cli, now: srv.now().naive_utc() };
         let clear = ipls::domain::resellers::secrets::add(&mut srv.conn(), "acme", "billing", &old, &by).unwrap();
@@ -131,6 +131,5 @@ on_both_backends! {
         let named = ipls::domain::resellers::secrets::clear_named(&mut srv.conn(), &reseller, &new).unwrap();
         assert_eq!(named[0].secret, clear);
         assert!(ipls::domain::resellers::secrets::clear_named(&mut srv.conn(), &reseller, &old).is_err());
-        drop(acme);
     }
 }

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::{as_read, changed_as_read, owned_on, with_retries};
+use super::{as_read, changed_as_read, held_or_not_found, with_retries};
 use crate::db::models::License;
 use crate::db::schema::ip_licenses;
 use crate::db::DbConnection;
@@ -90,13 +90,7 @@ pub fn annotate(
     ensure_active(actor.reseller)?;
     let ip = ip.to_string();
     with_retries(conn, |c| {
-        let mine = owned_on(c, actor.reseller.id, &ip, type_id)?;
-        if mine.is_empty() {
-            return Err(DomainError::not_found(match type_id {
-                Some(t) => format!("You hold no license of type {t} on IP {ip}"),
-                None => format!("You hold no license on IP {ip}"),
-            }));
-        }
+        let mine = held_or_not_found(c, actor.reseller.id, &ip, type_id)?;
         if let Some(Some(external_id)) = &change.external_id {
             if mine.len() > 1 {
                 return Err(DomainError::invalid(format!(

@@ -95,6 +95,28 @@ pub(super) fn changed_as_read(rows: usize) -> Result<(), DomainError> {
     }
 }
 
+/// Said to a call that names a license of the caller's that does not exist.
+pub(super) fn not_held(ip: &str, type_id: Option<i32>) -> DomainError {
+    DomainError::not_found(match type_id {
+        Some(t) => format!("You hold no license of type {t} on IP {ip}"),
+        None => format!("You hold no license on IP {ip}"),
+    })
+}
+
+/// `owned_on`, where finding none is the caller's mistake (`not_held`).
+pub(super) fn held_or_not_found(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    ip: &str,
+    type_id: Option<i32>,
+) -> Result<Vec<License>, DomainError> {
+    let mine = owned_on(conn, reseller_id, ip, type_id)?;
+    if mine.is_empty() {
+        return Err(not_held(ip, type_id));
+    }
+    Ok(mine)
+}
+
 /// The caller's settled licenses on `ip` (an intent still asking its upstream, or one being
 /// withdrawn, is not yet or no longer the caller's to change).
 pub(super) fn owned_on(

@@ -67,10 +67,7 @@ fn move_once(
     let mine = clear_expired(conn, mine, actor.now)?;
     super::suspend::refuse_suspended(conn, &mine)?;
     if mine.is_empty() {
-        return Err(DomainError::not_found(match type_id {
-            Some(t) => format!("You hold no license of type {t} on IP {old}"),
-            None => format!("You hold no license on IP {old}"),
-        }));
+        return Err(super::not_held(old, type_id));
     }
     let on_new = licenses_on(conn, new)?;
     let on_new = clear_expired(conn, on_new, actor.now)?;

@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::{as_read, changed_as_read, owned_on, with_retries};
+use super::{as_read, changed_as_read, held_or_not_found, with_retries};
 use crate::db::models::License;
 use crate::db::schema::{ip_licenses, license_suspensions};
 use crate::db::{write_transaction, DbConnection};
@@ -98,7 +98,7 @@ pub fn suspend(
     }
     let ip = ip.to_string();
     with_retries(conn, |c| {
-        let mine = held_or_not_found(c, actor, &ip, type_id)?;
+        let mine = held_or_not_found(c, actor.reseller.id, &ip, type_id)?;
         let ids: Vec<i64> = mine.iter().map(|l| l.id).collect();
         let already = suspensions_of(c, &ids)?;
         let remove_at = remove_after.map(|d| actor.now + d);
@@ -150,7 +150,7 @@ pub fn resume(
     ensure_active(actor.reseller)?;
     let ip = ip.to_string();
     with_retries(conn, |c| {
-        let mine = held_or_not_found(c, actor, &ip, type_id)?;
+        let mine = held_or_not_found(c, actor.reseller.id, &ip, type_id)?;
         let ids: Vec<i64> = mine.iter().map(|l| l.id).collect();
         let suspended = suspensions_of(c, &ids)?;
         let mut resumed = Vec::new();
@@ -169,22 +169,6 @@ pub fn resume(
         }
         Ok(resumed)
     })
-}
-
-fn held_or_not_found(
-    conn: &mut DbConnection,
-    actor: &Actor<'_>,
-    ip: &str,
-    type_id: Option<i32>,
-) -> Result<Vec<License>, DomainError> {
-    let mine = owned_on(conn, actor.reseller.id, ip, type_id)?;
-    if mine.is_empty() {
-        return Err(DomainError::not_found(match type_id {
-            Some(t) => format!("You hold no license of type {t} on IP {ip}"),
-            None => format!("You hold no license on IP {ip}"),
-        }));
-    }
-    Ok(mine)
 }
 
 /// Removes suspended licenses whose grace period ran out (each with a `remove` history row
