@@ -15,8 +15,9 @@ use crate::clock::Clock;
 use crate::config::{tls_paths, Config};
 use crate::db;
 use crate::domain::catalogue::all_types;
-use crate::domain::resellers::{self, Grants, NewAccount};
+use crate::domain::resellers::{self, ChangedBy, Grants, NewAccount};
 use crate::domain::users::{self, NewUser, Role};
+use crate::domain::Source;
 use crate::secrets::SecretBox;
 use crate::server;
 use crate::state::AppState;
@@ -192,6 +193,9 @@ fn demo_console_user(
             password_hash: &hash,
             role: Role::Full,
             reseller_id: Some(demo.id),
+        },
+        &ChangedBy {
+            source: &Source::Server,
             now: clock.now().naive_utc(),
         },
     )

@@ -10,8 +10,9 @@ use super::{connect, domain_error};
 use crate::auth::password;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::resellers;
+use crate::domain::resellers::{self, ChangedBy};
 use crate::domain::users::{self, NewUser, Role};
+use crate::domain::Source;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ResellerRole {
@@ -95,6 +96,9 @@ pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(
                     password_hash: &hash,
                     role,
                     reseller_id,
+                },
+                &ChangedBy {
+                    source: &Source::Cli,
                     now: clock.now().naive_utc(),
                 },
             )
@@ -112,7 +116,11 @@ pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(
             let user = users::get(conn, &email).map_err(domain_error)?;
             let (plain, generated) = new_password(password_stdin)?;
             let hash = password::hash(&plain).map_err(domain_error)?;
-            users::set_password(conn, user.id, &hash, None).map_err(domain_error)?;
+            let by = ChangedBy {
+                source: &Source::Cli,
+                now: clock.now().naive_utc(),
+            };
+            users::set_password(conn, user.id, &hash, None, &by).map_err(domain_error)?;
             println!(
                 "new password set for {}; their sessions have ended",
                 user.email
@@ -154,7 +162,11 @@ pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(
         }
         UserCommand::Remove { email } => {
             let user = users::get(conn, &email).map_err(domain_error)?;
-            users::remove(conn, user.id).map_err(domain_error)?;
+            let by = ChangedBy {
+                source: &Source::Cli,
+                now: clock.now().naive_utc(),
+            };
+            users::remove(conn, user.id, &by).map_err(domain_error)?;
             println!("removed {}", user.email);
         }
     }

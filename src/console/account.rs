@@ -12,7 +12,7 @@ use crate::auth::password;
 use crate::auth::session::{self, Console};
 use crate::db;
 use crate::db::models::ConsoleUser;
-use crate::domain::resellers::{self, AccountChanges};
+use crate::domain::resellers::{self, AccountChanges, ChangedBy};
 use crate::domain::users::{self, NewUser, Role};
 use crate::error::DomainError;
 use crate::state::AppState;
@@ -305,6 +305,7 @@ pub async fn add_user(
     let hash = password::hash_off_thread(initial.clone()).await?;
     let email = form.email.clone();
     let now = state.clock.now().naive_utc();
+    let source = who.source();
     let created = db::run(&state.pool, move |c| {
         users::create(
             c,
@@ -313,6 +314,9 @@ pub async fn add_user(
                 password_hash: &hash,
                 role,
                 reseller_id: Some(reseller.id),
+            },
+            &ChangedBy {
+                source: &source,
                 now,
             },
         )
@@ -338,6 +342,8 @@ pub async fn remove_user(
     let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
     let email = form.email.clone();
     let me = who.user.id;
+    let source = who.source();
+    let now = state.clock.now().naive_utc();
     db::run(&state.pool, move |c| {
         let user = users::get(c, &email)?;
         // Only this reseller's own logins, and not the one doing it.
@@ -349,7 +355,14 @@ pub async fn remove_user(
         if user.id == me {
             return Err(DomainError::refused("you cannot remove your own login"));
         }
-        users::remove(c, user.id)
+        users::remove(
+            c,
+            user.id,
+            &ChangedBy {
+                source: &source,
+                now,
+            },
+        )
     })
     .await?;
     Ok(redirect("user-removed"))
@@ -377,8 +390,14 @@ pub async fn change_password(
     session::confirm_password(&state.auth, &who, &form.current, source).await?;
     let hash = password::hash_off_thread(form.new.clone()).await?;
     let (id, keep) = (who.user.id, who.session_hash().to_string());
+    let source = who.source();
+    let now = state.clock.now().naive_utc();
     db::run(&state.pool, move |c| {
-        users::set_password(c, id, &hash, Some(&keep))
+        let by = ChangedBy {
+            source: &source,
+            now,
+        };
+        users::set_password(c, id, &hash, Some(&keep), &by)
     })
     .await?;
     if who.role() == Role::Operator {

@@ -15,16 +15,13 @@ use crate::auth::session::Console;
 use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::ip::LicenseIp;
-use crate::domain::license_search::{self, After, Sort};
-use crate::domain::licenses::{self, Registration};
+use crate::domain::licenses::{self, ConfirmedRemoval, Registration};
 use crate::domain::{ActingFor, Actor};
 use crate::error::DomainError;
 use crate::state::AppState;
 
 /// Removals done per database call during a bulk remove, so that no call runs long.
 const REMOVALS_PER_CALL: usize = 200;
-/// Rows read per round trip while collecting every license matching a filter.
-const COLLECT_BATCH: i64 = 1_000;
 
 #[derive(Deserialize)]
 pub struct LicenseForm {
@@ -116,11 +113,11 @@ pub async fn remove(
 ) -> PageResult {
     let reseller = guard::reseller_write(&who, &form.csrf)?;
     let (ip, type_id) = form.license()?;
-    as_actor(&state, &who, reseller, move |c, actor| {
+    let removed = as_actor(&state, &who, reseller, move |c, actor| {
         licenses::remove(c, actor, &ip, Some(type_id))
     })
     .await?;
-    Ok(back_to_list("removed"))
+    Ok(back_to_list(if removed { "removed" } else { "not-held" }))
 }
 
 pub async fn els(
@@ -131,11 +128,11 @@ pub async fn els(
     let reseller = guard::reseller_write(&who, &form.csrf)?;
     let (ip, type_id) = form.license()?;
     let on = form.els == "on";
-    as_actor(&state, &who, reseller, move |c, actor| {
+    let held = as_actor(&state, &who, reseller, move |c, actor| {
         licenses::update_els(c, actor, &ip, Some(type_id), on)
     })
     .await?;
-    Ok(back_to_list("els"))
+    Ok(back_to_list(if held { "els" } else { "not-held" }))
 }
 
 /// A row's note form: its license and the two values.
@@ -312,46 +309,13 @@ pub async fn bulk_remove(state: web::Data<AppState>, who: Console, body: web::By
     if pairs.is_empty() {
         return Ok(back_to_list("nothing"));
     }
-    remove_all(&state, &who, &reseller, pairs).await?;
-    Ok(back_to_list("removed-some"))
-}
-
-/// Every license of the reseller matching the filter, as (ip, type) pairs.
-async fn matching(
-    state: &AppState,
-    reseller_id: i64,
-    query: &ListQuery,
-) -> Result<Vec<(LicenseIp, i32)>, ConsoleError> {
-    let filter = query.filter()?;
-    let now = state.clock.now().naive_utc();
-    let sort = Sort::default();
-    let mut pairs = Vec::new();
-    let mut after: Option<After> = None;
-    loop {
-        let page_filter = filter.clone();
-        let cursor = after.clone();
-        let page = db::run(&state.pool, move |c| {
-            license_search::page(
-                c,
-                Some(reseller_id),
-                &page_filter,
-                sort,
-                cursor.as_ref(),
-                COLLECT_BATCH,
-                now,
-            )
-        })
-        .await?;
-        let done = (page.len() as i64) < COLLECT_BATCH;
-        after = page.last().map(|l| After::of(l, sort));
-        pairs.extend(
-            page.iter()
-                .filter_map(|l| LicenseIp::parse(&l.ip).map(|ip| (ip, l.type_id))),
-        );
-        if done {
-            return Ok(pairs);
-        }
-    }
+    let picked = pairs.len();
+    let removed = remove_all(&state, &who, &reseller, pairs).await?;
+    Ok(back_to_list(match removed {
+        0 => "removed-none",
+        n if n < picked => "removed-part",
+        _ => "removed-some",
+    }))
 }
 
 /// The confirmation: how many licenses the filter matches now.
@@ -361,54 +325,93 @@ pub async fn confirm_matching(
     query: web::Query<ListQuery>,
 ) -> PageResult {
     let reseller = guard::reseller_read(&who)?.clone();
-    let count = matching(&state, reseller.id, &query).await?.len();
+    let filter = query.filter()?;
+    let now = state.clock.now().naive_utc();
+    let selection = db::run(&state.pool, move |c| {
+        licenses::select(c, reseller.id, &filter, now)
+    })
+    .await?;
+    Ok(confirmation(&who, &query, &selection, None))
+}
+
+/// The page that states how many licenses a removal takes and asks to go on; `changed` says
+/// why it is shown again.
+fn confirmation(
+    who: &Console,
+    query: &ListQuery,
+    selection: &licenses::Selection,
+    changed: Option<usize>,
+) -> HttpResponse {
+    let count = selection.count();
     let described = if query.is_filtered() {
         "matching the filter"
     } else {
         "of this account"
     };
     let body = html! {
+        @if let Some(confirmed) = changed {
+            p.error role="alert" {
+                "Nothing was removed: you confirmed " (confirmed) " licenses, but the licenses "
+                (described) " changed since. Check the new count and confirm again."
+            }
+        }
         p.warning role="alert" {
             "This removes " strong.count { (count) } " licenses " (described) ". It cannot be undone."
         }
         form method="post" action="/console/licenses/remove-matching" {
-            (csrf_field(&who))
+            (csrf_field(who))
             input type="hidden" name="type" value=(query.type_id);
             input type="hidden" name="ip" value=(query.ip);
             input type="hidden" name="q" value=(query.q);
             input type="hidden" name="confirmed_count" value=(count);
+            input type="hidden" name="confirmed" value=(selection.fingerprint());
             button.danger type="submit" { "Remove " (count) " licenses" }
             " "
             a href={"/console/licenses?" (query.to_query())} { "Cancel" }
         }
     };
-    Ok(html_response(shell(
-        "Remove licenses",
-        Some(&who),
-        Section::Licenses,
-        body,
-    )))
+    html_response(shell("Remove licenses", Some(who), Section::Licenses, body))
 }
 
 #[derive(Deserialize)]
 pub struct MatchingForm {
     #[serde(default)]
     csrf: String,
+    /// The count the confirmation stated, to say what changed.
+    #[serde(default)]
+    confirmed_count: String,
+    /// The confirmed set's fingerprint (`licenses::Selection::fingerprint`).
+    #[serde(default)]
+    confirmed: String,
     #[serde(flatten)]
     query: ListQuery,
 }
 
+/// Removes what was confirmed, exactly: if the matching set changed since, nothing is removed
+/// and the confirmation is shown again with the new count.
 pub async fn remove_matching(
     state: web::Data<AppState>,
     who: Console,
     form: web::Form<MatchingForm>,
 ) -> PageResult {
     let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
-    let pairs = matching(&state, reseller.id, &form.query).await?;
-    let removed = remove_all(&state, &who, &reseller, pairs).await?;
+    let form = form.into_inner();
+    let filter = form.query.filter()?;
+    let fingerprint = form.confirmed.clone();
+    let outcome = as_actor(&state, &who, &reseller, move |c, actor| {
+        licenses::remove_confirmed(c, actor, &filter, &fingerprint)
+    })
+    .await?;
+    let removed = match outcome {
+        ConfirmedRemoval::Removed(n) => n,
+        ConfirmedRemoval::Changed(selection) => {
+            let confirmed = form.confirmed_count.trim().parse().unwrap_or(0);
+            return Ok(confirmation(&who, &form.query, &selection, Some(confirmed)));
+        }
+    };
     let body = html! {
         p.notice role="status" { "Removed " strong.count { (removed) } " licenses." }
-        p { a href="/console/licenses" { "Back to IP Licenses" } }
+        p { a href={"/console/licenses?" (form.query.to_query())} { "Back to IP Licenses" } }
     };
     Ok(html_response(shell(
         "Licenses removed",

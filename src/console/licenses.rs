@@ -29,6 +29,11 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "added" => "License added.",
         "removed" => "License removed.",
         "removed-some" => "The selected licenses were removed.",
+        "removed-part" => {
+            "Some of the selected licenses were removed; the others were not yours or already gone."
+        }
+        "removed-none" => "Nothing was removed: none of the selected licenses is yours any more.",
+        "not-held" => "Nothing changed: you hold no license of that type on that IP.",
         "nothing" => "Nothing was selected.",
         "els" => "ELS setting saved.",
         "converted" => "License converted.",

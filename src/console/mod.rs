@@ -19,6 +19,7 @@ mod login;
 mod operator;
 pub mod page;
 mod reports;
+mod transport;
 mod upstream_pages;
 mod webhook_pages;
 
@@ -44,6 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .app_data(form_errors)
             .app_data(query_errors)
             .app_data(web::PayloadConfig::new(max_body))
+            // Inside the headers below, so that its refusal carries them too.
+            .wrap(actix_web::middleware::from_fn(transport::middleware))
             .wrap(
                 DefaultHeaders::new()
                     .add(("content-security-policy", CONTENT_SECURITY_POLICY))

@@ -23,6 +23,9 @@ pub fn add_user(srv: &TestServer, email: &str, role: Role, reseller: Option<&str
             password_hash: &hash,
             role,
             reseller_id,
+        },
+        &ipls::domain::resellers::ChangedBy {
+            source: &ipls::domain::Source::Cli,
             now: srv.now().naive_utc(),
         },
     )

@@ -124,7 +124,7 @@ on_both_backends! {
         }
 
         let id = users::get(&mut srv.conn(), "b@acme.example").unwrap().id;
-        users::remove(&mut srv.conn(), id).unwrap();
+        users::remove(&mut srv.conn(), id, &crate::common::by_cli()).unwrap();
         assert_eq!(get(&srv, &again.cookie, "/console/dashboard").header("location"), Some("/console/login"));
         assert_eq!(try_log_in(&srv, "b@acme.example", PASSWORD, &[]).0.status, 401);
     }

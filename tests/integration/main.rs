@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account_audit;
 mod admin_api;
 mod admin_batches;
 mod admin_dry_run;
@@ -20,6 +21,7 @@ mod coalesced_reads;
 mod console_cli;
 mod console_pages;
 mod console_security;
+mod console_trust;
 mod docs_match;
 mod doctor;
 mod dual_stack;

@@ -17,6 +17,7 @@
 
 mod annotate;
 mod change;
+mod confirmed_removal;
 mod register;
 mod relocate;
 mod remove;
@@ -27,6 +28,7 @@ pub use annotate::{
     annotate, external_id_text, note_text, AnnotationChange, MAX_EXTERNAL_ID_CHARS, MAX_NOTE_CHARS,
 };
 pub use change::{convert, update_els};
+pub use confirmed_removal::{remove_confirmed, select, ConfirmedRemoval, Selection};
 pub use register::{begin_intent, register, Intent, Registration};
 pub use relocate::{move_licenses, MOVED_TRIAL_SUFFIX};
 pub use remove::{expire_due_trials, remove};

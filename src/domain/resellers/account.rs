@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
+use super::audit::{self, AccountAction};
 use super::{find_by_login, get, validate_login, validate_secret};
 use crate::db::models::{NewReseller, Reseller, ResellerType};
 use crate::db::schema::{reseller_types, resellers};
@@ -69,6 +70,18 @@ pub fn create(
             .execute(c)?;
         let reseller = get(c, account.login)?;
         replace_grants(c, reseller.id, account.grants, account.by, account.now)?;
+        let by = ChangedBy {
+            source: account.by,
+            now: account.now,
+        };
+        let detail = format!("types={}", grants_text(account.grants));
+        audit::record(
+            c,
+            Some(reseller.id),
+            AccountAction::ResellerCreate,
+            Some(detail),
+            &by,
+        )?;
         Ok(reseller)
     })
 }
@@ -107,6 +120,46 @@ pub fn replace_grants(
         .first(conn)?;
     crate::domain::keys::manage::ensure_default_keys(conn, &reseller, &by.to_string(), now)?;
     Ok(())
+}
+
+/// Grants as the audit writes them: `1,16:10` (type, and its limit when it has one).
+fn grants_text(grants: &Grants) -> String {
+    let parts: Vec<String> = grants
+        .limits
+        .iter()
+        .map(|(type_id, limit)| match limit {
+            Some(limit) => format!("{type_id}:{limit}"),
+            None => type_id.to_string(),
+        })
+        .collect();
+    parts.join(",")
+}
+
+/// The settings `changes` gives a new value, as `name=value` words for the audit (None when
+/// none of them changes).
+fn settings_changed(
+    before: &Reseller,
+    changes: &AccountChanges,
+    allow_from: Option<&Option<String>>,
+) -> Option<String> {
+    let on = |v: bool| if v { "on" } else { "off" };
+    let mut words = Vec::new();
+    for (name, was, now) in [
+        ("trial", before.trial, changes.trial),
+        ("api", before.api_enabled, changes.api_enabled),
+        ("legacy_sha1", before.legacy_sha1, changes.legacy_sha1),
+    ] {
+        if let Some(now) = now.filter(|now| *now != was) {
+            words.push(format!("{name}={}", on(now)));
+        }
+    }
+    if let Some(allow_from) = allow_from.filter(|a| **a != before.allow_from) {
+        words.push(format!(
+            "allow_from={}",
+            allow_from.as_deref().unwrap_or("")
+        ));
+    }
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 pub fn grants_of(conn: &mut DbConnection, reseller_id: i64) -> Result<Grants, DomainError> {
@@ -185,6 +238,15 @@ pub fn update(
     write_transaction(conn, |c| {
         let reseller = get(c, login)?;
         let target = resellers::table.find(reseller.id);
+        if let Some(detail) = settings_changed(&reseller, changes, allow_from.as_ref()) {
+            audit::record(
+                c,
+                Some(reseller.id),
+                AccountAction::Settings,
+                Some(detail),
+                by,
+            )?;
+        }
         if let Some(v) = changes.legacy_sha1 {
             diesel::update(target)
                 .set(resellers::legacy_sha1.eq(v))
@@ -210,6 +272,8 @@ pub fn update(
             }
             match (&reseller.blocked_reason, reason) {
                 (before, Some(reason)) if before.as_ref() != Some(reason) => {
+                    let detail = format!("reason={reason}");
+                    audit::record(c, Some(reseller.id), AccountAction::Block, Some(detail), by)?;
                     emit_account_event(
                         c,
                         &reseller,
@@ -219,6 +283,7 @@ pub fn update(
                     )?;
                 }
                 (Some(_), None) => {
+                    audit::record(c, Some(reseller.id), AccountAction::Unblock, None, by)?;
                     emit_account_event(c, &reseller, EventType::ResellerUnblocked, None, by.now)?;
                 }
                 _ => {}
@@ -238,9 +303,14 @@ pub fn update(
                     resellers::secret_set_at.eq(Some(by.now)),
                 ))
                 .execute(c)?;
+            audit::record(c, Some(reseller.id), AccountAction::SecretRotate, None, by)?;
             emit_account_event(c, &reseller, EventType::ResellerSecretRotated, None, by.now)?;
         }
         if let Some(grants) = &changes.grants {
+            if *grants != grants_of(c, reseller.id)? {
+                let detail = format!("types={}", grants_text(grants));
+                audit::record(c, Some(reseller.id), AccountAction::Types, Some(detail), by)?;
+            }
             replace_grants(c, reseller.id, grants, by.source, by.now)?;
         }
         get(c, login)

@@ -2,6 +2,7 @@
 //! the operator changes is in `account`.
 
 mod account;
+pub mod audit;
 pub mod secrets;
 
 pub use account::{

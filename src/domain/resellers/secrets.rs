@@ -7,9 +7,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::audit::{self, AccountAction};
 use super::{generate_secret, get, ChangedBy};
 use crate::db::models::Reseller;
-use crate::db::schema::{license_events, reseller_secrets, resellers};
+use crate::db::schema::{reseller_secrets, resellers};
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::webhooks::{outbox, EventType};
 use crate::error::DomainError;
@@ -172,7 +173,7 @@ pub fn add(
         record(
             c,
             &reseller,
-            "secret_add",
+            AccountAction::SecretAdd,
             name,
             by,
             EventType::ResellerSecretAdded,
@@ -210,7 +211,7 @@ pub fn revoke(
         record(
             c,
             &reseller,
-            "secret_revoke",
+            AccountAction::SecretRevoke,
             name,
             by,
             EventType::ResellerSecretRevoked,
@@ -275,22 +276,19 @@ pub fn reseal_named(
 fn record(
     conn: &mut DbConnection,
     reseller: &Reseller,
-    action: &str,
+    action: AccountAction,
     name: &str,
     by: &ChangedBy<'_>,
     kind: EventType,
 ) -> Result<(), DomainError> {
     let source = by.source.to_string();
-    diesel::insert_into(license_events::table)
-        .values((
-            license_events::at.eq(by.now),
-            license_events::reseller_id.eq(Some(reseller.id)),
-            license_events::action.eq(action),
-            license_events::ip.eq(""),
-            license_events::detail.eq(Some(format!("name={name}"))),
-            license_events::source.eq(Some(&source)),
-        ))
-        .execute(conn)?;
+    audit::record(
+        conn,
+        Some(reseller.id),
+        action,
+        Some(format!("name={name}")),
+        by,
+    )?;
     let data = serde_json::json!({
         "reseller": reseller.login,
         "reseller_id": reseller.id,
