@@ -17,6 +17,11 @@ pub fn migrate_and_open(config: &Config) -> Result<(DbConnection, SecretBox), St
         log::info!("applied migration {version}");
     }
     let (mut conn, secrets) = open(config)?;
+    match crate::domain::license_search::fill_missing_ip_keys(&mut conn) {
+        Ok(0) => {}
+        Ok(filled) => log::info!("gave {filled} license(s) their address order key"),
+        Err(e) => return Err(format!("cannot fill in the licenses' address order: {e}")),
+    }
     // Resellers from before activation keys (or whose grants were written by SQL) get the
     // default keys their products come with.
     let now = chrono::Utc::now().naive_utc();

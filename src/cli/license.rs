@@ -335,7 +335,7 @@ fn list(
     let mut query = ip_licenses::table
         .inner_join(resellers::table)
         .select((License::as_select(), resellers::login))
-        .order((ip_licenses::ip, ip_licenses::type_id))
+        .order((ip_licenses::ip_key, ip_licenses::ip, ip_licenses::type_id))
         .into_boxed();
     if let Some(login) = &reseller {
         query = query.filter(resellers::login.eq(login.clone()));

@@ -16,9 +16,19 @@ use crate::domain::Source;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ResellerRole {
-    /// Everything the reseller may do.
+    /// CLN's "Full access": everything the reseller may do.
     Full,
-    /// Sees everything, changes nothing.
+    /// CLN's "Billing": usage figures and the licenses they count, changes nothing.
+    Billing,
+    /// CLN's "Server and license management".
+    Licenses,
+    /// CLN's "Server management only".
+    Servers,
+    /// CLN's "Read only, billing".
+    BillingReadOnly,
+    /// CLN's "Read only, server management".
+    ServersReadOnly,
+    /// Sees licenses and usage, changes nothing.
     ReadOnly,
 }
 
@@ -77,6 +87,11 @@ pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(
                     let reseller = resellers::get(conn, &login).map_err(domain_error)?;
                     let role = match role {
                         ResellerRole::Full => Role::Full,
+                        ResellerRole::Billing => Role::Billing,
+                        ResellerRole::Licenses => Role::Licenses,
+                        ResellerRole::Servers => Role::Servers,
+                        ResellerRole::BillingReadOnly => Role::BillingReadOnly,
+                        ResellerRole::ServersReadOnly => Role::ServersReadOnly,
                         ResellerRole::ReadOnly => Role::ReadOnly,
                     };
                     (

@@ -5,15 +5,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::dates;
 use super::guard;
-use super::page::{csrf_field, notice, shell, ConsoleError, PageResult, Section};
+use super::page::{csrf_field, notice, shell, PageResult, Section};
 use crate::auth::client_address;
 use crate::auth::password;
 use crate::auth::session::{self, Console};
 use crate::db;
 use crate::db::models::ConsoleUser;
 use crate::domain::resellers::{self, AccountChanges, ChangedBy};
-use crate::domain::users::{self, NewUser, Role};
+use crate::domain::roles::Permission;
+use crate::domain::roles::{self, Role};
+use crate::domain::users::{self, NewUser};
 use crate::error::DomainError;
 use crate::state::AppState;
 
@@ -57,11 +60,11 @@ pub(super) async fn page(
     message: Option<&str>,
     reveal: Option<(&str, &str)>,
 ) -> PageResult {
-    let reseller = guard::reseller_read(who)?.clone();
+    let reseller = guard::reseller_user(who)?.clone();
     let id = reseller.id;
     let logins: Vec<ConsoleUser> = db::run(&state.pool, move |c| users::list(c, Some(id))).await?;
     let api_secrets = super::account_secrets::load(state, reseller.login.clone()).await?;
-    let full = who.role() == Role::Full;
+    let full = who.role().may(Permission::ManageAccount);
     // A blocked account's key can still be revealed and its users may change their own
     // passwords; the account's settings and logins cannot change.
     let writable = full && reseller.blocked_reason.is_none();
@@ -119,8 +122,8 @@ pub(super) async fn page(
                     @for user in &logins {
                         tr {
                             td { (user.email) }
-                            td { (user.role().as_str()) }
-                            td { (user.created_at.format("%Y-%m-%d")) }
+                            td { (user.role().title()) }
+                            td { (dates::day(user.created_at)) }
                             td {
                                 @if writable && user.id != who.user.id {
                                     form method="post" action="/console/account/users/remove" {
@@ -141,9 +144,11 @@ pub(super) async fn page(
                     input #new-email type="email" name="email" required;
                     label for="new-role" { "Role" }
                     select #new-role name="role" {
-                        option value="read-only" { "read-only" }
-                        option value="full" { "full" }
+                        @for (role, _) in roles::PERMISSIONS {
+                            option value=(role.as_str()) selected[role == Role::ServersReadOnly] { (role.title()) }
+                        }
                     }
+                    p.muted { "What each role may do: docs/console.md, “Roles”." }
                     button type="submit" { "Add login" }
                 }
             }
@@ -182,14 +187,9 @@ pub async fn reveal(
     who: Console,
     form: web::Form<PasswordForm>,
 ) -> PageResult {
-    // Revealing changes nothing, but it is no reader's business: `full` only.
+    // Revealing changes nothing, but it is only the business of who manages the account.
     guard::csrf_matches(&who, &form.csrf)?;
-    if who.role() != Role::Full {
-        return Err(ConsoleError::Forbidden(
-            "Only a full login may see the IP secret key.",
-        ));
-    }
-    let reseller = guard::reseller_read(&who)?.clone();
+    let reseller = guard::reseller_read(&who, Permission::ManageAccount)?.clone();
     let source = client_address::of_request(&req, &state.config.trusted_proxies);
     session::confirm_password(&state.auth, &who, &form.password, source).await?;
     let secrets = state.secrets.clone();
@@ -210,7 +210,7 @@ pub async fn rotate(
     who: Console,
     form: web::Form<ConfirmForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageAccount)?.clone();
     if form.confirm != "yes" {
         return Err(DomainError::invalid("Tick the box to confirm the rotation.").into());
     }
@@ -248,7 +248,7 @@ pub async fn allowlist(
     who: Console,
     form: web::Form<AllowForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageAccount)?.clone();
     let changes = AccountChanges {
         allow_from: Some(form.allow_from.clone()),
         ..Default::default()
@@ -270,7 +270,7 @@ pub async fn legacy(
     who: Console,
     form: web::Form<OnOffForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageAccount)?.clone();
     let changes = AccountChanges {
         legacy_sha1: Some(form.on == "on"),
         ..Default::default()
@@ -294,12 +294,13 @@ pub async fn add_user(
     who: Console,
     form: web::Form<NewLoginForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
-    let role = match form.role.as_str() {
-        "full" => Role::Full,
-        "read-only" => Role::ReadOnly,
-        _ => return Err(DomainError::invalid("a login's role is full or read-only").into()),
-    };
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageAccount)?.clone();
+    let role = Role::parse(&form.role)
+        .filter(|role| *role != Role::Operator)
+        .ok_or_else(|| {
+            let names: Vec<&str> = roles::PERMISSIONS.iter().map(|(r, _)| r.as_str()).collect();
+            DomainError::invalid(format!("a login's role is one of {}", names.join(", ")))
+        })?;
     // 24 hex characters (96 bits), shown once like a new reseller's secret.
     let initial: String = resellers::generate_secret()?.chars().take(24).collect();
     let hash = password::hash_off_thread(initial.clone()).await?;
@@ -339,7 +340,7 @@ pub async fn remove_user(
     who: Console,
     form: web::Form<EmailForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageAccount)?.clone();
     let email = form.email.clone();
     let me = who.user.id;
     let source = who.source();
@@ -414,7 +415,7 @@ pub async fn add_secret(
     who: Console,
     form: web::Form<super::account_secrets::NameForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageAccount)?.clone();
     let (box_, source, now) = (
         state.secrets.clone(),
         who.source(),

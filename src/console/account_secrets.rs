@@ -6,21 +6,19 @@ use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::dates;
 use super::guard;
 use super::page::{csrf_field, PageResult};
 use crate::auth::session::Console;
 use crate::db;
 use crate::domain::resellers::secrets::{self, SecretInfo, DEFAULT_NAME, MAX_SECRETS};
 use crate::domain::resellers::ChangedBy;
+use crate::domain::roles::Permission;
 use crate::state::AppState;
 
 /// The section, for the Account page.
 pub fn section(who: &Console, all: &[SecretInfo], writable: bool) -> Markup {
-    let when = |t: Option<chrono::NaiveDateTime>| {
-        t.map_or("never".to_string(), |t| {
-            t.format("%Y-%m-%d %H:%M").to_string()
-        })
-    };
+    let when = |t: Option<chrono::NaiveDateTime>| dates::time_or(t, "never");
     html! {
         section #api-secrets {
             h2 { "API secrets" }
@@ -37,7 +35,7 @@ pub fn section(who: &Console, all: &[SecretInfo], writable: bool) -> Markup {
                     @for s in all {
                         tr {
                             td { (s.name) @if s.name == DEFAULT_NAME { " " span.muted { "(the IP secret key)" } } }
-                            td { (s.created_at.format("%Y-%m-%d %H:%M")) }
+                            td { (dates::time(s.created_at)) }
                             td { (when(s.last_used_at)) }
                             td {
                                 @if writable && s.name != DEFAULT_NAME {
@@ -86,7 +84,7 @@ pub async fn revoke(
     who: Console,
     form: web::Form<NameForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageAccount)?.clone();
     let (source, now) = (who.source(), state.clock.now().naive_utc());
     let (login, name) = (reseller.login.clone(), form.name.clone());
     db::run(&state.pool, move |c| {

@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use maud::html;
 use serde::Deserialize;
 
+use super::dates;
 use super::guard;
 use super::licenses::relay_badge;
 use super::page::{csrf_field, html_response, notice, shell, PageResult, Section};
@@ -62,8 +63,8 @@ pub async fn holders(
                             tr {
                                 td { a href={"/console/operator/resellers/" (login)} { (login) } }
                                 td { (license.type_id) }
-                                td { (license.created_at.format("%Y-%m-%d")) }
-                                td { (license.last_checkin.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into())) }
+                                td { (dates::day(license.created_at)) }
+                                td { (dates::time_or(license.last_checkin, "never")) }
                                 td {
                                     @if license.is_expired(now) { "expired trial" } @else if license.trial_expires_at.is_some() { "trial" } @else { "held" }
                                     (relay_badge(RelayStatus::of(license, pending)))

@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub const DEFAULT_STALE_DAYS: i64 = 7;
 
 pub async fn show(state: web::Data<AppState>, who: Console) -> PageResult {
-    let reseller = guard::reseller_read(&who)?.clone();
+    let reseller = guard::reseller_user(&who)?.clone();
     let now = state.clock.now().naive_utc();
     let id = reseller.id;
     let (types, held, stale) = db::run(&state.pool, move |c| {

@@ -12,6 +12,7 @@ use crate::auth::session::Console;
 use crate::db;
 use crate::db::models::License;
 use crate::domain::license_search::{self, After, Filter, Sort};
+use crate::domain::roles::Permission;
 use crate::state::AppState;
 
 const ROWS_PER_FETCH: i64 = 2_000;
@@ -70,7 +71,7 @@ pub async fn csv(
     who: Console,
     query: web::Query<ListQuery>,
 ) -> PageResult {
-    let reseller = guard::reseller_read(&who)?;
+    let reseller = guard::reseller_read(&who, Permission::ViewLicenses)?;
     let filter = query.filter()?;
     let start = Cursor {
         state: state.get_ref().clone(),

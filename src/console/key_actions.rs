@@ -13,6 +13,7 @@ use crate::auth::session::Console;
 use crate::domain::keys::manage::{self, KeyChange};
 use crate::domain::keys::servers::{self, Remover};
 use crate::domain::keys::{cidr, Product};
+use crate::domain::roles::Permission;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -59,7 +60,7 @@ pub async fn create(
     who: Console,
     form: web::Form<KeyForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?;
     let type_id: i32 = form
         .type_id
         .trim()
@@ -84,7 +85,7 @@ pub async fn update(
     key: web::Path<String>,
     form: web::Form<KeyForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?;
     let change = KeyChange {
         limit: Some(limit_of(&form.limit)?),
         note: Some(form.note.clone()),
@@ -106,7 +107,7 @@ pub async fn ranges(
     key: web::Path<String>,
     form: web::Form<KeyForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?;
     let blocks = cidr::parse(&form.cidr).map_err(|r| refused(r.message))?;
     let key = key.into_inner();
     let shown = key.clone();
@@ -124,7 +125,7 @@ pub async fn delete(
     key: web::Path<String>,
     form: web::Form<KeyForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?;
     let key = key.into_inner();
     let removed = as_actor(&state, &who, reseller, move |c, actor| {
         manage::delete(c, actor, None, &key)
@@ -141,7 +142,7 @@ pub async fn remove_server(
     key: web::Path<String>,
     form: web::Form<KeyForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageServers)?;
     let server_id = form.server_id.clone();
     as_actor(&state, &who, reseller, move |c, actor| {
         servers::remove(c, None, &server_id, &Remover::Reseller(actor))

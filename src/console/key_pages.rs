@@ -2,22 +2,25 @@
 //! note and IP ranges, one key with its servers; and the operator's view of every
 //! reseller's keys. The forms post to `key_actions`.
 
+use std::collections::HashMap;
+
 use actix_web::web;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::guard;
 use super::page::{csrf_field, html_response, notice, shell, ConsoleError, PageResult, Section};
+use super::{dates, guard};
 use crate::auth::session::Console;
 use crate::db;
 use crate::db::models::{ActivationKey, KeyServer};
-use crate::domain::catalogue::enabled_types;
+use crate::domain::catalogue::{all_types, enabled_types};
 use crate::domain::keys::manage::MAX_NOTE;
-use crate::domain::keys::products::{imunify_code, product_name};
+use crate::domain::keys::products::product_name;
 use crate::domain::keys::{self, servers, Product};
 use crate::domain::resellers;
+use crate::domain::roles::Permission;
+use crate::error::DomainError;
 use crate::state::AppState;
-use crate::wire::format_date;
 
 #[derive(Deserialize, Default)]
 pub struct KeysQuery {
@@ -79,9 +82,28 @@ fn product_tabs(base: &str, current: Product) -> Markup {
     }
 }
 
+/// The product names of the catalogue, by type.
+type Names = HashMap<i32, String>;
+
+fn names_of(conn: &mut db::DbConnection) -> Result<Names, DomainError> {
+    Ok(all_types(conn)?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect())
+}
+
+/// A key's product as people name it (the catalogue's name; the code if it has none).
+fn product_title(names: &Names, type_id: i32) -> String {
+    names
+        .get(&type_id)
+        .cloned()
+        .unwrap_or_else(|| product_name(type_id).to_string())
+}
+
 /// The keys table; `owner` adds the reseller column (the operator's view).
 fn keys_table(
     found: &[ActivationKey],
+    names: &Names,
     link: &str,
     owner: Option<&dyn Fn(i64) -> String>,
 ) -> Markup {
@@ -94,18 +116,18 @@ fn keys_table(
                     th scope="col" { "Key" }
                     @if owner.is_some() { th scope="col" { "Reseller" } }
                     th scope="col" { "Product" } th scope="col" { "Servers" } th scope="col" { "Note" }
-                    th scope="col" { "IP ranges" } th scope="col" { "Created" }
+                    th scope="col" { "IP ranges" } th scope="col" { "Created (UTC)" }
                 } }
                 tbody {
                     @for k in found {
                         tr {
                             td { a.key href={(link) (k.key_text)} { code { (k.key_text) } } @if k.is_default { " (default)" } }
                             @if let Some(owner) = owner { td { (owner(k.reseller_id)) } }
-                            td { (product_name(k.type_id)) }
+                            td { (product_title(names, k.type_id)) }
                             td { (use_of(k)) }
                             td { (k.note) }
                             td { (k.cidrs.as_deref().unwrap_or("any")) }
-                            td { (format_date(k.created_at)) }
+                            td { (dates::day(k.created_at)) }
                         }
                     }
                 }
@@ -121,33 +143,36 @@ pub async fn list(
     who: Console,
     query: web::Query<KeysQuery>,
 ) -> PageResult {
-    let reseller = guard::reseller_read(&who)?.clone();
+    let reseller = guard::reseller_read(&who, Permission::ViewLicenses)?.clone();
     let product = product_of(&query.product);
     let id = reseller.id;
-    let (found, enabled) = db::run(&state.pool, move |c| {
+    let (found, enabled, names) = db::run(&state.pool, move |c| {
         Ok((
             keys::manage::list(c, Some(id), Some(product))?,
             enabled_types(c, id)?,
+            names_of(c)?,
         ))
     })
     .await?;
-    let creatable: Vec<i32> = enabled
-        .iter()
-        .map(|e| e.license_type.id)
-        .filter(|t| Product::of_type(*t) == Some(product))
+    // The create form only for a role that may make keys, on an account that may change.
+    let creatable: Vec<(i32, String)> = enabled
+        .into_iter()
+        .filter(|e| Product::of_type(e.license_type.id) == Some(product))
+        .map(|e| (e.license_type.id, e.license_type.name))
+        .filter(|_| who.role().may(Permission::ManageLicenses) && reseller.blocked_reason.is_none())
         .collect();
     let body = html! {
         (notice(notice_text(&query.notice)))
         (product_tabs("/console/keys", product))
-        (keys_table(&found, "/console/keys/", None))
+        (keys_table(&found, &names, "/console/keys/", None))
         @if !creatable.is_empty() {
             h2 { "Create a " (product.name()) " key" }
             form.create method="post" action="/console/keys" {
                 (csrf_field(&who))
                 label for="key-type" { "Product" }
                 select #key-type name="type" {
-                    @for t in &creatable {
-                        option value=(t) { (imunify_code(*t).map_or("KernelCare".to_string(), |c| format!("Imunify {c}"))) }
+                    @for (t, name) in &creatable {
+                        option value=(t) { (name) }
                     }
                 }
                 label for="key-limit" { "Servers (0 = unlimited)" }
@@ -174,7 +199,7 @@ fn servers_table(rows: &[KeyServer], remove: Option<(&Console, &str)>) -> Markup
             table #servers {
                 thead { tr {
                     th scope="col" { "Server id" } th scope="col" { "IP" } th scope="col" { "Hostname" }
-                    th scope="col" { "Registered" } th scope="col" { "Last check-in" }
+                    th scope="col" { "Registered (UTC)" } th scope="col" { "Last check-in (UTC)" }
                     @if remove.is_some() { th scope="col" { "Actions" } }
                 } }
                 tbody {
@@ -183,8 +208,8 @@ fn servers_table(rows: &[KeyServer], remove: Option<(&Console, &str)>) -> Markup
                             td { code { (s.server_id) } }
                             td { (s.ip) }
                             td { (s.hostname.as_deref().unwrap_or("")) }
-                            td { (format_date(s.created_at)) }
-                            td { (s.last_checkin.map(format_date).unwrap_or_else(|| "never".into())) }
+                            td { (dates::time(s.created_at)) }
+                            td { (dates::time_or(s.last_checkin, "never")) }
                             @if let Some((who, key)) = remove {
                                 td.actions {
                                     form method="post" action={"/console/keys/" (key) "/servers/remove"} {
@@ -209,47 +234,29 @@ pub async fn show(
     key: web::Path<String>,
     query: web::Query<KeysQuery>,
 ) -> PageResult {
-    let reseller = guard::reseller_read(&who)?.clone();
+    let reseller = guard::reseller_read(&who, Permission::ViewLicenses)?.clone();
     let key = key.into_inner();
-    let (found, rows) = db::run(&state.pool, move |c| {
-        let found = keys::find_own(c, reseller.id, None, &key)?;
+    let id = reseller.id;
+    let (found, rows, names) = db::run(&state.pool, move |c| {
+        let found = keys::find_own(c, id, None, &key)?;
         let rows = match &found {
             Some(k) => servers::of_key(c, k.id)?,
             None => Vec::new(),
         };
-        Ok((found, rows))
+        Ok((found, rows, names_of(c)?))
     })
     .await?;
     let found = found.ok_or(ConsoleError::NotFound)?;
     let k = &found.key_text;
+    let active = reseller.blocked_reason.is_none();
+    let manage_keys = active && who.role().may(Permission::ManageLicenses);
+    let manage_servers = active && who.role().may(Permission::ManageServers);
     let body = html! {
         (notice(notice_text(&query.notice)))
-        (key_facts(&found))
+        (key_facts(&found, &names))
         h2 { "Servers" }
-        (servers_table(&rows, Some((&who, k))))
-        h2 { "Settings" }
-        form.create method="post" action={"/console/keys/" (k) "/update"} {
-            (csrf_field(&who))
-            label for="key-limit" { "Servers (0 = unlimited)" }
-            input #key-limit name="limit" type="number" min="0" value=(found.server_limit) required;
-            label for="key-note" { "Note" }
-            input #key-note name="note" maxlength=(MAX_NOTE) size="30" value=(found.note);
-            button type="submit" { "Save" }
-        }
-        @if Product::of_type(found.type_id) == Some(Product::KernelCare) {
-            form.create method="post" action={"/console/keys/" (k) "/ranges"} {
-                (csrf_field(&who))
-                label for="key-ranges" { "IP ranges servers may register from (CIDRs; empty = anywhere)" }
-                input #key-ranges name="cidr" size="40" value=(found.cidrs.as_deref().unwrap_or("")) placeholder="203.0.113.0/24 2001:db8::/32";
-                button type="submit" { "Save ranges" }
-            }
-        }
-        @if !found.is_default {
-            form method="post" action={"/console/keys/" (k) "/delete"} {
-                (csrf_field(&who))
-                button.danger type="submit" { "Delete this key and its servers" }
-            }
-        }
+        (servers_table(&rows, manage_servers.then_some((&who, k.as_str()))))
+        @if manage_keys { (key_settings(&who, &found)) }
     };
     Ok(html_response(shell(
         &format!("Key {k}"),
@@ -259,15 +266,77 @@ pub async fn show(
     )))
 }
 
-fn key_facts(k: &ActivationKey) -> Markup {
+/// A key's settings forms: limit and note, IP ranges (KernelCare), and the way to delete it.
+fn key_settings(who: &Console, found: &ActivationKey) -> Markup {
+    let k = &found.key_text;
+    html! {
+        h2 { "Settings" }
+        form.create method="post" action={"/console/keys/" (k) "/update"} {
+            (csrf_field(who))
+            label for="key-limit" { "Servers (0 = unlimited)" }
+            input #key-limit name="limit" type="number" min="0" value=(found.server_limit) required;
+            label for="key-note" { "Note" }
+            input #key-note name="note" maxlength=(MAX_NOTE) size="30" value=(found.note);
+            button type="submit" { "Save" }
+        }
+        @if Product::of_type(found.type_id) == Some(Product::KernelCare) {
+            form.create method="post" action={"/console/keys/" (k) "/ranges"} {
+                (csrf_field(who))
+                label for="key-ranges" { "IP ranges servers may register from (CIDRs; empty = anywhere)" }
+                input #key-ranges name="cidr" size="40" value=(found.cidrs.as_deref().unwrap_or("")) placeholder="203.0.113.0/24 2001:db8::/32";
+                button type="submit" { "Save ranges" }
+            }
+        }
+        @if !found.is_default {
+            p { a.button.danger href={"/console/keys/" (k) "/delete"} { "Delete this key and its servers…" } }
+        }
+    }
+}
+
+/// `/console/keys/{key}/delete`: what deleting the key takes with it, and the button that
+/// does it.
+pub async fn confirm_delete(
+    state: web::Data<AppState>,
+    who: Console,
+    key: web::Path<String>,
+) -> PageResult {
+    let reseller = guard::reseller_read(&who, Permission::ManageLicenses)?.clone();
+    let key = key.into_inner();
+    let (found, names) = db::run(&state.pool, move |c| {
+        Ok((keys::find_own(c, reseller.id, None, &key)?, names_of(c)?))
+    })
+    .await?;
+    let found = found.ok_or(ConsoleError::NotFound)?;
+    let k = &found.key_text;
+    let body = html! {
+        (key_facts(&found, &names))
+        p.warning role="alert" {
+            "Deleting this key removes its " strong.count { (found.servers) } " server(s): they stop being licensed. It cannot be undone."
+        }
+        form method="post" action={"/console/keys/" (k) "/delete"} {
+            (csrf_field(&who))
+            button.danger type="submit" { "Delete the key and its servers" }
+            " "
+            a href={"/console/keys/" (k)} { "Cancel" }
+        }
+    };
+    Ok(html_response(shell(
+        &format!("Delete key {k}"),
+        Some(&who),
+        Section::Keys,
+        body,
+    )))
+}
+
+fn key_facts(k: &ActivationKey, names: &Names) -> Markup {
     html! {
         dl.facts {
             dt { "Key" } dd { code { (k.key_text) } @if k.is_default { " (default key: cannot be deleted)" } }
-            dt { "Product" } dd { (Product::of_type(k.type_id).map_or("", Product::name)) " (" (product_name(k.type_id)) ")" }
+            dt { "Product" } dd { (product_title(names, k.type_id)) }
             dt { "Servers" } dd { (use_of(k)) }
             dt { "Note" } dd { (k.note) }
             dt { "IP ranges" } dd { (k.cidrs.as_deref().unwrap_or("any address")) }
-            dt { "Created" } dd { (format_date(k.created_at)) }
+            dt { "Created (UTC)" } dd { (dates::time(k.created_at)) }
         }
     }
 }
@@ -280,17 +349,18 @@ pub async fn operator_list(
 ) -> PageResult {
     guard::operator_read(&who)?;
     let product = product_of(&query.product);
-    let (found, logins) = db::run(&state.pool, move |c| {
+    let (found, logins, names) = db::run(&state.pool, move |c| {
         Ok((
             keys::manage::list(c, None, Some(product))?,
             resellers::logins_by_id(c)?,
+            names_of(c)?,
         ))
     })
     .await?;
     let owner = |id: i64| logins.get(&id).cloned().unwrap_or_default();
     let body = html! {
         (product_tabs("/console/operator/keys", product))
-        (keys_table(&found, "/console/operator/keys/", Some(&owner)))
+        (keys_table(&found, &names, "/console/operator/keys/", Some(&owner)))
     };
     Ok(html_response(shell(
         "Keys",
@@ -308,19 +378,20 @@ pub async fn operator_show(
 ) -> PageResult {
     guard::operator_read(&who)?;
     let key = key.into_inner();
-    let (found, rows, login) = db::run(&state.pool, move |c| {
+    let (found, rows, login, names) = db::run(&state.pool, move |c| {
+        let names = names_of(c)?;
         let Some(found) = keys::find(c, &key)? else {
-            return Ok((None, Vec::new(), String::new()));
+            return Ok((None, Vec::new(), String::new(), names));
         };
         let rows = servers::of_key(c, found.id)?;
         let login = resellers::login_of(c, found.reseller_id)?;
-        Ok((Some(found), rows, login))
+        Ok((Some(found), rows, login, names))
     })
     .await?;
     let found = found.ok_or(ConsoleError::NotFound)?;
     let body = html! {
         p { "Reseller: " a href={"/console/operator/resellers/" (login)} { (login) } }
-        (key_facts(&found))
+        (key_facts(&found, &names))
         h2 { "Servers" }
         (servers_table(&rows, None))
     };

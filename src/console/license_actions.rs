@@ -3,7 +3,7 @@
 //! Each goes through the same domain call as the API, with the console user as actor.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, ResponseError};
 use maud::html;
 use serde::Deserialize;
 
@@ -15,7 +15,9 @@ use crate::auth::session::Console;
 use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::ip::LicenseIp;
+use crate::domain::license_search::{self, AddressFilter, Filter, Sort};
 use crate::domain::licenses::{self, ConfirmedRemoval, Registration};
+use crate::domain::roles::Permission;
 use crate::domain::{ActingFor, Actor};
 use crate::error::DomainError;
 use crate::state::AppState;
@@ -36,6 +38,9 @@ pub struct LicenseForm {
     /// The add form's optional note (and the note form's).
     #[serde(default)]
     note: String,
+    /// The list's filter, sort and rows per page, to come back to (`ListQuery::back_from`).
+    #[serde(default)]
+    back: String,
 }
 
 impl LicenseForm {
@@ -63,13 +68,48 @@ fn type_of(text: &str) -> Result<i32, ConsoleError> {
     })
 }
 
-fn back_to_list(notice: &str) -> HttpResponse {
+/// Back to the list as it was (`back`), with a notice.
+fn back_to_list(back: &str, notice: &str) -> HttpResponse {
+    let list = ListQuery::back_from(back);
+    let location = if list.is_empty() {
+        format!("/console/licenses?notice={notice}")
+    } else {
+        format!("/console/licenses?{list}&notice={notice}")
+    };
     HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/console/licenses?notice={notice}"),
-        ))
+        .insert_header((header::LOCATION, location))
         .finish()
+}
+
+/// An action that a rule refused is shown on the list it came from, with why (and, for an
+/// add, what was typed); a refusal of the user or the form itself stays its own page.
+async fn in_page(
+    state: &AppState,
+    who: &Console,
+    back: &str,
+    typed: Option<(&LicenseForm, &str)>,
+    done: PageResult,
+) -> PageResult {
+    let error = match done {
+        Err(error @ ConsoleError::Failed(_)) => error,
+        other => return other,
+    };
+    let status = error.status_code();
+    let query: ListQuery = serde_urlencoded::from_str(back).unwrap_or_default();
+    let failed = super::licenses::Failure {
+        typed: typed.map(|(form, type_id)| super::licenses::Typed {
+            ip: form.ip.clone(),
+            type_id: type_id.to_string(),
+            note: form.note.clone(),
+        }),
+        error,
+    };
+    match super::licenses::render(state, who, query, Some(&failed)).await {
+        Ok(page) => Ok(HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(page.into_string())),
+        Err(_) => Err(failed.error),
+    }
 }
 
 /// Runs `act` with the reseller as the domain's actor, named after the console user.
@@ -94,16 +134,82 @@ pub async fn add(
     who: Console,
     form: web::Form<LicenseForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
+    let done = async {
+        let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?;
+        let (ip, type_id) = form.license()?;
+        let request = Registration {
+            note: licenses::note_text(&form.note).map_err(ConsoleError::from)?,
+            ..Registration::of(ip, type_id)
+        };
+        state
+            .register(ActingFor::Reseller(reseller.clone()), who.source(), request)
+            .await?;
+        Ok(back_to_list(&form.back, "added"))
+    }
+    .await;
+    in_page(
+        &state,
+        &who,
+        &form.back,
+        Some((&form, form.type_id.as_str())),
+        done,
+    )
+    .await
+}
+
+/// `GET /console/licenses/remove?ip=&type=&back=`: which license a remove takes, and the
+/// button that does it.
+pub async fn confirm_remove(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Query<LicenseForm>,
+) -> PageResult {
+    let reseller = guard::reseller_read(&who, Permission::ManageLicenses)?.clone();
     let (ip, type_id) = form.license()?;
-    let request = Registration {
-        note: licenses::note_text(&form.note).map_err(ConsoleError::from)?,
-        ..Registration::of(ip, type_id)
+    let filter = Filter {
+        type_id: Some(type_id),
+        address: Some(AddressFilter::Exact(ip)),
+        ..Filter::default()
     };
-    state
-        .register(ActingFor::Reseller(reseller.clone()), who.source(), request)
-        .await?;
-    Ok(back_to_list("added"))
+    let now = state.clock.now().naive_utc();
+    let (held, names) = db::run(&state.pool, move |c| {
+        let held =
+            license_search::page(c, Some(reseller.id), &filter, Sort::default(), None, 1, now)?;
+        Ok((held, crate::domain::catalogue::all_types(c)?))
+    })
+    .await?;
+    let Some(license) = held.first() else {
+        return Err(DomainError::not_found(format!(
+            "You hold no license of type {type_id} on IP {ip}"
+        ))
+        .into());
+    };
+    let name = names
+        .iter()
+        .find(|t| t.id == type_id)
+        .map_or(String::new(), |t| t.name.clone());
+    let list = ListQuery::back_from(&form.back);
+    let body = html! {
+        p.warning role="alert" {
+            "This removes the " strong { (name) " (" (type_id) ")" } " license of " strong.ip { (license.ip) }
+            ": its server stops being licensed, and billing for it stops. It cannot be undone."
+        }
+        form method="post" action="/console/licenses/remove" {
+            (csrf_field(&who))
+            input type="hidden" name="ip" value=(license.ip);
+            input type="hidden" name="type" value=(type_id);
+            input type="hidden" name="back" value=(list);
+            button.danger type="submit" { "Remove this license" }
+            " "
+            a href={"/console/licenses?" (list)} { "Cancel" }
+        }
+    };
+    Ok(html_response(shell(
+        "Remove a license",
+        Some(&who),
+        Section::Licenses,
+        body,
+    )))
 }
 
 pub async fn remove(
@@ -111,13 +217,20 @@ pub async fn remove(
     who: Console,
     form: web::Form<LicenseForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
-    let (ip, type_id) = form.license()?;
-    let removed = as_actor(&state, &who, reseller, move |c, actor| {
-        licenses::remove(c, actor, &ip, Some(type_id))
-    })
-    .await?;
-    Ok(back_to_list(if removed { "removed" } else { "not-held" }))
+    let done = async {
+        let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?;
+        let (ip, type_id) = form.license()?;
+        let removed = as_actor(&state, &who, reseller, move |c, actor| {
+            licenses::remove(c, actor, &ip, Some(type_id))
+        })
+        .await?;
+        Ok(back_to_list(
+            &form.back,
+            if removed { "removed" } else { "not-held" },
+        ))
+    }
+    .await;
+    in_page(&state, &who, &form.back, None, done).await
 }
 
 pub async fn els(
@@ -125,14 +238,21 @@ pub async fn els(
     who: Console,
     form: web::Form<LicenseForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
-    let (ip, type_id) = form.license()?;
-    let on = form.els == "on";
-    let held = as_actor(&state, &who, reseller, move |c, actor| {
-        licenses::update_els(c, actor, &ip, Some(type_id), on)
-    })
-    .await?;
-    Ok(back_to_list(if held { "els" } else { "not-held" }))
+    let done = async {
+        let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?;
+        let (ip, type_id) = form.license()?;
+        let on = form.els == "on";
+        let held = as_actor(&state, &who, reseller, move |c, actor| {
+            licenses::update_els(c, actor, &ip, Some(type_id), on)
+        })
+        .await?;
+        Ok(back_to_list(
+            &form.back,
+            if held { "els" } else { "not-held" },
+        ))
+    }
+    .await;
+    in_page(&state, &who, &form.back, None, done).await
 }
 
 /// A row's note form: its license and the two values.
@@ -150,17 +270,21 @@ pub async fn note(
     who: Console,
     form: web::Form<NoteForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.row.csrf)?;
-    let (ip, type_id) = form.row.license()?;
-    let change = licenses::AnnotationChange {
-        note: Some(licenses::note_text(&form.row.note)?),
-        external_id: Some(licenses::external_id_text(&form.external_id)?),
-    };
-    as_actor(&state, &who, reseller, move |c, actor| {
-        licenses::annotate(c, actor, &ip, Some(type_id), &change)
-    })
-    .await?;
-    Ok(back_to_list("noted"))
+    let done = async {
+        let reseller = guard::reseller_write(&who, &form.row.csrf, Permission::ManageServers)?;
+        let (ip, type_id) = form.row.license()?;
+        let change = licenses::AnnotationChange {
+            note: Some(licenses::note_text(&form.row.note)?),
+            external_id: Some(licenses::external_id_text(&form.external_id)?),
+        };
+        as_actor(&state, &who, reseller, move |c, actor| {
+            licenses::annotate(c, actor, &ip, Some(type_id), &change)
+        })
+        .await?;
+        Ok(back_to_list(&form.row.back, "noted"))
+    }
+    .await;
+    in_page(&state, &who, &form.row.back, None, done).await
 }
 
 /// A row's suspend form: its license and the reason typed.
@@ -178,18 +302,25 @@ pub async fn suspend(
     who: Console,
     form: web::Form<SuspendForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.row.csrf)?;
-    let (ip, type_id) = form.row.license()?;
-    let reason = licenses::reason_text(&form.reason)?;
-    let done = as_actor(&state, &who, reseller, move |c, actor| {
-        licenses::suspend(c, actor, &ip, Some(type_id), &reason, None)
-    })
-    .await?;
-    Ok(back_to_list(if done.is_empty() {
-        "already-suspended"
-    } else {
-        "suspended"
-    }))
+    let done = async {
+        let reseller = guard::reseller_write(&who, &form.row.csrf, Permission::ManageServers)?;
+        let (ip, type_id) = form.row.license()?;
+        let reason = licenses::reason_text(&form.reason)?;
+        let done = as_actor(&state, &who, reseller, move |c, actor| {
+            licenses::suspend(c, actor, &ip, Some(type_id), &reason, None)
+        })
+        .await?;
+        Ok(back_to_list(
+            &form.row.back,
+            if done.is_empty() {
+                "already-suspended"
+            } else {
+                "suspended"
+            },
+        ))
+    }
+    .await;
+    in_page(&state, &who, &form.row.back, None, done).await
 }
 
 /// Resumes one suspended license.
@@ -198,17 +329,24 @@ pub async fn resume(
     who: Console,
     form: web::Form<LicenseForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
-    let (ip, type_id) = form.license()?;
-    let done = as_actor(&state, &who, reseller, move |c, actor| {
-        licenses::resume(c, actor, &ip, Some(type_id))
-    })
-    .await?;
-    Ok(back_to_list(if done.is_empty() {
-        "not-suspended"
-    } else {
-        "resumed"
-    }))
+    let done = async {
+        let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageServers)?;
+        let (ip, type_id) = form.license()?;
+        let done = as_actor(&state, &who, reseller, move |c, actor| {
+            licenses::resume(c, actor, &ip, Some(type_id))
+        })
+        .await?;
+        Ok(back_to_list(
+            &form.back,
+            if done.is_empty() {
+                "not-suspended"
+            } else {
+                "resumed"
+            },
+        ))
+    }
+    .await;
+    in_page(&state, &who, &form.back, None, done).await
 }
 
 /// A row's move form: its license and the new IP typed.
@@ -226,16 +364,20 @@ pub async fn move_license(
     who: Console,
     form: web::Form<MoveForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.row.csrf)?;
-    let (from, type_id) = form.row.license()?;
-    let to = ip_of(&form.new_ip)?;
-    let acting = ActingFor::Reseller(reseller.clone());
-    state
-        .act_as(acting, who.source(), move |c, actor, policy| {
-            licenses::move_licenses(c, actor, policy, &from, &to, Some(type_id))
-        })
-        .await?;
-    Ok(back_to_list("moved"))
+    let done = async {
+        let reseller = guard::reseller_write(&who, &form.row.csrf, Permission::ManageServers)?;
+        let (from, type_id) = form.row.license()?;
+        let to = ip_of(&form.new_ip)?;
+        let acting = ActingFor::Reseller(reseller.clone());
+        state
+            .act_as(acting, who.source(), move |c, actor, policy| {
+                licenses::move_licenses(c, actor, policy, &from, &to, Some(type_id))
+            })
+            .await?;
+        Ok(back_to_list(&form.row.back, "moved"))
+    }
+    .await;
+    in_page(&state, &who, &form.row.back, None, done).await
 }
 
 #[derive(Deserialize)]
@@ -248,6 +390,8 @@ pub struct ConvertForm {
     from: String,
     #[serde(default)]
     to: String,
+    #[serde(default)]
+    back: String,
 }
 
 pub async fn convert(
@@ -255,18 +399,21 @@ pub async fn convert(
     who: Console,
     form: web::Form<ConvertForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?;
-    let ip = ip_of(&form.ip)?;
-    let (from, to) = (type_of(&form.from)?, type_of(&form.to)?);
-    let done = as_actor(&state, &who, reseller, move |c, actor| {
-        licenses::convert(c, actor, &ip, from, to)
-    })
-    .await?;
-    Ok(back_to_list(if done {
-        "converted"
-    } else {
-        "not-converted"
-    }))
+    let done = async {
+        let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?;
+        let ip = ip_of(&form.ip)?;
+        let (from, to) = (type_of(&form.from)?, type_of(&form.to)?);
+        let done = as_actor(&state, &who, reseller, move |c, actor| {
+            licenses::convert(c, actor, &ip, from, to)
+        })
+        .await?;
+        Ok(back_to_list(
+            &form.back,
+            if done { "converted" } else { "not-converted" },
+        ))
+    }
+    .await;
+    in_page(&state, &who, &form.back, None, done).await
 }
 
 /// Removes each (ip, type) pair, a bounded number per database call. Returns how many
@@ -298,7 +445,8 @@ async fn remove_all(
 /// a repeated key).
 pub async fn bulk_remove(state: web::Data<AppState>, who: Console, body: web::Bytes) -> PageResult {
     let fields = Pairs::parse(&body)?;
-    let reseller = guard::reseller_write(&who, fields.get("csrf"))?.clone();
+    let reseller =
+        guard::reseller_write(&who, fields.get("csrf"), Permission::ManageLicenses)?.clone();
     let mut pairs = Vec::new();
     for pick in fields.all("pick") {
         let (ip, type_id) = pick
@@ -307,15 +455,18 @@ pub async fn bulk_remove(state: web::Data<AppState>, who: Console, body: web::By
         pairs.push((ip_of(ip)?, type_of(type_id)?));
     }
     if pairs.is_empty() {
-        return Ok(back_to_list("nothing"));
+        return Ok(back_to_list(fields.get("back"), "nothing"));
     }
     let picked = pairs.len();
     let removed = remove_all(&state, &who, &reseller, pairs).await?;
-    Ok(back_to_list(match removed {
-        0 => "removed-none",
-        n if n < picked => "removed-part",
-        _ => "removed-some",
-    }))
+    Ok(back_to_list(
+        fields.get("back"),
+        match removed {
+            0 => "removed-none",
+            n if n < picked => "removed-part",
+            _ => "removed-some",
+        },
+    ))
 }
 
 /// The confirmation: how many licenses the filter matches now.
@@ -324,7 +475,7 @@ pub async fn confirm_matching(
     who: Console,
     query: web::Query<ListQuery>,
 ) -> PageResult {
-    let reseller = guard::reseller_read(&who)?.clone();
+    let reseller = guard::reseller_read(&who, Permission::ManageLicenses)?.clone();
     let filter = query.filter()?;
     let now = state.clock.now().naive_utc();
     let selection = db::run(&state.pool, move |c| {
@@ -394,7 +545,7 @@ pub async fn remove_matching(
     who: Console,
     form: web::Form<MatchingForm>,
 ) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf)?.clone();
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?.clone();
     let form = form.into_inner();
     let filter = form.query.filter()?;
     let fingerprint = form.confirmed.clone();

@@ -1,27 +1,26 @@
 //! The IP Licenses page (CLN's columns): filter by type and by IP or CIDR, free-text search,
-//! sort by column, keyset pages, and a form per row for remove, note, move, ELS and Imunify
-//! conversion.
-//! The actions themselves are in `license_actions`.
+//! sort by column (IP in numeric order), the total and page numbers, rows per page, keyset
+//! pages both ways; each row's actions are in `license_rows`, what they do in
+//! `license_actions`. An add that fails is shown on this page with what was typed.
 
 use std::collections::HashMap;
 
 use actix_web::web;
-use chrono::NaiveDateTime;
 use maud::{html, Markup};
 
-use super::filter::ListQuery;
+use super::filter::{ListQuery, DEFAULT_ROWS_PER_PAGE, ROWS_PER_PAGE};
 use super::guard;
-use super::page::{csrf_field, html_response, notice, shell, PageResult, Section};
+use super::license_rows::{self, Rights, RowMarks};
+use super::page::{csrf_field, html_response, notice, shell, ConsoleError, PageResult, Section};
 use crate::auth::session::Console;
 use crate::db;
 use crate::db::models::License;
 use crate::domain::catalogue::{enabled_types, EnabledType};
-use crate::domain::license_search;
-use crate::domain::licenses::{self, Suspension};
+use crate::domain::license_search::{self, Sort};
+use crate::domain::licenses;
+use crate::domain::roles::Permission;
 use crate::domain::upstream::{ops, RelayStatus};
 use crate::state::AppState;
-
-pub const PAGE_SIZE: i64 = 50;
 
 /// Notices an action may ask the page to show (only these: a URL cannot inject text).
 pub fn notice_text(code: &str) -> Option<&'static str> {
@@ -50,53 +49,107 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
     })
 }
 
+/// An action on this page that a rule refused: why, and for an add what was typed.
+pub struct Failure {
+    pub typed: Option<Typed>,
+    pub error: ConsoleError,
+}
+
+/// What the add form held.
+pub struct Typed {
+    pub ip: String,
+    pub type_id: String,
+    pub note: String,
+}
+
 pub async fn list(
     state: web::Data<AppState>,
     who: Console,
     query: web::Query<ListQuery>,
 ) -> PageResult {
-    let reseller = guard::reseller_read(&who)?.clone();
-    let query = query.into_inner();
+    Ok(html_response(
+        render(&state, &who, query.into_inner(), None).await?,
+    ))
+}
+
+/// The page for `query`, with a failed add's form and error on top when there is one.
+pub async fn render(
+    state: &AppState,
+    who: &Console,
+    query: ListQuery,
+    failed: Option<&Failure>,
+) -> Result<Markup, ConsoleError> {
+    let reseller = guard::reseller_read(who, Permission::ViewLicenses)?.clone();
     let filter = query.filter()?;
     let sort = query.sort();
-    let after = query.after()?;
+    let position = query.position()?;
+    let per = query.per_page()?;
     let now = state.clock.now().naive_utc();
     let id = reseller.id;
-    let (types, rows, pending) = db::run(&state.pool, move |c| {
+    let found = db::run(&state.pool, move |c| {
         let types = enabled_types(c, id)?;
-        let rows = license_search::page(
-            c,
-            Some(id),
-            &filter,
-            sort,
-            after.as_ref(),
-            PAGE_SIZE + 1,
-            now,
-        )?;
+        let total = license_search::count(c, Some(id), &filter, now)?;
+        // Going back, the page is read in the opposite order from its first row's key.
+        let (cursor, backwards) = match &position {
+            Some((cursor, back)) => (Some(cursor), *back),
+            None => (None, false),
+        };
+        let read_sort = Sort {
+            descending: sort.descending != backwards,
+            ..sort
+        };
+        let mut rows = license_search::page(c, Some(id), &filter, read_sort, cursor, per + 1, now)?;
+        let beyond = rows.len() as i64 > per;
+        rows.truncate(per as usize);
+        if backwards {
+            rows.reverse();
+        }
         let ips: Vec<String> = rows.iter().map(|l| l.ip.clone()).collect();
         let ids: Vec<i64> = rows.iter().map(|l| l.id).collect();
-        let pending = (
-            ops::pending_among(c, Some(&ips))?,
-            licenses::suspensions_of(c, &ids)?,
-        );
-        Ok((types, rows, pending))
+        let marks = RowMarks {
+            relay: ops::pending_among(c, Some(&ips))?,
+            suspended: licenses::suspensions_of(c, &ids)?,
+        };
+        Ok(Found {
+            types,
+            total,
+            rows,
+            // Forwards, more rows beyond mean a next page; backwards, a previous one.
+            more_after: if backwards { cursor.is_some() } else { beyond },
+            more_before: if backwards { beyond } else { cursor.is_some() },
+            marks,
+        })
     })
     .await?;
-    let (pending, suspended) = pending;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    let rows = &rows[..rows.len().min(PAGE_SIZE as usize)];
-    let names: HashMap<i32, &str> = types
+    let active = reseller.blocked_reason.is_none();
+    let may = Rights {
+        licenses: active && who.role().may(Permission::ManageLicenses),
+        servers: active && who.role().may(Permission::ManageServers),
+    };
+    let names: HashMap<i32, &str> = found
+        .types
         .iter()
         .map(|t| (t.license_type.id, t.license_type.name.as_str()))
         .collect();
-    let writable = who.can_write() && reseller.blocked_reason.is_none();
+    let page = query.page_number();
+    let pages = ((found.total + per - 1) / per).max(1);
+    let back = query.to_query();
     let body = html! {
         (notice(notice_text(&query.notice)))
-        @if writable { (add_form(&who, &types)) }
-        (filter_form(&query, &types))
-        @if writable {
+        @if let Some(failed) = failed {
+            p.error role="alert" { "Not done: " (failed.error.to_string()) }
+        }
+        @if may.licenses { (add_form(who, &found.types, failed.and_then(|f| f.typed.as_ref()), &back)) }
+        (filter_form(&query, &found.types))
+        p.summary {
+            strong #total { (found.total) } " licenses" @if query.is_filtered() { " match the filter" }
+            " · page " (page.min(pages)) " of " (pages)
+            " · " a href={"/console/licenses.csv?" (query.to_query())} download { "Export these as CSV" }
+        }
+        @if may.licenses {
             form #bulk method="post" action="/console/licenses/bulk-remove" {
-                (csrf_field(&who))
+                (csrf_field(who))
+                input type="hidden" name="back" value=(back);
                 button type="submit" { "Remove selected" }
                 " "
                 a.button href={"/console/licenses/remove-matching?" (query.to_query())} {
@@ -104,69 +157,87 @@ pub async fn list(
                 }
             }
         }
-        p {
-            a href={"/console/licenses.csv?" (query.to_query())} download { "Export these as CSV" }
-        }
-        table.licenses {
+        table.licenses.stack {
             caption.visually-hidden { "IP licenses" }
             thead {
                 tr {
-                    @if writable { th scope="col" { input #select-all type="checkbox" aria-label="Select every row on this page"; } }
+                    @if may.licenses { th scope="col" { input #select-all type="checkbox" aria-label="Select every row on this page"; } }
                     th scope="col" { a href={"?" (query.sorted_by("ip"))} { "IP" } }
                     th scope="col" { "Hostname" }
                     th scope="col" { a href={"?" (query.sorted_by("added"))} { "Added" } }
-                    th scope="col" { "Last check-in" }
+                    th scope="col" { "Last check-in (UTC)" }
                     th scope="col" { a href={"?" (query.sorted_by("type"))} { "Type" } }
                     th scope="col" { "Actions" }
                 }
             }
             tbody {
-                @for license in rows {
-                    @let state = RowState {
-                        relay: RelayStatus::of(license, &pending),
-                        suspension: suspended.get(&license.id),
-                    };
-                    (row(&who, license, &names, &types, writable, state))
+                @for license in &found.rows {
+                    (license_rows::row(who, license, &names, &found.types, may, &found.marks, &back))
                 }
             }
         }
-        @if rows.is_empty() {
+        @if found.rows.is_empty() {
             p.empty { "No license matches." }
         }
+        (pager(&query, &found, page))
+    };
+    Ok(shell("IP Licenses", Some(who), Section::Licenses, body))
+}
+
+/// What one page of the list read.
+struct Found {
+    types: Vec<EnabledType>,
+    total: i64,
+    rows: Vec<License>,
+    more_before: bool,
+    more_after: bool,
+    marks: RowMarks,
+}
+
+/// Previous and next pages, and how many rows a page shows.
+fn pager(query: &ListQuery, found: &Found, page: i64) -> Markup {
+    let per = query.per_page().unwrap_or(DEFAULT_ROWS_PER_PAGE);
+    html! {
         nav.pages aria-label="Pages" {
-            @if !query.after.is_empty() {
+            @if found.more_before {
+                @if let Some(first) = found.rows.first() {
+                    a rel="prev" href={"?" (query.previous_before(first, (page - 1).max(1)))} { "Previous page" }
+                }
                 a href={"?" (query.to_query())} { "First page" }
-                " "
             }
-            @if more {
-                @if let Some(last) = rows.last() {
-                    a rel="next" href={"?" (query.next_after(last))} { "Next page" }
+            @if found.more_after {
+                @if let Some(last) = found.rows.last() {
+                    a rel="next" href={"?" (query.next_after(last, page + 1))} { "Next page" }
+                }
+            }
+            span.rows {
+                "Rows per page: "
+                @for n in ROWS_PER_PAGE {
+                    @if n == per { strong aria-current="true" { (n) } } @else { a href={"?" (query.with_rows(n))} { (n) } }
+                    " "
                 }
             }
         }
-    };
-    Ok(html_response(shell(
-        "IP Licenses",
-        Some(&who),
-        Section::Licenses,
-        body,
-    )))
+    }
 }
 
-fn add_form(who: &Console, types: &[EnabledType]) -> Markup {
+fn add_form(who: &Console, types: &[EnabledType], typed: Option<&Typed>, back: &str) -> Markup {
+    let typed = |f: fn(&Typed) -> &str| typed.map(f).unwrap_or("");
     html! {
         form.add method="post" action="/console/licenses/add" {
             (csrf_field(who))
+            input type="hidden" name="back" value=(back);
             label for="add-ip" { "IP address" }
-            input #add-ip name="ip" required inputmode="decimal" placeholder="203.0.113.10";
+            input #add-ip name="ip" required inputmode="decimal" placeholder="203.0.113.10" value=(typed(|f| &f.ip));
             label for="add-type" { "Type" }
             select #add-type name="type" {
                 @for t in types {
-                    option value=(t.license_type.id) { (t.license_type.name) " (" (t.license_type.id) ")" }
+                    @let id = t.license_type.id.to_string();
+                    option value=(id) selected[typed(|f| &f.type_id) == id] { (t.license_type.name) " (" (id) ")" }
                 }
             }
             label for="add-note" { "Note" }
-            input #add-note name="note" maxlength="500" placeholder="optional";
+            input #add-note name="note" maxlength="500" placeholder="optional" value=(typed(|f| &f.note));
             button type="submit" { "Add IP" }
         }
     }
@@ -205,136 +276,6 @@ pub fn relay_badge(relay: Option<RelayStatus>) -> Markup {
                     RelayStatus::Pending => "pending upstream",
                     RelayStatus::Registering => "registering upstream",
                     RelayStatus::Withdrawing => "withdrawing upstream",
-                }
-            }
-        }
-    }
-}
-
-fn when(at: Option<NaiveDateTime>) -> String {
-    at.map_or_else(
-        || "never".to_string(),
-        |t| t.format("%Y-%m-%d %H:%M").to_string(),
-    )
-}
-
-/// What the Hostname column shows: the first line of the last check-in's text.
-fn hostname(license: &License) -> String {
-    let info = license.server_info.as_deref().unwrap_or("");
-    info.lines().next().unwrap_or("").chars().take(80).collect()
-}
-
-/// Where a row's license stands: with its upstream, and whether it is suspended.
-struct RowState<'a> {
-    relay: Option<RelayStatus>,
-    suspension: Option<&'a Suspension>,
-}
-
-fn row(
-    who: &Console,
-    license: &License,
-    names: &HashMap<i32, &str>,
-    types: &[EnabledType],
-    writable: bool,
-    state: RowState<'_>,
-) -> Markup {
-    let RowState { relay, suspension } = state;
-    let pick = format!("{}|{}", license.ip, license.type_id);
-    let name = names.get(&license.type_id).copied().unwrap_or("");
-    let family = types
-        .iter()
-        .find(|t| t.license_type.id == license.type_id)
-        .map(|t| &t.license_type);
-    let convert_to: Vec<&EnabledType> = match family {
-        Some(f) if f.convertible => types
-            .iter()
-            .filter(|t| t.license_type.family == f.family && t.license_type.id != f.id)
-            .collect(),
-        _ => Vec::new(),
-    };
-    html! {
-        tr {
-            @if writable {
-                td { input type="checkbox" name="pick" value=(pick) form="bulk" aria-label={"Select " (license.ip) " type " (license.type_id)}; }
-            }
-            td.ip { (license.ip) }
-            td {
-                (hostname(license))
-                @if let Some(id) = &license.external_id { div.muted { "ID " (id) } }
-                @if let Some(note) = &license.note { div.note.muted { (note) } }
-            }
-            td { (license.created_at.format("%Y-%m-%d")) }
-            td { (when(license.last_checkin)) }
-            td {
-                (name) " (" (license.type_id) ")" (relay_badge(relay))
-                @if let Some(s) = suspension {
-                    " " span.badge.suspended title={"Suspended " (s.suspended_at.format("%Y-%m-%d %H:%M")) " UTC"} { "suspended: " (s.reason) }
-                }
-            }
-            td.actions {
-                @if writable {
-                    form method="post" action="/console/licenses/remove" {
-                        (csrf_field(who))
-                        input type="hidden" name="ip" value=(license.ip);
-                        input type="hidden" name="type" value=(license.type_id);
-                        button type="submit" aria-label={"Remove " (license.ip) " type " (license.type_id)} { "Remove" }
-                    }
-                    form method="post" action="/console/licenses/els" {
-                        (csrf_field(who))
-                        input type="hidden" name="ip" value=(license.ip);
-                        input type="hidden" name="type" value=(license.type_id);
-                        input type="hidden" name="els" value=(if license.els_allowed { "off" } else { "on" });
-                        button type="submit" { @if license.els_allowed { "ELS: on → off" } @else { "ELS: off → on" } }
-                    }
-                    details.note {
-                        summary { "Note" }
-                        form method="post" action="/console/licenses/note" {
-                            (csrf_field(who))
-                            input type="hidden" name="ip" value=(license.ip);
-                            input type="hidden" name="type" value=(license.type_id);
-                            label { "Note " textarea name="note" maxlength="500" rows="2" { (license.note.as_deref().unwrap_or("")) } }
-                            label { "External id " input type="text" name="external_id" maxlength="100" value=(license.external_id.as_deref().unwrap_or("")); }
-                            button type="submit" { "Save" }
-                        }
-                    }
-                    @if suspension.is_some() {
-                        form method="post" action="/console/licenses/resume" {
-                            (csrf_field(who))
-                            input type="hidden" name="ip" value=(license.ip);
-                            input type="hidden" name="type" value=(license.type_id);
-                            button type="submit" { "Resume" }
-                        }
-                    } @else {
-                        form.suspend method="post" action="/console/licenses/suspend" {
-                            (csrf_field(who))
-                            input type="hidden" name="ip" value=(license.ip);
-                            input type="hidden" name="type" value=(license.type_id);
-                            input type="text" name="reason" required maxlength="200" placeholder="reason" aria-label={"Reason to suspend " (license.ip) " type " (license.type_id)};
-                            button type="submit" { "Suspend" }
-                        }
-                    }
-                    form.move method="post" action="/console/licenses/move" {
-                        (csrf_field(who))
-                        input type="hidden" name="ip" value=(license.ip);
-                        input type="hidden" name="type" value=(license.type_id);
-                        input type="text" name="new_ip" required size="15" placeholder="new IP" aria-label={"New IP for " (license.ip) " type " (license.type_id)};
-                        button type="submit" { "Move" }
-                    }
-                    @if !convert_to.is_empty() {
-                        form method="post" action="/console/licenses/convert" {
-                            (csrf_field(who))
-                            input type="hidden" name="ip" value=(license.ip);
-                            input type="hidden" name="from" value=(license.type_id);
-                            select name="to" aria-label={"Convert " (license.ip) " to"} {
-                                @for t in &convert_to {
-                                    option value=(t.license_type.id) { (t.license_type.name) }
-                                }
-                            }
-                            button type="submit" { "Convert" }
-                        }
-                    }
-                } @else {
-                    span.muted { @if license.els_allowed { "ELS on" } @else { "ELS off" } }
                 }
             }
         }

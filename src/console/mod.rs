@@ -7,6 +7,7 @@ mod account_secrets;
 mod assets;
 mod catalogue_pages;
 mod dashboard;
+mod dates;
 mod export;
 mod filter;
 mod form_pairs;
@@ -14,6 +15,7 @@ mod guard;
 mod key_actions;
 mod key_pages;
 mod license_actions;
+mod license_rows;
 mod licenses;
 mod login;
 mod operator;
@@ -51,7 +53,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
                 DefaultHeaders::new()
                     .add(("content-security-policy", CONTENT_SECURITY_POLICY))
                     .add(("x-content-type-options", "nosniff"))
-                    .add(("referrer-policy", "no-referrer"))
+                    // Not `no-referrer`: under it a browser sends `Origin: null` with every
+                    // POST, and `transport` refuses a POST whose Origin names no site.
+                    .add(("referrer-policy", "same-origin"))
                     .add(("x-frame-options", "DENY"))
                     .add(("cache-control", "no-store")),
             )
@@ -66,6 +70,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/licenses", web::get().to(licenses::list))
             .route("/licenses.csv", web::get().to(export::csv))
             .route("/licenses/add", web::post().to(license_actions::add))
+            .route(
+                "/licenses/remove",
+                web::get().to(license_actions::confirm_remove),
+            )
             .route("/licenses/remove", web::post().to(license_actions::remove))
             .route("/licenses/els", web::post().to(license_actions::els))
             .route("/licenses/note", web::post().to(license_actions::note))
@@ -99,6 +107,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/keys/{key}", web::get().to(key_pages::show))
             .route("/keys/{key}/update", web::post().to(key_actions::update))
             .route("/keys/{key}/ranges", web::post().to(key_actions::ranges))
+            .route(
+                "/keys/{key}/delete",
+                web::get().to(key_pages::confirm_delete),
+            )
             .route("/keys/{key}/delete", web::post().to(key_actions::delete))
             .route(
                 "/keys/{key}/servers/remove",

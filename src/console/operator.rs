@@ -8,6 +8,7 @@ use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::dates;
 use super::form_pairs::Pairs;
 use super::guard;
 use super::page::{csrf_field, html_response, notice, shell, ConsoleError, PageResult, Section};
@@ -82,7 +83,7 @@ pub async fn list(
                         td { (state_word(r)) }
                         td.count { (counts.get(&r.id).copied().unwrap_or(0)) }
                         td { @if r.trial { "yes" } @else { "no" } }
-                        td { (r.created_at.format("%Y-%m-%d")) }
+                        td { (dates::day(r.created_at)) }
                     }
                 }
             }

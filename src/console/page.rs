@@ -7,7 +7,7 @@ use maud::{html, Markup, DOCTYPE};
 
 use crate::auth::session::Console;
 use crate::auth::AuthError;
-use crate::domain::users::Role;
+use crate::domain::roles::{Permission, Role};
 use crate::error::DomainError;
 
 /// Which navigation entry is the current page.
@@ -82,7 +82,7 @@ pub fn shell(title: &str, who: Option<&Console>, current: Section, body: Markup)
                     @if let Some(who) = who {
                         nav aria-label="Main" {
                             ul {
-                                @for (section, href, label) in nav_of(who) {
+                                @for (section, href, label) in nav_of(who).iter().filter(|(s, _, _)| shown_to(who, *s)) {
                                     li {
                                         @if *section == current {
                                             a href=(href) aria-current="page" { (label) }
@@ -123,10 +123,23 @@ fn nav_of(who: &Console) -> &'static [(Section, &'static str, &'static str)] {
     }
 }
 
+/// Whether the navigation offers `section` to this user: a reseller's login sees the pages
+/// its role may open (`guard`'s permissions), an operator all of its own.
+fn shown_to(who: &Console, section: Section) -> bool {
+    let needs = match section {
+        Section::Licenses | Section::Keys | Section::Stale | Section::History => {
+            Permission::ViewLicenses
+        }
+        Section::Usage => Permission::ViewBilling,
+        _ => return true,
+    };
+    who.role() == Role::Operator || who.role().may(needs)
+}
+
 fn role_word(who: &Console) -> String {
     match (&who.reseller, who.role()) {
-        (Some(r), role) => format!("{}, {}", r.login, role.as_str()),
-        (None, role) => role.as_str().to_string(),
+        (Some(r), role) => format!("{}, {}", r.login, role.title()),
+        (None, role) => role.title().to_string(),
     }
 }
 

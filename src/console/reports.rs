@@ -5,11 +5,13 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
-use chrono::{Duration, NaiveDateTime};
+use chrono::Duration;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::dates;
 use super::export::field;
+use super::guard;
 use super::page::{html_response, shell, ConsoleError, PageResult, Section};
 use crate::auth::session::Console;
 use crate::db;
@@ -17,16 +19,11 @@ use crate::domain::catalogue::all_types;
 use crate::domain::events::{audit, AuditFilter};
 use crate::domain::month::Month;
 use crate::domain::prices::format_cents;
-use crate::domain::users::Role;
+use crate::domain::roles::{Permission, Role};
 use crate::domain::Source;
 use crate::domain::{reports, resellers, usage};
 use crate::error::DomainError;
 use crate::state::AppState;
-
-/// Whose rows a page shows: one reseller's (a reseller's user), or everyone's (an operator).
-fn scope(who: &Console) -> Option<i64> {
-    who.reseller.as_ref().map(|r| r.id)
-}
 
 fn is_operator(who: &Console) -> bool {
     who.role() == Role::Operator
@@ -62,7 +59,7 @@ pub async fn stale(
             })?,
     };
     let now = state.clock.now().naive_utc();
-    let id = scope(&who);
+    let id = guard::report_scope(&who, Permission::ViewLicenses)?;
     let rows = db::run(&state.pool, move |c| {
         reports::stale(c, now - Duration::days(days), now, id)
     })
@@ -91,8 +88,8 @@ pub async fn stale(
                         @if operator { td { (login) } }
                         td { (license.ip) }
                         td { (license.type_id) }
-                        td { (license.created_at.format("%Y-%m-%d")) }
-                        td { (when(license.last_checkin)) }
+                        td { (dates::day(license.created_at)) }
+                        td { (dates::time_or(license.last_checkin, "never")) }
                     }
                 }
             }
@@ -104,13 +101,6 @@ pub async fn stale(
         Section::Stale,
         body,
     )))
-}
-
-fn when(at: Option<NaiveDateTime>) -> String {
-    at.map_or_else(
-        || "never".to_string(),
-        |t| t.format("%Y-%m-%d %H:%M").to_string(),
-    )
 }
 
 #[derive(Deserialize, Default)]
@@ -132,7 +122,7 @@ pub async fn usage(
         text => Month::parse(text)
             .ok_or_else(|| DomainError::invalid(format!("{text:?} is not a month (YYYY-MM)")))?,
     };
-    let id = scope(&who);
+    let id = guard::report_scope(&who, Permission::ViewBilling)?;
     let (lines, types) = db::run(&state.pool, move |c| {
         Ok((usage::report(c, id, &month, today)?, all_types(c)?))
     })
@@ -265,7 +255,10 @@ pub async fn history(
     } else {
         HashMap::new()
     };
-    let reseller_id = match (scope(&who), query.reseller.trim()) {
+    let reseller_id = match (
+        guard::report_scope(&who, Permission::ViewLicenses)?,
+        query.reseller.trim(),
+    ) {
         (Some(own), _) => Some(own),
         (None, "") => None,
         (None, login) => Some(
@@ -328,7 +321,7 @@ fn events_table(
             tbody {
                 @for e in events {
                     tr {
-                        td { (e.at.format("%Y-%m-%d %H:%M:%S")) }
+                        td { (dates::time(e.at)) }
                         @if operator { td { (e.reseller_id.and_then(|id| logins.get(&id).cloned()).unwrap_or_default()) } }
                         td { (e.action) }
                         td { (e.ip) }

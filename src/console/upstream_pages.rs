@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::dates;
 use super::guard;
 use super::page::{csrf_field, html_response, notice, shell, ConsoleError, PageResult, Section};
 use crate::auth::session::Console;
@@ -30,13 +31,6 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "removed" => Some("Upstream removed: its types stay local."),
         _ => None,
     }
-}
-
-fn when(at: Option<chrono::NaiveDateTime>) -> String {
-    at.map_or_else(
-        || "never".into(),
-        |t| t.format("%Y-%m-%d %H:%M").to_string(),
-    )
 }
 
 fn types_text(types: &[i32]) -> String {
@@ -72,11 +66,11 @@ pub async fn list(
                             td data-label="Waiting" {
                                 (health.pending)
                                 @if let Some((since, error)) = &health.failing {
-                                    br; span.failing { "failing since " (since.format("%Y-%m-%d %H:%M")) ": " (error) }
+                                    br; span.failing { "failing since " (dates::time(*since)) ": " (error) }
                                 }
                             }
                             td data-label="Last reconcile" {
-                                (when(u.last_reconcile_at))
+                                (dates::time_or(u.last_reconcile_at, "never"))
                                 @if let Some(counts) = stored_counts(u.last_reconcile_counts.as_deref()) {
                                     br; span.muted {
                                         (counts.differences()) " difference(s)"
@@ -231,7 +225,7 @@ pub async fn show(state: web::Data<AppState>, who: Console, name: web::Path<Stri
             dt { "Limits" } dd { (u.concurrency) " calls at once, " (u.rate_per_second) " a second, per instance" }
             dt { "Last reconcile" } dd #last-reconcile {
                 @match stored_counts(u.last_reconcile_counts.as_deref()) {
-                    Some(counts) => { (when(u.last_reconcile_at)) ": " (counts.line(&u.name)) }
+                    Some(counts) => { (dates::time_or(u.last_reconcile_at, "never")) ": " (counts.line(&u.name)) }
                     None => { "never" }
                 }
             }
@@ -249,7 +243,7 @@ pub async fn show(state: web::Data<AppState>, who: Console, name: web::Path<Stri
                             td.ip data-label="IP" { (op.ip) }
                             td data-label="Change" { (op.op) }
                             td data-label="Type" { (op.type_id) @if let Some(to) = op.type_to { " → " (to) } }
-                            td data-label="Queued" { (op.created_at.format("%Y-%m-%d %H:%M:%S")) }
+                            td data-label="Queued" { (dates::time(op.created_at)) }
                             td data-label="Attempts" { (op.attempts) }
                             td data-label="Last error" { (op.last_error.as_deref().unwrap_or("-")) }
                         }

@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use maud::html;
 use serde::Deserialize;
 
+use super::dates;
 use super::form_pairs::Pairs;
 use super::guard;
 use super::page::{csrf_field, html_response, notice, shell, ConsoleError, PageResult, Section};
@@ -175,7 +176,7 @@ pub async fn show(
                         tr {
                             td { (d.event_type) }
                             td { code { (d.message_id) } }
-                            td { (d.created_at.format("%Y-%m-%d %H:%M:%S")) }
+                            td { (dates::time(d.created_at)) }
                             td { (d.state) }
                             td { (d.attempts) }
                             td {

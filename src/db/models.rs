@@ -82,6 +82,8 @@ pub struct NewLicense<'a> {
     pub relay_state: Option<&'a str>,
     pub note: Option<&'a str>,
     pub external_id: Option<&'a str>,
+    /// The address's `LicenseIp::order_key`, which the console sorts by.
+    pub ip_key: String,
 }
 
 #[derive(Debug, Insertable)]

@@ -71,6 +71,7 @@ diesel::table! {
         relay_state -> Nullable<Text>,
         note -> Nullable<Text>,
         external_id -> Nullable<Text>,
+        ip_key -> Text,
     }
 }
 

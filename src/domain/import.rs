@@ -125,6 +125,7 @@ pub fn import(
                 relay_state: intent.then_some(crate::domain::upstream::REGISTERING),
                 note: None,
                 external_id: None,
+                ip_key: LicenseIp::order_key_of(&ip),
             })
             .execute(c)?;
         let registered_at = incoming

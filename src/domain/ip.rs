@@ -31,6 +31,22 @@ impl LicenseIp {
         }
     }
 
+    /// The address as a text that sorts in numeric order, IPv4 before IPv6: `4` and eight
+    /// hex digits, or `6` and thirty-two (stored as `ip_licenses.ip_key`).
+    pub fn order_key(&self) -> String {
+        match self.0 {
+            IpAddr::V4(v4) => format!("4{:08x}", u32::from(v4)),
+            IpAddr::V6(v6) => format!("6{:032x}", u128::from(v6)),
+        }
+    }
+
+    /// `order_key` of a stored address (text that does not parse sorts first).
+    pub fn order_key_of(stored: &str) -> String {
+        Self::parse(stored)
+            .map(|ip| ip.order_key())
+            .unwrap_or_default()
+    }
+
     /// Why this address cannot be a server's public address, if it cannot.
     pub fn non_public_reason(&self) -> Option<&'static str> {
         match self.0 {
@@ -90,6 +106,32 @@ mod tests {
 
     fn canon(text: &str) -> Option<String> {
         LicenseIp::parse(text).map(|ip| ip.to_string())
+    }
+
+    #[test]
+    fn order_keys_sort_numerically_ipv4_first() {
+        let mut ips = [
+            "2001:db8::10",
+            "192.0.2.10",
+            "2001:db8::2",
+            "192.0.2.2",
+            "10.0.0.1",
+            "::ffff:192.0.2.3",
+        ];
+        ips.sort_by_key(|ip| LicenseIp::order_key_of(ip));
+        assert_eq!(
+            ips,
+            [
+                "10.0.0.1",
+                "192.0.2.2",
+                "::ffff:192.0.2.3",
+                "192.0.2.10",
+                "2001:db8::2",
+                "2001:db8::10"
+            ]
+        );
+        assert_eq!(LicenseIp::order_key_of("192.0.2.2"), "4c0000202");
+        assert_eq!(LicenseIp::order_key_of("not an ip"), "");
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod queries;
 pub mod rekey;
 pub mod reports;
 pub mod resellers;
+pub mod roles;
 pub mod sessions;
 pub mod type_limits;
 pub mod upstream;

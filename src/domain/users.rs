@@ -1,5 +1,4 @@
-//! Web console users: operators, and a reseller's users with the role `full` or
-//! `read-only`. Passwords arrive here already hashed (the hashing lives in `auth`).
+//! Web console users: operators, and a reseller's users with a role (`roles`). Passwords arrive here already hashed (the hashing lives in `auth`).
 
 use diesel::prelude::*;
 
@@ -13,34 +12,7 @@ use crate::error::DomainError;
 /// Longest e-mail address accepted (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Runs ipls: every reseller, prices, the audit log.
-    Operator,
-    /// Everything the reseller itself may do.
-    Full,
-    /// Sees what the reseller sees, changes nothing.
-    ReadOnly,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Operator => "operator",
-            Role::Full => "full",
-            Role::ReadOnly => "read-only",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "operator" => Some(Role::Operator),
-            "full" => Some(Role::Full),
-            "read-only" => Some(Role::ReadOnly),
-            _ => None,
-        }
-    }
-}
+pub use super::roles::Role;
 
 impl ConsoleUser {
     /// The stored role; a value the schema's CHECK would not let in reads as read-only.

@@ -311,6 +311,27 @@ impl Browser {
             .expect("desktop size");
     }
 
+    /// At a phone's 390 px: how wide the page is and how wide the viewport, in CSS pixels
+    /// (a page wider than its viewport scrolls sideways).
+    pub fn widths_at_phone_size(&self) -> (i64, i64) {
+        self.runtime
+            .block_on(self.client().set_window_size(390, 844))
+            .expect("phone width");
+        let measured = self.run(
+            "return document.documentElement.scrollWidth + ' ' + document.documentElement.clientWidth",
+        );
+        self.runtime
+            .block_on(self.client().set_window_size(1280, 900))
+            .expect("desktop size");
+        let mut numbers = measured
+            .split(' ')
+            .map(|n| n.parse::<i64>().expect("a width"));
+        (
+            numbers.next().expect("page"),
+            numbers.next().expect("viewport"),
+        )
+    }
+
     /// Runs axe-core on the current page; panics listing every serious or critical
     /// violation (WCAG 2 A and AA rules).
     pub fn assert_accessible(&self, page: &str) {

@@ -48,13 +48,19 @@ in_the_browser! {
         b.click("#servers form button");
         assert_eq!(b.text(".notice"), "Server removed; its slot is free.");
         assert_eq!(b.count("#servers"), 0);
+        // Deleting asks first, naming what goes with the key.
+        b.click("a[href$='/delete']");
+        assert!(b.text(".warning").starts_with("Deleting this key removes its 0 server(s)"), "{}", b.text(".warning"));
+        assert!(b.body_text().contains("Product\nKernelCare"), "the product's name: {}", b.body_text());
+        b.screenshots(&format!("key-delete-confirm-{kind:?}"));
+        b.assert_accessible("Key delete confirmation");
         b.click("form[action$='/delete'] button");
         assert_eq!(b.text(".notice"), "Key deleted with its servers.");
         assert_eq!(b.count("#keys tbody tr"), 1);
 
         // The Imunify tab: one default key per enabled Imunify type.
         b.goto("/console/keys?product=imunify");
-        assert_eq!(b.texts("#keys td:nth-child(2)"), ["360_1"]);
+        assert_eq!(b.texts("#keys td:nth-child(2)"), ["Imunify360 single user"]);
 
         // The operator sees every reseller's keys (one browser at a time in this process).
         drop(b);

@@ -152,19 +152,21 @@ in_the_browser! {
         b.log_in("ops@acme.example", PASSWORD);
         b.goto("/console/licenses");
 
-        // Note and external id, from the row's "Note".
-        b.click("tr:nth-child(1) details.note summary");
-        b.fill("tr:nth-child(1) details.note textarea", "rack 12, customer Smith");
-        b.fill("tr:nth-child(1) details.note input[name=external_id]", "svc-1001");
-        b.click("tr:nth-child(1) details.note button[type=submit]");
+        // Note and external id, from the row's "Actions".
+        b.click("tr:nth-child(1) details.row-actions summary");
+        b.fill("tr:nth-child(1) form.note textarea", "rack 12, customer Smith");
+        b.fill("tr:nth-child(1) form.note input[name=external_id]", "svc-1001");
+        b.click("tr:nth-child(1) form.note button[type=submit]");
         assert_eq!(b.text(".notice"), "Note and external id saved.");
         assert_eq!(b.text("td div.note"), "rack 12, customer Smith");
 
         // Suspend with a reason; the row says so and offers Resume.
+        b.click("tr:nth-child(1) details.row-actions summary");
         b.fill("tr:nth-child(1) form.suspend input[name=reason]", "unpaid invoice 7");
         b.click("tr:nth-child(1) form.suspend button[type=submit]");
         assert_eq!(b.text(".notice"), "License suspended: it keeps its IP; its server is told.");
         assert_eq!(b.text(".badge.suspended"), "suspended: unpaid invoice 7");
+        b.click("tr:nth-child(1) details.row-actions summary");
         b.screenshots(&format!("licenses-actions-{kind:?}"));
         b.assert_accessible("IP Licenses with a suspended license");
         b.click("form[action='/console/licenses/resume'] button[type=submit]");
@@ -172,6 +174,7 @@ in_the_browser! {
         assert_eq!(b.count(".badge.suspended"), 0);
 
         // Move to a new IP typed in the row: the same license, its note kept.
+        b.click("tr:nth-child(1) details.row-actions summary");
         b.fill("tr:nth-child(1) form.move input[name=new_ip]", "198.51.100.20");
         b.click("tr:nth-child(1) form.move button[type=submit]");
         assert_eq!(b.text(".notice"), "License moved to its new IP.");
@@ -179,9 +182,70 @@ in_the_browser! {
         assert_eq!(b.text("td div.note"), "rack 12, customer Smith");
         // A refusal is said in the page, and nothing moves.
         srv.add_reseller("rival", &[1]).ok("register", "ip=198.51.100.99&type=1");
+        b.click("tr:nth-child(1) details.row-actions summary");
         b.fill("tr:nth-child(1) form.move input[name=new_ip]", "198.51.100.99");
         b.click("tr:nth-child(1) form.move button[type=submit]");
         assert!(b.body_text().contains("held by another reseller"), "{}", b.body_text());
         assert_eq!(acme.ok("check", "ip=198.51.100.20"), serde_json::json!([1]));
+    }
+
+    fn a_list_a_reseller_can_work_with(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        let acme = srv.add_reseller("acme", &[1]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        for i in 1..=60 {
+            acme.ok("register", &format!("ip=192.0.2.{i}&type=1"));
+        }
+        acme.ok("register", "ip=2001:db8::10&type=1");
+        acme.ok("register", "ip=2001:db8::2&type=1");
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+
+        // The total, the page, numeric order (192.0.2.2 before 192.0.2.10), IPv6 last.
+        b.goto("/console/licenses");
+        assert_eq!(b.text("#total"), "62");
+        assert!(b.text("p.summary").contains("page 1 of 2"), "{}", b.text("p.summary"));
+        assert_eq!(b.texts("td.ip")[..3], ["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
+        b.click("a[rel=next]");
+        assert!(b.text("p.summary").contains("page 2 of 2"));
+        assert_eq!(b.texts("td.ip"), ["192.0.2.51", "192.0.2.52", "192.0.2.53", "192.0.2.54", "192.0.2.55", "192.0.2.56", "192.0.2.57", "192.0.2.58", "192.0.2.59", "192.0.2.60", "2001:db8::2", "2001:db8::10"]);
+        b.click("a[rel=prev]");
+        assert!(b.text("p.summary").contains("page 1 of 2"));
+        assert_eq!(b.texts("td.ip").len(), 50);
+        assert_eq!(b.texts("td.ip")[49], "192.0.2.50");
+        b.click("nav.pages .rows a[href*='per=25']");
+        assert!(b.text("p.summary").contains("page 1 of 3"));
+        assert_eq!(b.count("td.ip"), 25);
+
+        // A remove asks first; the filtered list comes back after it.
+        b.goto("/console/licenses?ip=192.0.2.0%2F24");
+        b.click("tr:nth-child(2) details.row-actions summary");
+        b.click("tr:nth-child(2) a[href^='/console/licenses/remove?']");
+        assert!(b.text(".warning").starts_with("This removes the CloudLinux OS"), "{}", b.text(".warning"));
+        assert_eq!(b.text(".warning .ip"), "192.0.2.2");
+        b.screenshots(&format!("license-remove-confirm-{kind:?}"));
+        b.assert_accessible("Remove a license");
+        b.click("form[action='/console/licenses/remove'] button");
+        assert_eq!(b.text(".notice"), "License removed.");
+        assert!(b.path().contains("ip=192.0.2.0%2F24"), "{}", b.path());
+        assert_eq!(b.text("#total"), "59");
+        assert_eq!(acme.ok("check", "ip=192.0.2.2"), serde_json::json!([]));
+
+        // A refused add is said in the page, with what was typed still there.
+        b.fill("#add-ip", "300.1.1.1");
+        b.fill("#add-note", "for customer 77");
+        b.click("form.add button[type=submit]");
+        assert_eq!(b.text("p.error"), "Not done: \"300.1.1.1\" is not an IP address");
+        assert_eq!(b.run("return document.getElementById('add-ip').value"), "300.1.1.1");
+        assert_eq!(b.run("return document.getElementById('add-note').value"), "for customer 77");
+        b.assert_accessible("IP Licenses with a refused add");
+
+        // At a phone's width the page, its add form and an open row fit: nothing scrolls sideways.
+        b.goto("/console/licenses");
+        b.click("tr:nth-child(1) details.row-actions summary");
+        let (page, viewport) = b.widths_at_phone_size();
+        assert!(page <= viewport, "the licenses page is {page} px wide at a {viewport} px viewport");
+        b.run("document.querySelector('table.licenses').scrollIntoView(); return null;");
+        b.screenshots(&format!("licenses-list-{kind:?}"));
     }
 }

@@ -39,6 +39,7 @@ on_both_backends! {
         let csp = page.header("content-security-policy").expect("a CSP");
         assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
         assert_eq!(page.header("x-frame-options"), Some("DENY"));
+        assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     }
 
     fn a_post_without_csrf_changes_nothing(srv) {

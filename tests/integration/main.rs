@@ -20,6 +20,7 @@ mod cln_openapi;
 mod coalesced_reads;
 mod console_cli;
 mod console_pages;
+mod console_roles;
 mod console_security;
 mod console_trust;
 mod docs_match;

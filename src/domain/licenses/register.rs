@@ -240,6 +240,7 @@ fn register_once(
             relay_state: relay.map(|_| crate::domain::upstream::REGISTERING),
             note,
             external_id,
+            ip_key: LicenseIp::order_key_of(ip),
         })
         .execute(conn)?;
     let license = ip_licenses::table

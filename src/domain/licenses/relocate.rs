@@ -110,6 +110,7 @@ fn move_once(
         let updated = diesel::update(as_read(license))
             .set((
                 ip_licenses::ip.eq(new),
+                ip_licenses::ip_key.eq(LicenseIp::order_key_of(new)),
                 ip_licenses::registered_at.eq(None::<chrono::NaiveDateTime>),
                 ip_licenses::last_checkin.eq(None::<chrono::NaiveDateTime>),
                 ip_licenses::server_info.eq(None::<String>),

@@ -438,6 +438,7 @@ fn adopt(
             relay_state: None,
             note: None,
             external_id: None,
+            ip_key: crate::domain::ip::LicenseIp::order_key_of(&difference.ip),
         })
         .execute(conn)?;
     claims::claim(conn, upstream.id, &difference.ip, type_id, now)?;
