@@ -1,5 +1,5 @@
-//! The reseller's dashboard: one box per product it may sell (used / limit, trial), and how
-//! many of its servers have stopped checking in.
+//! The reseller's dashboard: one box per product it may sell (used / limit, trial), each
+//! leading to that product's licenses, and how many of its servers have stopped checking in.
 
 use actix_web::web;
 use chrono::Duration;
@@ -7,15 +7,24 @@ use maud::html;
 
 use super::guard;
 use super::page::{html_response, shell, PageResult, Section};
+use super::stale_pages::DEFAULT_STALE_DAYS;
 use crate::auth::session::Console;
 use crate::db;
 use crate::domain::catalogue::enabled_types;
+use crate::domain::keys::Product;
+use crate::domain::license_search::{self, Filter};
 use crate::domain::queries::held_by_type;
-use crate::domain::reports;
 use crate::state::AppState;
 
-/// Servers silent this long count as not checking in on the dashboard.
-pub const DEFAULT_STALE_DAYS: i64 = 7;
+/// Where a product's box leads, as CLN's product boxes do: its IP licenses, or the keys of a
+/// product sold by key.
+fn licenses_of(type_id: i32) -> String {
+    match Product::of_type(type_id) {
+        Some(Product::KernelCare) => "/console/keys?product=kcare".to_string(),
+        Some(Product::Imunify) => "/console/keys?product=imunify".to_string(),
+        None => format!("/console/licenses?type={type_id}"),
+    }
+}
 
 pub async fn show(state: web::Data<AppState>, who: Console) -> PageResult {
     let reseller = guard::reseller_user(&who)?.clone();
@@ -24,8 +33,12 @@ pub async fn show(state: web::Data<AppState>, who: Console) -> PageResult {
     let (types, held, stale) = db::run(&state.pool, move |c| {
         let types = enabled_types(c, id)?;
         let held = held_by_type(c, id, now)?;
-        let stale = reports::stale(c, now - Duration::days(DEFAULT_STALE_DAYS), now, Some(id))?;
-        Ok((types, held, stale.len()))
+        let silent = Filter {
+            stale_since: Some(now - Duration::days(DEFAULT_STALE_DAYS)),
+            ..Filter::default()
+        };
+        let stale = license_search::count(c, Some(id), &silent, now)?;
+        Ok((types, held, stale))
     })
     .await?;
     let body = html! {
@@ -34,7 +47,7 @@ pub async fn show(state: web::Data<AppState>, who: Console) -> PageResult {
                 @let t = &enabled.license_type;
                 @let used = held.get(&t.id).copied().unwrap_or(0);
                 article.product {
-                    h2 { (t.name) }
+                    h2 { a href=(licenses_of(t.id)) { (t.name) } }
                     p.count {
                         span.used { (used) }
                         " / "

@@ -1,5 +1,6 @@
-//! What the IP Licenses page does: add, remove, note, suspend, resume, move, bulk remove (ticked rows, or every row that
-//! matches the filter after a confirmation stating the count), ELS and Imunify conversion.
+//! What the IP Licenses page does: add, remove (after a confirmation), note, suspend, resume,
+//! move, bulk remove of ticked rows, ELS and Imunify conversion (every row that matches the
+//! filter: `confirmed_removals`).
 //! Each goes through the same domain call as the API, with the console user as actor.
 
 use actix_web::http::header;
@@ -16,7 +17,7 @@ use crate::db;
 use crate::db::models::Reseller;
 use crate::domain::ip::LicenseIp;
 use crate::domain::license_search::{self, AddressFilter, Filter, Sort};
-use crate::domain::licenses::{self, ConfirmedRemoval, Registration};
+use crate::domain::licenses::{self, Registration};
 use crate::domain::roles::Permission;
 use crate::domain::{ActingFor, Actor};
 use crate::error::DomainError;
@@ -467,107 +468,4 @@ pub async fn bulk_remove(state: web::Data<AppState>, who: Console, body: web::By
             _ => "removed-some",
         },
     ))
-}
-
-/// The confirmation: how many licenses the filter matches now.
-pub async fn confirm_matching(
-    state: web::Data<AppState>,
-    who: Console,
-    query: web::Query<ListQuery>,
-) -> PageResult {
-    let reseller = guard::reseller_read(&who, Permission::ManageLicenses)?.clone();
-    let filter = query.filter()?;
-    let now = state.clock.now().naive_utc();
-    let selection = db::run(&state.pool, move |c| {
-        licenses::select(c, reseller.id, &filter, now)
-    })
-    .await?;
-    Ok(confirmation(&who, &query, &selection, None))
-}
-
-/// The page that states how many licenses a removal takes and asks to go on; `changed` says
-/// why it is shown again.
-fn confirmation(
-    who: &Console,
-    query: &ListQuery,
-    selection: &licenses::Selection,
-    changed: Option<usize>,
-) -> HttpResponse {
-    let count = selection.count();
-    let described = if query.is_filtered() {
-        "matching the filter"
-    } else {
-        "of this account"
-    };
-    let body = html! {
-        @if let Some(confirmed) = changed {
-            p.error role="alert" {
-                "Nothing was removed: you confirmed " (confirmed) " licenses, but the licenses "
-                (described) " changed since. Check the new count and confirm again."
-            }
-        }
-        p.warning role="alert" {
-            "This removes " strong.count { (count) } " licenses " (described) ". It cannot be undone."
-        }
-        form method="post" action="/console/licenses/remove-matching" {
-            (csrf_field(who))
-            input type="hidden" name="type" value=(query.type_id);
-            input type="hidden" name="ip" value=(query.ip);
-            input type="hidden" name="q" value=(query.q);
-            input type="hidden" name="confirmed_count" value=(count);
-            input type="hidden" name="confirmed" value=(selection.fingerprint());
-            button.danger type="submit" { "Remove " (count) " licenses" }
-            " "
-            a href={"/console/licenses?" (query.to_query())} { "Cancel" }
-        }
-    };
-    html_response(shell("Remove licenses", Some(who), Section::Licenses, body))
-}
-
-#[derive(Deserialize)]
-pub struct MatchingForm {
-    #[serde(default)]
-    csrf: String,
-    /// The count the confirmation stated, to say what changed.
-    #[serde(default)]
-    confirmed_count: String,
-    /// The confirmed set's fingerprint (`licenses::Selection::fingerprint`).
-    #[serde(default)]
-    confirmed: String,
-    #[serde(flatten)]
-    query: ListQuery,
-}
-
-/// Removes what was confirmed, exactly: if the matching set changed since, nothing is removed
-/// and the confirmation is shown again with the new count.
-pub async fn remove_matching(
-    state: web::Data<AppState>,
-    who: Console,
-    form: web::Form<MatchingForm>,
-) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?.clone();
-    let form = form.into_inner();
-    let filter = form.query.filter()?;
-    let fingerprint = form.confirmed.clone();
-    let outcome = as_actor(&state, &who, &reseller, move |c, actor| {
-        licenses::remove_confirmed(c, actor, &filter, &fingerprint)
-    })
-    .await?;
-    let removed = match outcome {
-        ConfirmedRemoval::Removed(n) => n,
-        ConfirmedRemoval::Changed(selection) => {
-            let confirmed = form.confirmed_count.trim().parse().unwrap_or(0);
-            return Ok(confirmation(&who, &form.query, &selection, Some(confirmed)));
-        }
-    };
-    let body = html! {
-        p.notice role="status" { "Removed " strong.count { (removed) } " licenses." }
-        p { a href={"/console/licenses?" (form.query.to_query())} { "Back to IP Licenses" } }
-    };
-    Ok(html_response(shell(
-        "Licenses removed",
-        Some(&who),
-        Section::Licenses,
-        body,
-    )))
 }

@@ -8,15 +8,14 @@ use std::collections::HashMap;
 use actix_web::web;
 use maud::{html, Markup};
 
-use super::filter::{ListQuery, DEFAULT_ROWS_PER_PAGE, ROWS_PER_PAGE};
+use super::filter::ListQuery;
 use super::guard;
 use super::license_rows::{self, Rights, RowMarks};
 use super::page::{csrf_field, html_response, notice, shell, ConsoleError, PageResult, Section};
+use super::paging;
 use crate::auth::session::Console;
 use crate::db;
-use crate::db::models::License;
 use crate::domain::catalogue::{enabled_types, EnabledType};
-use crate::domain::license_search::{self, Sort};
 use crate::domain::licenses;
 use crate::domain::roles::Permission;
 use crate::domain::upstream::{ops, RelayStatus};
@@ -81,44 +80,19 @@ pub async fn render(
 ) -> Result<Markup, ConsoleError> {
     let reseller = guard::reseller_read(who, Permission::ViewLicenses)?.clone();
     let filter = query.filter()?;
-    let sort = query.sort();
-    let position = query.position()?;
-    let per = query.per_page()?;
     let now = state.clock.now().naive_utc();
     let id = reseller.id;
-    let found = db::run(&state.pool, move |c| {
+    let list = query.clone();
+    let (types, paged, marks) = db::run(&state.pool, move |c| {
         let types = enabled_types(c, id)?;
-        let total = license_search::count(c, Some(id), &filter, now)?;
-        // Going back, the page is read in the opposite order from its first row's key.
-        let (cursor, backwards) = match &position {
-            Some((cursor, back)) => (Some(cursor), *back),
-            None => (None, false),
-        };
-        let read_sort = Sort {
-            descending: sort.descending != backwards,
-            ..sort
-        };
-        let mut rows = license_search::page(c, Some(id), &filter, read_sort, cursor, per + 1, now)?;
-        let beyond = rows.len() as i64 > per;
-        rows.truncate(per as usize);
-        if backwards {
-            rows.reverse();
-        }
-        let ips: Vec<String> = rows.iter().map(|l| l.ip.clone()).collect();
-        let ids: Vec<i64> = rows.iter().map(|l| l.id).collect();
+        let paged = paging::read(c, Some(id), &filter, &list, now)?;
+        let ips: Vec<String> = paged.rows.iter().map(|l| l.ip.clone()).collect();
+        let ids: Vec<i64> = paged.rows.iter().map(|l| l.id).collect();
         let marks = RowMarks {
             relay: ops::pending_among(c, Some(&ips))?,
             suspended: licenses::suspensions_of(c, &ids)?,
         };
-        Ok(Found {
-            types,
-            total,
-            rows,
-            // Forwards, more rows beyond mean a next page; backwards, a previous one.
-            more_after: if backwards { cursor.is_some() } else { beyond },
-            more_before: if backwards { beyond } else { cursor.is_some() },
-            marks,
-        })
+        Ok((types, paged, marks))
     })
     .await?;
     let active = reseller.blocked_reason.is_none();
@@ -126,24 +100,21 @@ pub async fn render(
         licenses: active && who.role().may(Permission::ManageLicenses),
         servers: active && who.role().may(Permission::ManageServers),
     };
-    let names: HashMap<i32, &str> = found
-        .types
+    let names: HashMap<i32, &str> = types
         .iter()
         .map(|t| (t.license_type.id, t.license_type.name.as_str()))
         .collect();
-    let page = query.page_number();
-    let pages = ((found.total + per - 1) / per).max(1);
     let back = query.to_query();
     let body = html! {
         (notice(notice_text(&query.notice)))
         @if let Some(failed) = failed {
             p.error role="alert" { "Not done: " (failed.error.to_string()) }
         }
-        @if may.licenses { (add_form(who, &found.types, failed.and_then(|f| f.typed.as_ref()), &back)) }
-        (filter_form(&query, &found.types))
+        @if may.licenses { (add_form(who, &types, failed.and_then(|f| f.typed.as_ref()), &back)) }
+        (filter_form(&query, &types))
         p.summary {
-            strong #total { (found.total) } " licenses" @if query.is_filtered() { " match the filter" }
-            " · page " (page.min(pages)) " of " (pages)
+            strong #total { (paged.total) } " licenses" @if query.is_filtered() { " match the filter" }
+            " · " (paging::page_of(&query, &paged))
             " · " a href={"/console/licenses.csv?" (query.to_query())} download { "Export these as CSV" }
         }
         @if may.licenses {
@@ -171,54 +142,17 @@ pub async fn render(
                 }
             }
             tbody {
-                @for license in &found.rows {
-                    (license_rows::row(who, license, &names, &found.types, may, &found.marks, &back))
+                @for license in &paged.rows {
+                    (license_rows::row(who, license, &names, &types, may, &marks, &back))
                 }
             }
         }
-        @if found.rows.is_empty() {
+        @if paged.rows.is_empty() {
             p.empty { "No license matches." }
         }
-        (pager(&query, &found, page))
+        (paging::pager(&query, "", &paged))
     };
     Ok(shell("IP Licenses", Some(who), Section::Licenses, body))
-}
-
-/// What one page of the list read.
-struct Found {
-    types: Vec<EnabledType>,
-    total: i64,
-    rows: Vec<License>,
-    more_before: bool,
-    more_after: bool,
-    marks: RowMarks,
-}
-
-/// Previous and next pages, and how many rows a page shows.
-fn pager(query: &ListQuery, found: &Found, page: i64) -> Markup {
-    let per = query.per_page().unwrap_or(DEFAULT_ROWS_PER_PAGE);
-    html! {
-        nav.pages aria-label="Pages" {
-            @if found.more_before {
-                @if let Some(first) = found.rows.first() {
-                    a rel="prev" href={"?" (query.previous_before(first, (page - 1).max(1)))} { "Previous page" }
-                }
-                a href={"?" (query.to_query())} { "First page" }
-            }
-            @if found.more_after {
-                @if let Some(last) = found.rows.last() {
-                    a rel="next" href={"?" (query.next_after(last, page + 1))} { "Next page" }
-                }
-            }
-            span.rows {
-                "Rows per page: "
-                @for n in ROWS_PER_PAGE {
-                    @if n == per { strong aria-current="true" { (n) } } @else { a href={"?" (query.with_rows(n))} { (n) } }
-                    " "
-                }
-            }
-        }
-    }
 }
 
 fn add_form(who: &Console, types: &[EnabledType], typed: Option<&Typed>, back: &str) -> Markup {

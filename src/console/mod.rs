@@ -6,6 +6,7 @@ mod account;
 mod account_secrets;
 mod assets;
 mod catalogue_pages;
+mod confirmed_removals;
 mod dashboard;
 mod dates;
 mod export;
@@ -20,7 +21,9 @@ mod licenses;
 mod login;
 mod operator;
 pub mod page;
+mod paging;
 mod reports;
+mod stale_pages;
 mod transport;
 mod upstream_pages;
 mod webhook_pages;
@@ -96,11 +99,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             )
             .route(
                 "/licenses/remove-matching",
-                web::get().to(license_actions::confirm_matching),
+                web::get().to(confirmed_removals::confirm_matching),
             )
             .route(
                 "/licenses/remove-matching",
-                web::post().to(license_actions::remove_matching),
+                web::post().to(confirmed_removals::remove_matching),
             )
             .route("/keys", web::get().to(key_pages::list))
             .route("/keys", web::post().to(key_actions::create))
@@ -140,10 +143,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
                 "/account/password",
                 web::post().to(account::change_password),
             )
-            .route("/stale", web::get().to(reports::stale))
+            .route("/stale", web::get().to(stale_pages::stale))
+            .route(
+                "/stale/remove",
+                web::get().to(confirmed_removals::confirm_unused),
+            )
+            .route(
+                "/stale/remove",
+                web::post().to(confirmed_removals::remove_unused),
+            )
             .route("/usage", web::get().to(reports::usage))
             .route("/history", web::get().to(reports::history))
-            .route("/operator/stale", web::get().to(reports::stale))
+            .route("/operator/stale", web::get().to(stale_pages::stale))
             .route("/operator/usage", web::get().to(reports::usage))
             .route("/operator/audit", web::get().to(reports::history))
             .route(

@@ -1,11 +1,10 @@
 //! The read-only report pages, shared by both kinds of user: a reseller's user sees its own
-//! account, an operator every reseller (with a login column and filter). Servers not
-//! checking in, usage per month (with CSV), and the history.
+//! account, an operator every reseller (with a login column and filter): usage per month
+//! (with CSV) and the history. Servers not checking in are in `stale_pages`.
 
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
-use chrono::Duration;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -21,7 +20,7 @@ use crate::domain::month::Month;
 use crate::domain::prices::format_cents;
 use crate::domain::roles::{Permission, Role};
 use crate::domain::Source;
-use crate::domain::{reports, resellers, usage};
+use crate::domain::{resellers, usage};
 use crate::error::DomainError;
 use crate::state::AppState;
 
@@ -32,75 +31,6 @@ fn is_operator(who: &Console) -> bool {
 /// Reseller logins by id, for the operator's views.
 async fn logins(state: &AppState) -> Result<HashMap<i64, String>, ConsoleError> {
     Ok(db::run(&state.pool, resellers::logins_by_id).await?)
-}
-
-#[derive(Deserialize, Default)]
-pub struct StaleQuery {
-    #[serde(default)]
-    days: String,
-}
-
-/// Longest threshold accepted (ten years).
-const MAX_STALE_DAYS: i64 = 3_650;
-
-pub async fn stale(
-    state: web::Data<AppState>,
-    who: Console,
-    query: web::Query<StaleQuery>,
-) -> PageResult {
-    let days = match query.days.trim() {
-        "" => super::dashboard::DEFAULT_STALE_DAYS,
-        text => text
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (0..=MAX_STALE_DAYS).contains(d))
-            .ok_or_else(|| {
-                DomainError::invalid(format!("days is a whole number from 0 to {MAX_STALE_DAYS}"))
-            })?,
-    };
-    let now = state.clock.now().naive_utc();
-    let id = guard::report_scope(&who, Permission::ViewLicenses)?;
-    let rows = db::run(&state.pool, move |c| {
-        reports::stale(c, now - Duration::days(days), now, id)
-    })
-    .await?;
-    let operator = is_operator(&who);
-    let action = if operator {
-        "/console/operator/stale"
-    } else {
-        "/console/stale"
-    };
-    let body = html! {
-        form.filter method="get" action=(action) {
-            label for="days" { "Silent for at least (days)" }
-            input #days type="number" min="0" max=(MAX_STALE_DAYS) name="days" value=(days);
-            button type="submit" { "Show" }
-        }
-        p { strong.count { (rows.len()) } " servers have not checked in for " (days) " days." }
-        table {
-            thead { tr {
-                @if operator { th scope="col" { "Reseller" } }
-                th scope="col" { "IP" } th scope="col" { "Type" } th scope="col" { "Added" } th scope="col" { "Last check-in" }
-            } }
-            tbody {
-                @for (license, login) in &rows {
-                    tr {
-                        @if operator { td { (login) } }
-                        td { (license.ip) }
-                        td { (license.type_id) }
-                        td { (dates::day(license.created_at)) }
-                        td { (dates::time_or(license.last_checkin, "never")) }
-                    }
-                }
-            }
-        }
-    };
-    Ok(html_response(shell(
-        "Servers not checking in",
-        Some(&who),
-        Section::Stale,
-        body,
-    )))
 }
 
 #[derive(Deserialize, Default)]

@@ -1,6 +1,7 @@
-//! Finding a reseller's licenses by type, address or CIDR block, and free text, sorted by a
-//! column, one keyset page at a time (the console's IP Licenses page, its CSV export and its
-//! bulk remove). Keyset paging (`after` the last row's sort key and id) keeps every page as
+//! Finding a reseller's licenses by type, address or CIDR block (a range of `ip_key`, so one
+//! index range on either backend), silence and free text, sorted by a column, one keyset page
+//! at a time (the console's IP Licenses and Not checking in pages, the CSV export, the
+//! removals a person confirmed, the admin API's list). Keyset paging (`after` the last row's sort key and id) keeps every page as
 //! cheap as the first, however deep.
 
 use chrono::NaiveDateTime;
@@ -134,12 +135,8 @@ pub fn fill_missing_ip_keys(conn: &mut DbConnection) -> Result<usize, DomainErro
     }
 }
 
-/// Rows read per round trip while a CIDR block is matched in memory.
-const SCAN_BATCH: i64 = 500;
-
-/// Up to `limit` licenses held at `now` by the reseller (or by anyone, for None) that match, in `sort` order, after
-/// `after`. A CIDR block is narrowed in SQL to its textual prefix (whole IPv4 octets) and
-/// matched exactly here, reading on until the page is full.
+/// Up to `limit` licenses held at `now` by the reseller (or by anyone, for None) that match,
+/// in `sort` order, after `after`.
 pub fn page(
     conn: &mut DbConnection,
     reseller_id: Option<i64>,
@@ -149,80 +146,27 @@ pub fn page(
     limit: i64,
     now: NaiveDateTime,
 ) -> Result<Vec<License>, DomainError> {
-    let block = match &filter.address {
-        Some(AddressFilter::Block(net)) => Some(*net),
-        _ => None,
-    };
-    let Some(block) = block else {
-        return query(conn, reseller_id, filter, sort, after, limit, now);
-    };
-    let mut found = Vec::new();
-    let mut cursor = after.cloned();
-    loop {
-        let batch = query(
-            conn,
-            reseller_id,
-            filter,
-            sort,
-            cursor.as_ref(),
-            SCAN_BATCH,
-            now,
-        )?;
-        let exhausted = (batch.len() as i64) < SCAN_BATCH;
-        cursor = batch.last().map(|l| After::of(l, sort));
-        for license in batch {
-            let inside = license
-                .ip
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|addr| block.contains(&addr));
-            if inside {
-                found.push(license);
-                if found.len() as i64 == limit {
-                    return Ok(found);
-                }
-            }
-        }
-        if exhausted {
-            return Ok(found);
-        }
-    }
+    query(conn, reseller_id, filter, sort, after, limit, now)
 }
 
-/// How many licenses `page` would find in all: counted in SQL, or for a CIDR block by
-/// reading its textual prefix's rows a batch at a time and matching them here.
+/// How many licenses `page` would find in all.
 pub fn count(
     conn: &mut DbConnection,
     reseller_id: Option<i64>,
     filter: &Filter,
     now: NaiveDateTime,
 ) -> Result<i64, DomainError> {
-    if !matches!(filter.address, Some(AddressFilter::Block(_))) {
-        return Ok(matching(reseller_id, filter, now)
-            .count()
-            .get_result(conn)?);
-    }
-    let sort = Sort {
-        column: SortColumn::Id,
-        descending: false,
-    };
-    let mut total = 0;
-    let mut after: Option<After> = None;
-    loop {
-        let batch = page(
-            conn,
-            reseller_id,
-            filter,
-            sort,
-            after.as_ref(),
-            SCAN_BATCH,
-            now,
-        )?;
-        total += batch.len() as i64;
-        match batch.last() {
-            Some(last) if batch.len() as i64 == SCAN_BATCH => after = Some(After::Id(last.id)),
-            _ => return Ok(total),
-        }
-    }
+    Ok(matching(reseller_id, filter, now)
+        .count()
+        .get_result(conn)?)
+}
+
+/// The order keys (`LicenseIp::order_key`) of a block's first and last address.
+fn block_keys(net: &IpNet) -> (String, String) {
+    (
+        LicenseIp::from_addr(net.network()).order_key(),
+        LicenseIp::from_addr(net.broadcast()).order_key(),
+    )
 }
 
 /// `%` and `_` match themselves in a LIKE pattern built from user text.
@@ -237,26 +181,7 @@ fn like_escaped(text: &str) -> String {
     out
 }
 
-/// The text every address of an IPv4 block starts with (its whole octets), as a LIKE prefix.
-fn textual_prefix(net: &IpNet) -> Option<String> {
-    match net {
-        IpNet::V4(v4) => {
-            let whole = usize::from(v4.prefix_len() / 8);
-            let octets = v4.network().octets();
-            let mut prefix: String = octets[..whole].iter().map(|o| format!("{o}.")).collect();
-            if whole == 4 {
-                prefix.pop();
-                return Some(prefix);
-            }
-            prefix.push('%');
-            Some(prefix)
-        }
-        IpNet::V6(_) => Some("%:%".to_string()),
-    }
-}
-
-/// The licenses held at `now` by the reseller (or anyone) that match `filter`, as far as SQL
-/// goes (a CIDR block only to its textual prefix).
+/// The licenses held at `now` by the reseller (or anyone) that match `filter`.
 fn matching(
     reseller_id: Option<i64>,
     filter: &Filter,
@@ -277,6 +202,8 @@ fn matching(
         };
     }
     if let Some(since) = filter.stale_since {
+        // A registration still asking its upstream has no server yet to fall silent.
+        q = q.filter(ip_licenses::relay_state.is_null());
         q = q.filter(
             ip_licenses::last_checkin
                 .lt(since)
@@ -291,9 +218,9 @@ fn matching(
     match &filter.address {
         Some(AddressFilter::Exact(ip)) => q = q.filter(ip_licenses::ip.eq(ip.to_string())),
         Some(AddressFilter::Block(net)) => {
-            if let Some(prefix) = textual_prefix(net) {
-                q = q.filter(ip_licenses::ip.like(prefix));
-            }
+            // The block's first and last address bound its order keys: one index range.
+            let (first, last) = block_keys(net);
+            q = q.filter(ip_licenses::ip_key.between(first, last));
         }
         None => {}
     }
@@ -387,17 +314,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_narrow_to_their_whole_octets() {
+    fn a_block_spans_its_first_to_its_last_address() {
         let net = |t: &str| t.parse::<IpNet>().unwrap().trunc();
-        assert_eq!(
-            textual_prefix(&net("203.0.113.0/24")).unwrap(),
-            "203.0.113.%"
-        );
-        assert_eq!(textual_prefix(&net("203.0.113.0/23")).unwrap(), "203.0.%");
-        assert_eq!(textual_prefix(&net("10.0.0.0/7")).unwrap(), "%");
-        assert_eq!(
-            textual_prefix(&net("203.0.113.9/32")).unwrap(),
-            "203.0.113.9"
+        let (first, last) = block_keys(&net("203.0.113.0/24"));
+        let inside = LicenseIp::order_key_of("203.0.113.77");
+        assert!(first <= inside && inside <= last);
+        assert!(LicenseIp::order_key_of("203.0.114.0") > last);
+        assert!(LicenseIp::order_key_of("203.0.112.255") < first);
+        let (first, last) = block_keys(&net("2001:db8::/32"));
+        assert!(first <= LicenseIp::order_key_of("2001:db8:ffff::1"));
+        assert!(LicenseIp::order_key_of("2001:db8:ffff::1") <= last);
+        assert!(LicenseIp::order_key_of("2001:db9::") > last);
+        assert!(
+            LicenseIp::order_key_of("203.0.113.1") < first,
+            "IPv4 is outside an IPv6 block"
         );
     }
 

@@ -18,6 +18,14 @@ in_the_browser! {
         b.log_in("ops@acme.example", PASSWORD);
         assert_eq!(b.path(), "/console/dashboard");
         assert!(b.body_text().contains("Dashboard: acme"));
+        // Each product's box leads to its licenses (its keys, for a product sold by key).
+        b.screenshots(&format!("dashboard-{kind:?}"));
+        b.click("article.product a[href='/console/keys?product=kcare']");
+        assert_eq!(b.path(), "/console/keys?product=kcare");
+        b.goto("/console/dashboard");
+        b.click("article.product a[href='/console/licenses?type=1']");
+        assert_eq!(b.path(), "/console/licenses?type=1");
+        assert_eq!(b.run("return document.getElementById('f-type').value"), "1");
 
         b.goto("/console/licenses");
         for (ip, type_id) in [("203.0.113.10", "1"), ("203.0.113.11", "16"), ("198.51.100.7", "1")] {
@@ -247,5 +255,40 @@ in_the_browser! {
         assert!(page <= viewport, "the licenses page is {page} px wide at a {viewport} px viewport");
         b.run("document.querySelector('table.licenses').scrollIntoView(); return null;");
         b.screenshots(&format!("licenses-list-{kind:?}"));
+    }
+
+    fn unused_licenses_are_removed_from_not_checking_in(kind) {
+        let options = Options { trusted_proxies: "127.0.0.1", ..Options::default() };
+        let Some(srv) = console_server(kind, options) else { return };
+        let acme = srv.add_reseller("acme", &[1]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        for i in 1..=8 {
+            acme.ok("register", &format!("ip=203.0.113.{i}&type=1"));
+        }
+        srv.clock.advance(Duration::days(30));
+        for i in 1..=3 {
+            let answer = crate::common::http::request(srv.addr, "GET", "/api/server/checkin.json", &[("x-forwarded-for", &format!("203.0.113.{i}"))], b"");
+            assert_eq!(answer.json()["success"], true);
+        }
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+        b.goto("/console/dashboard");
+        b.click("a[href='/console/stale?days=7']");
+        assert_eq!(b.text("#total"), "5");
+        b.fill("#days", "20");
+        b.click("form.filter button[type=submit]");
+        assert_eq!(b.texts("#stale td.ip"), ["203.0.113.4", "203.0.113.5", "203.0.113.6", "203.0.113.7", "203.0.113.8"]);
+        b.screenshots(&format!("stale-{kind:?}"));
+        b.assert_accessible("Not checking in");
+        b.click("a[href^='/console/stale/remove']");
+        assert_eq!(b.text(".warning .count"), "5");
+        assert!(b.text(".warning").contains("whose servers have not checked in for 20 days"));
+        b.screenshots(&format!("stale-remove-confirm-{kind:?}"));
+        b.assert_accessible("Remove unused licenses");
+        b.click("button.danger");
+        assert_eq!(b.text(".notice .count"), "5");
+        assert_eq!(srv.count("SELECT count(*) AS n FROM ip_licenses"), 3);
+        b.click("main a");
+        assert_eq!(b.text("#total"), "0");
     }
 }

@@ -23,6 +23,7 @@ mod console_pages;
 mod console_roles;
 mod console_security;
 mod console_trust;
+mod console_unused;
 mod docs_match;
 mod doctor;
 mod dual_stack;
