@@ -41,17 +41,21 @@ def rss_kb(pid, field="VmRSS"):
 
 
 def seed_postgres(url, n, rid):
-    psql(url, f"""INSERT INTO ip_licenses (reseller_id, ip, type_id, slot, els_allowed, created_at)
+    # ip_key: the address's order key as ipls writes it (LicenseIp::order_key): 4 and eight hex digits.
+    psql(url, f"""INSERT INTO ip_licenses (reseller_id, ip, type_id, slot, els_allowed, created_at, ip_key)
         SELECT {rid}, '10.' || ((i / 65536) % 256) || '.' || ((i / 256) % 256) || '.' || (i % 256),
-               1, 'cloudlinux', false, now()::timestamp FROM generate_series(0, {n - 1}) AS i;
+               1, 'cloudlinux', false, now()::timestamp,
+               '4' || lpad(to_hex(167772160 + (i % 16777216)), 8, '0') FROM generate_series(0, {n - 1}) AS i;
         ANALYZE;""")
 
 
 def seed_sqlite(path, n, rid):
     db = sqlite3.connect(path)
     now = time.strftime("%Y-%m-%d %H:%M:%S")
-    rows = ((rid, f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}", 1, "cloudlinux", 0, now) for i in range(n))
-    db.executemany("INSERT INTO ip_licenses (reseller_id, ip, type_id, slot, els_allowed, created_at) VALUES (?,?,?,?,?,?)", rows)
+    rows = ((rid, f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}", 1, "cloudlinux", 0, now,
+             f"4{0x0A000000 + (i & 0xFFFFFF):08x}") for i in range(n))
+    db.executemany("INSERT INTO ip_licenses (reseller_id, ip, type_id, slot, els_allowed, created_at, ip_key) "
+                   "VALUES (?,?,?,?,?,?,?)", rows)
     db.commit()
     db.execute("ANALYZE")
     db.close()

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::dates;
 use super::guard;
-use super::licenses::relay_badge;
+use super::license_rows::relay_badge;
 use super::page::{csrf_field, html_response, notice, shell, PageResult, Section};
 use crate::auth::session::Console;
 use crate::db;

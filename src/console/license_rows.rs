@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use maud::{html, Markup};
 
 use super::dates;
-use super::licenses::relay_badge;
 use super::page::csrf_field;
 use crate::auth::session::Console;
 use crate::db::models::License;
@@ -165,6 +164,22 @@ fn server_forms(
             (this_license(who, license, back))
             input type="text" name="new_ip" required size="15" placeholder="new IP" aria-label={"New IP for " (license.ip) " type " (license.type_id)};
             button type="submit" { "Move" }
+        }
+    }
+}
+
+/// "pending upstream" (or registering, withdrawing) beside a license whose type is carried
+/// to an upstream and is not yet in step with it.
+pub fn relay_badge(relay: Option<RelayStatus>) -> Markup {
+    html! {
+        @if let Some(status) = relay {
+            " " span.badge title="The change has not reached the upstream yet" {
+                @match status {
+                    RelayStatus::Pending => "pending upstream",
+                    RelayStatus::Registering => "registering upstream",
+                    RelayStatus::Withdrawing => "withdrawing upstream",
+                }
+            }
         }
     }
 }

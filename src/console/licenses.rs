@@ -18,7 +18,7 @@ use crate::db;
 use crate::domain::catalogue::{enabled_types, EnabledType};
 use crate::domain::licenses;
 use crate::domain::roles::Permission;
-use crate::domain::upstream::{ops, RelayStatus};
+use crate::domain::upstream::ops;
 use crate::state::AppState;
 
 /// Notices an action may ask the page to show (only these: a URL cannot inject text).
@@ -196,22 +196,6 @@ fn filter_form(query: &ListQuery, types: &[EnabledType]) -> Markup {
             input type="hidden" name="dir" value=(query.dir);
             button type="submit" { "Filter" }
             @if query.is_filtered() { " " a href="/console/licenses" { "Clear" } }
-        }
-    }
-}
-
-/// "pending upstream" (or registering, withdrawing) beside a license whose type is carried
-/// to an upstream and is not yet in step with it.
-pub fn relay_badge(relay: Option<RelayStatus>) -> Markup {
-    html! {
-        @if let Some(status) = relay {
-            " " span.badge title="The change has not reached the upstream yet" {
-                @match status {
-                    RelayStatus::Pending => "pending upstream",
-                    RelayStatus::Registering => "registering upstream",
-                    RelayStatus::Withdrawing => "withdrawing upstream",
-                }
-            }
         }
     }
 }

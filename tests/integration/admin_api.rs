@@ -177,9 +177,12 @@ on_both_backends! {
         let page = ok(&srv, &t, "GET", "/api/admin/v1/audit?limit=3", None);
         assert_eq!(page["items"][0]["ip"], "198.51.100.2", "newest first");
         let older = ok(&srv, &t, "GET", &format!("/api/admin/v1/audit?limit=10&cursor={}", page["next_cursor"].as_str().unwrap()), None);
-        // The older events: four license changes and acme's default KernelCare key (key_create).
-        assert_eq!(older["items"].as_array().unwrap().len(), 5);
-        assert_eq!(older["items"][4]["action"], "key_create", "{older}");
+        // The older events: four license changes, then the two accounts' creation (beta's,
+        // acme's) and acme's default KernelCare key (key_create), made with acme.
+        assert_eq!(older["items"].as_array().unwrap().len(), 7);
+        let actions: Vec<&str> = older["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+        assert_eq!(actions[4..], ["reseller_create", "reseller_create", "key_create"], "{older}");
+        assert_eq!(older["items"][4]["reseller"], "beta");
         assert_eq!(older["next_cursor"], Value::Null);
     }
 }

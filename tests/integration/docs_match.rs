@@ -63,3 +63,39 @@ fn every_webhook_event_is_in_the_catalogue() {
         );
     }
 }
+
+/// docs/console.md's roles table says what `roles::PERMISSIONS` grants, role by role.
+#[test]
+fn the_roles_table_is_the_code() {
+    use ipls::domain::roles::{Permission, Role, PERMISSIONS};
+    let doc = read("docs/console.md");
+    let columns = [
+        Permission::ViewLicenses,
+        Permission::ManageLicenses,
+        Permission::ManageServers,
+        Permission::ViewBilling,
+        Permission::ManageAccount,
+    ];
+    let mut rows = 0;
+    for line in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let Some(role) = Role::parse(cells[0].trim_matches('`')) else {
+            continue;
+        };
+        assert!(cells[1].ends_with(role.title()), "{line}");
+        let (_, granted) = PERMISSIONS
+            .iter()
+            .find(|(r, _)| *r == role)
+            .expect("a reseller role");
+        for (cell, permission) in cells[2..].iter().zip(columns) {
+            let yes = granted.contains(&permission);
+            assert_eq!(
+                *cell,
+                if yes { "yes" } else { "no" },
+                "{role:?} {permission:?}"
+            );
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, PERMISSIONS.len(), "every role has its row");
+}
