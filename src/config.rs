@@ -55,6 +55,9 @@ pub struct Config {
     pub console_idle_minutes: i64,
     /// A console session ends this long after login however it is used (hours).
     pub console_session_hours: i64,
+    /// Every console user must log in with a second factor (TOTP); one without it is sent to
+    /// set it up before anything else.
+    pub console_require_2fa: bool,
     pub webhooks: WebhookSettings,
     /// The relay to upstreams (`IPLS_UPSTREAM_*`).
     pub relay: RelaySettings,
@@ -172,6 +175,7 @@ impl Config {
             master_key_file: get("IPLS_MASTER_KEY_FILE").map(PathBuf::from),
             console_idle_minutes: number(&get, "IPLS_CONSOLE_IDLE_MINUTES", 30, 1, 10_080)?,
             console_session_hours: number(&get, "IPLS_CONSOLE_SESSION_HOURS", 12, 1, 720)?,
+            console_require_2fa: boolean(&get, "IPLS_CONSOLE_REQUIRE_2FA", false)?,
             webhooks: WebhookSettings {
                 workers: number(&get, "IPLS_WEBHOOK_WORKERS", 2, 0, 64)?,
                 poll: Duration::from_millis(number(

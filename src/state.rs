@@ -109,6 +109,7 @@ fn auth_settings(config: &Config) -> AuthSettings {
         tls: config.tls.is_some(),
         console_idle_minutes: config.console_idle_minutes,
         console_session_hours: config.console_session_hours,
+        console_require_2fa: config.console_require_2fa,
         auth_cache_secs: config.auth_cache_secs,
         failure_burst: config.auth_failure_burst.get(),
         failures_per_minute: config.auth_failures_per_minute.get(),

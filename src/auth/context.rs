@@ -29,6 +29,8 @@ pub struct AuthSettings {
     pub console_idle_minutes: i64,
     /// A console session ends this long after login however it is used (hours).
     pub console_session_hours: i64,
+    /// Every console user must have two-factor login (`IPLS_CONSOLE_REQUIRE_2FA`).
+    pub console_require_2fa: bool,
     /// How long a verified account may be reused without reading the database (0 = never).
     pub auth_cache_secs: i64,
     /// Failed authentications allowed at once, per address and per login...

@@ -21,13 +21,15 @@ use super::error::AuthError;
 use super::password;
 use crate::db::models::{ConsoleSession, ConsoleUser, Reseller};
 use crate::db::{self};
-use crate::domain::sessions;
 use crate::domain::users::{self, Role};
 use crate::domain::Source;
+use crate::domain::{sessions, two_factor};
 use crate::error::DomainError;
 use crate::net::network_of;
 
 pub const LOGIN_PATH: &str = "/console/login";
+/// The page where a user sets up (or turns off) two-factor login.
+pub const SECURITY_PATH: &str = "/console/security";
 /// The cookie's name over HTTPS: the `__Host-` prefix makes browsers insist on Secure,
 /// Path=/ and no Domain, so no other host or plain-HTTP page can plant or read it.
 pub const SECURE_COOKIE: &str = "__Host-ipls_session";
@@ -101,22 +103,38 @@ pub fn tokens_match(expected: &str, sent: &str) -> bool {
     !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(sent.as_bytes()))
 }
 
-/// Checks e-mail and password, charging the failure budgets of the source and of the
-/// e-mail address like an API token, and starts a session. Returns the cookie value.
-pub async fn log_in(
-    state: &AuthContext,
-    email: &str,
-    password_text: &str,
-    source: Option<IpAddr>,
-) -> Result<String, AuthError> {
-    let now = state.clock.now().naive_utc();
-    let email = email.trim().to_lowercase();
+/// What a right password leads to.
+pub enum LoggedIn {
+    /// A session: the cookie value.
+    Session(String),
+    /// The user has two-factor login: the id of the login's second step (its own cookie),
+    /// which `second_factor` finishes.
+    AwaitingCode(String),
+}
+
+/// The failure budgets a console login charges: its source's and its e-mail address's.
+fn login_keys(source: Option<IpAddr>, email: &str) -> Vec<String> {
     let mut keys: Vec<String> = source
         .map(network_of)
         .map(|n| source_key(&n))
         .into_iter()
         .collect();
     keys.push(login_key(&format!("console:{email}")));
+    keys
+}
+
+/// Checks e-mail and password, charging the failure budgets of the source and of the
+/// e-mail address like an API token, and starts a session, or for a user with two-factor
+/// login the wait for its code.
+pub async fn log_in(
+    state: &AuthContext,
+    email: &str,
+    password_text: &str,
+    source: Option<IpAddr>,
+) -> Result<LoggedIn, AuthError> {
+    let now = state.clock.now().naive_utc();
+    let email = email.trim().to_lowercase();
+    let keys = login_keys(source, &email);
     let permit = state.budgets.charge(&state.pool, keys, true, now).await?;
     let lookup = email.clone();
     let user = db::run(&state.pool, move |c| users::find_by_email(c, &lookup)).await;
@@ -143,10 +161,67 @@ pub async fn log_in(
         return Err(AuthError::Unauthorized);
     };
     state.budgets.succeeded(permit, now);
+    if two_factor::is_enabled(&user) {
+        let step = random_token()?;
+        let (hash, user_id) = (id_hash(&step), user.id);
+        db::run(&state.pool, move |c| {
+            two_factor::await_code(c, &hash, user_id, now)
+        })
+        .await?;
+        return Ok(LoggedIn::AwaitingCode(step));
+    }
+    Ok(LoggedIn::Session(start_session(state, user.id, now).await?))
+}
+
+/// The second step of a login: the code from the authenticator app (or a recovery code) for
+/// the login `step` awaits, charged to the same failure budgets as a password. Returns the
+/// new session's cookie value.
+pub async fn second_factor(
+    state: &AuthContext,
+    step: &str,
+    code: &str,
+    source: Option<IpAddr>,
+) -> Result<String, AuthError> {
+    let now = state.clock.now().naive_utc();
+    let hash = id_hash(step);
+    let lookup = hash.clone();
+    let user = db::run(&state.pool, move |c| two_factor::awaiting(c, &lookup, now))
+        .await?
+        .ok_or(AuthError::Unauthorized)?;
+    let permit = state
+        .budgets
+        .charge(&state.pool, login_keys(source, &user.email), true, now)
+        .await?;
+    let (secrets, typed, user_id) = (state.secrets.clone(), code.to_string(), user.id);
+    let verified = db::run(&state.pool, move |c| {
+        two_factor::verify(c, user_id, &typed, &secrets, now)
+    })
+    .await;
+    match verified {
+        Ok(true) => state.budgets.succeeded(permit, now),
+        Ok(false) => {
+            state.budgets.failed(&state.pool, permit, true, now).await;
+            return Err(AuthError::Unauthorized);
+        }
+        Err(e) => {
+            state.budgets.succeeded(permit, now);
+            return Err(e.into());
+        }
+    }
+    db::run(&state.pool, move |c| two_factor::end_step(c, &hash)).await?;
+    start_session(state, user.id, now).await
+}
+
+/// Starts a session for the user; returns the cookie value.
+async fn start_session(
+    state: &AuthContext,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> Result<String, AuthError> {
     let id = random_token()?;
     let session = ConsoleSession {
         id_hash: id_hash(&id),
-        user_id: user.id,
+        user_id,
         csrf: random_token()?,
         created_at: now,
         last_seen_at: now,
@@ -218,6 +293,8 @@ pub enum SessionRefused {
     Missing,
     /// The session ran out (idle or absolute timeout) and was ended.
     Expired,
+    /// The operator requires two-factor login and this user has not set it up yet.
+    SecondFactorRequired,
     Failed(DomainError),
 }
 
@@ -226,6 +303,7 @@ impl std::fmt::Display for SessionRefused {
         match self {
             SessionRefused::Missing => f.write_str("not logged in"),
             SessionRefused::Expired => f.write_str("session expired"),
+            SessionRefused::SecondFactorRequired => f.write_str("two-factor login required"),
             SessionRefused::Failed(e) => write!(f, "{e}"),
         }
     }
@@ -234,7 +312,9 @@ impl std::fmt::Display for SessionRefused {
 impl ResponseError for SessionRefused {
     fn status_code(&self) -> StatusCode {
         match self {
-            SessionRefused::Missing | SessionRefused::Expired => StatusCode::SEE_OTHER,
+            SessionRefused::Missing
+            | SessionRefused::Expired
+            | SessionRefused::SecondFactorRequired => StatusCode::SEE_OTHER,
             SessionRefused::Failed(DomainError::Unavailable(_) | DomainError::Busy(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -246,6 +326,7 @@ impl ResponseError for SessionRefused {
         let target = match self {
             SessionRefused::Missing => LOGIN_PATH.to_string(),
             SessionRefused::Expired => format!("{LOGIN_PATH}?expired=1"),
+            SessionRefused::SecondFactorRequired => format!("{SECURITY_PATH}?required=1"),
             SessionRefused::Failed(e) => {
                 log::warn!("console session lookup failed: {e}");
                 return HttpResponse::build(self.status_code())
@@ -275,6 +356,8 @@ impl FromRequest for Console {
         let id = state
             .as_ref()
             .and_then(|s| cookie_value(req, is_https(req, s)));
+        // Where a user who must set up two-factor login may still go.
+        let setting_up = req.path().starts_with(SECURITY_PATH) || req.path() == "/console/logout";
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 SessionRefused::Failed(DomainError::Internal("application state missing".into()))
@@ -301,6 +384,13 @@ impl FromRequest for Console {
             match found {
                 None => Err(SessionRefused::Missing),
                 Some(Err(())) => Err(SessionRefused::Expired),
+                Some(Ok(found))
+                    if state.settings.console_require_2fa
+                        && !two_factor::is_enabled(&found.user)
+                        && !setting_up =>
+                {
+                    Err(SessionRefused::SecondFactorRequired)
+                }
                 Some(Ok(found)) => Ok(Console {
                     user: found.user,
                     reseller: found.reseller,

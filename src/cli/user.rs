@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::domain::resellers::{self, ChangedBy};
 use crate::domain::users::{self, NewUser, Role};
 use crate::domain::Source;
+use crate::domain::{password_resets, two_factor};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ResellerRole {
@@ -60,6 +61,18 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Print a one-time password reset link for the user (good once, for --hours); the
+    /// user opens it on the console's address and chooses a new password.
+    ResetLink {
+        email: String,
+        /// How long the link works.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(i64).range(1..=168))]
+        hours: i64,
+    },
+    /// Turn the user's two-factor login off (a lost phone and lost recovery codes); they can
+    /// set it up again after logging in with their password.
+    #[command(name = "2fa-off")]
+    TwoFactorOff { email: String },
     /// List console users.
     List {
         /// Output as an aligned table, CSV or JSON.
@@ -174,6 +187,31 @@ pub fn run(config: &Config, clock: &dyn Clock, command: UserCommand) -> Result<(
                 ],
                 &rows,
             );
+        }
+        UserCommand::ResetLink { email, hours } => {
+            let now = clock.now().naive_utc();
+            let by = ChangedBy {
+                source: &Source::Cli,
+                now,
+            };
+            let expires = now + chrono::Duration::hours(hours);
+            let token = password_resets::issue(conn, &email, expires, &by).map_err(domain_error)?;
+            println!(
+                "reset link for {} (works once, until {} UTC):",
+                email.trim().to_lowercase(),
+                expires.format("%Y-%m-%d %H:%M")
+            );
+            println!("{}?token={token}", password_resets::RESET_PATH);
+            println!("(after the console's address, e.g. https://licenses.example.com)");
+        }
+        UserCommand::TwoFactorOff { email } => {
+            let user = users::get(conn, &email).map_err(domain_error)?;
+            let by = ChangedBy {
+                source: &Source::Cli,
+                now: clock.now().naive_utc(),
+            };
+            two_factor::disable(conn, user.id, &by).map_err(domain_error)?;
+            println!("two-factor login is off for {}", user.email);
         }
         UserCommand::Remove { email } => {
             let user = users::get(conn, &email).map_err(domain_error)?;

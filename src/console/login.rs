@@ -1,6 +1,7 @@
-//! Logging in and out. The login form is protected against cross-site posts by a
-//! double-submit token (a cookie and a hidden field that must match), as there is no
-//! session yet to hold one.
+//! Logging in and out, with the second step for a user with two-factor login (a code from
+//! the authenticator app or a recovery code, within a few minutes of the password). The
+//! login forms are protected against cross-site posts by a double-submit token (a cookie and
+//! a hidden field that must match), as there is no session yet to hold one.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -11,12 +12,15 @@ use serde::Deserialize;
 use super::guard;
 use super::page::{shell, ConsoleError, PageResult, Section};
 use crate::auth::client_address;
-use crate::auth::session::{self, is_https, random_token, tokens_match, Console};
+use crate::auth::session::{self, is_https, random_token, tokens_match, Console, LoggedIn};
 use crate::auth::AuthError;
+use crate::domain::two_factor;
 use crate::domain::users::Role;
 use crate::state::AppState;
 
 const LOGIN_TOKEN_COOKIE: &str = "ipls_login";
+/// The cookie holding a login's second step (`session::LoggedIn::AwaitingCode`).
+const STEP_COOKIE: &str = "ipls_login_step";
 
 #[derive(Deserialize)]
 pub struct ExpiredQuery {
@@ -56,16 +60,135 @@ fn login_page(
             button type="submit" { "Log in" }
         }
     };
+    Ok(with_login_token(state, req, status, token)
+        .body(shell("Log in", None, Section::None, body).into_string()))
+}
+
+/// An answer carrying a fresh double-submit token's cookie (the login form's and the code
+/// form's, both under /console/login).
+fn with_login_token(
+    state: &AppState,
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+    token: String,
+) -> actix_web::HttpResponseBuilder {
     let cookie = Cookie::build(LOGIN_TOKEN_COOKIE, token)
         .path("/console/login")
         .http_only(true)
         .secure(is_https(req, &state.auth))
         .same_site(SameSite::Strict)
         .finish();
-    Ok(HttpResponse::build(status)
+    let mut answer = HttpResponse::build(status);
+    answer
         .content_type("text/html; charset=utf-8")
-        .cookie(cookie)
-        .body(shell("Log in", None, Section::None, body).into_string()))
+        .cookie(cookie);
+    answer
+}
+
+/// The second step's page: the code from the authenticator app, or a recovery code.
+fn code_page(
+    state: &AppState,
+    req: &HttpRequest,
+    message: Option<&str>,
+    status: actix_web::http::StatusCode,
+) -> PageResult {
+    let token = random_token()?;
+    let body = html! {
+        @if let Some(message) = message {
+            p.error role="alert" { (message) }
+        }
+        form.login method="post" action="/console/login/code" {
+            input type="hidden" name="login_token" value=(token);
+            label for="code" { "Code from your authenticator app (or a recovery code)" }
+            input #code name="code" autocomplete="one-time-code" inputmode="numeric" required autofocus;
+            button type="submit" { "Continue" }
+        }
+        p { a href="/console/login" { "Start again" } }
+    };
+    Ok(with_login_token(state, req, status, token)
+        .body(shell("Two-factor login", None, Section::None, body).into_string()))
+}
+
+/// The cookie that holds a login's second step, for a few minutes.
+fn step_cookie(id: &str, https: bool) -> Cookie<'static> {
+    Cookie::build(STEP_COOKIE, id.to_string())
+        .path("/console/login")
+        .http_only(true)
+        .secure(https)
+        .same_site(SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::minutes(
+            two_factor::LOGIN_STEP_MINUTES,
+        ))
+        .finish()
+}
+
+/// A removal of the cookie `name` under /console/login.
+fn spent(name: &'static str) -> Cookie<'static> {
+    let mut cookie = Cookie::build(name, "").path("/console/login").finish();
+    cookie.make_removal();
+    cookie
+}
+
+/// The double-submit token of the login forms matches its cookie.
+fn token_matches(req: &HttpRequest, sent: &str) -> Result<(), ConsoleError> {
+    let cookie_token = req
+        .cookie(LOGIN_TOKEN_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if tokens_match(&cookie_token, sent) {
+        Ok(())
+    } else {
+        Err(ConsoleError::BadCsrf)
+    }
+}
+
+pub async fn code_form(state: web::Data<AppState>, req: HttpRequest) -> PageResult {
+    code_page(&state, &req, None, actix_web::http::StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    login_token: String,
+}
+
+pub async fn code_submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> PageResult {
+    token_matches(&req, &form.login_token)?;
+    let step = req
+        .cookie(STEP_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let source = client_address::of_request(&req, &state.config.trusted_proxies);
+    match session::second_factor(&state.auth, &step, &form.code, source).await {
+        Ok(id) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/console/"))
+            .cookie(session::session_cookie(&id, is_https(&req, &state.auth)))
+            .cookie(spent(LOGIN_TOKEN_COOKIE))
+            .cookie(spent(STEP_COOKIE))
+            .finish()),
+        Err(AuthError::Unauthorized) if step.is_empty() => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/console/login?expired=1"))
+            .finish()),
+        Err(AuthError::Unauthorized) => code_page(
+            &state,
+            &req,
+            Some("That code is not right, was used already, or the login took too long (then start again)."),
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        ),
+        Err(AuthError::TooManyFailures(secs)) => code_page(
+            &state,
+            &req,
+            Some(&format!("Too many failed attempts; try again in {secs} seconds.")),
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -83,28 +206,20 @@ pub async fn submit(
     req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> PageResult {
-    let cookie_token = req
-        .cookie(LOGIN_TOKEN_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
-    if !tokens_match(&cookie_token, &form.login_token) {
-        return Err(ConsoleError::BadCsrf);
-    }
+    token_matches(&req, &form.login_token)?;
     let source = client_address::of_request(&req, &state.config.trusted_proxies);
     let unauthorized = actix_web::http::StatusCode::UNAUTHORIZED;
+    let https = is_https(&req, &state.auth);
     match session::log_in(&state.auth, &form.email, &form.password, source).await {
-        Ok(id) => {
-            let https = is_https(&req, &state.auth);
-            let mut used = Cookie::build(LOGIN_TOKEN_COOKIE, "")
-                .path("/console/login")
-                .finish();
-            used.make_removal();
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/console/"))
-                .cookie(session::session_cookie(&id, https))
-                .cookie(used)
-                .finish())
-        }
+        Ok(LoggedIn::Session(id)) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/console/"))
+            .cookie(session::session_cookie(&id, https))
+            .cookie(spent(LOGIN_TOKEN_COOKIE))
+            .finish()),
+        Ok(LoggedIn::AwaitingCode(step)) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/console/login/code"))
+            .cookie(step_cookie(&step, https))
+            .finish()),
         Err(AuthError::Unauthorized) => login_page(
             &state,
             &req,

@@ -22,7 +22,9 @@ mod login;
 mod operator;
 pub mod page;
 mod paging;
+mod password_reset;
 mod reports;
+mod security;
 mod stale_pages;
 mod transport;
 mod upstream_pages;
@@ -66,6 +68,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/", web::get().to(login::home))
             .route("/login", web::get().to(login::form))
             .route("/login", web::post().to(login::submit))
+            .route("/login/code", web::get().to(login::code_form))
+            .route("/login/code", web::post().to(login::code_submit))
+            .route("/reset", web::get().to(password_reset::form))
+            .route("/reset", web::post().to(password_reset::submit))
+            .route("/security", web::get().to(security::show))
+            .route("/security/begin", web::post().to(security::begin))
+            .route("/security/enable", web::post().to(security::enable))
+            .route("/security/disable", web::post().to(security::disable))
             .route("/logout", web::post().to(login::logout))
             .route("/static/console.css", web::get().to(assets::stylesheet))
             .route("/static/console.js", web::get().to(assets::script))

@@ -95,7 +95,10 @@ pub fn shell(title: &str, who: Option<&Console>, current: Section, body: Markup)
                         }
                         form.logout method="post" action="/console/logout" {
                             (csrf_field(who))
-                            span.who { (who.user.email) " (" (role_word(who)) ")" }
+                            span.who {
+                                a href="/console/security" title="Two-factor login" { (who.user.email) }
+                                " (" (role_word(who)) ")"
+                            }
                             button type="submit" { "Log out" }
                         }
                     }

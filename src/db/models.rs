@@ -132,6 +132,8 @@ pub struct ConsoleUser {
     pub role: String,
     pub reseller_id: Option<i64>,
     pub created_at: NaiveDateTime,
+    /// The TOTP secret, sealed (`domain::two_factor`); None: no two-factor login.
+    pub totp_secret: Option<String>,
 }
 
 #[derive(Debug, Insertable)]

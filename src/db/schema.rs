@@ -163,6 +163,33 @@ diesel::table! {
         role -> Text,
         reseller_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        totp_secret -> Nullable<Text>,
+        totp_pending -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    console_recovery_codes (user_id, code_hash) {
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    console_login_steps (id_hash) {
+        id_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    console_password_resets (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        expires_at -> Timestamp,
     }
 }
 
@@ -177,6 +204,10 @@ diesel::table! {
 }
 
 diesel::joinable!(console_sessions -> console_users (user_id));
+diesel::joinable!(console_login_steps -> console_users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(console_login_steps, console_users);
+diesel::joinable!(console_password_resets -> console_users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(console_password_resets, console_users);
 diesel::joinable!(console_users -> resellers (reseller_id));
 diesel::allow_tables_to_appear_in_same_query!(console_sessions, console_users, resellers);
 

@@ -6,7 +6,7 @@ use chrono::Duration;
 use ipls::domain::users::Role;
 
 use crate::common::console::{add_user, PASSWORD};
-use crate::common::{http, Options};
+use crate::common::{http, totp, Options};
 use crate::driver::Browser;
 use crate::{console_server, in_the_browser};
 
@@ -67,5 +67,44 @@ in_the_browser! {
         b.goto("/console/licenses");
         assert_eq!(b.path(), "/console/login?expired=1");
         assert!(b.text(".error").contains("session ended"));
+    }
+
+    fn two_factor_login_set_up_and_used(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        srv.add_reseller("acme", &[1]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+        // The header's e-mail address leads to two-factor login.
+        b.click("span.who a");
+        assert_eq!(b.text("#state"), "off");
+        b.assert_accessible("Two-factor login, off");
+        b.click("form[action='/console/security/begin'] button");
+        let secret = b.text("#totp-secret");
+        assert!(b.text("#totp-uri").starts_with("otpauth://totp/ipls:ops@acme.example?secret="));
+        let (page, viewport) = b.widths_at_phone_size();
+        assert!(page <= viewport, "the setup page is {page} px wide at a {viewport} px viewport");
+        b.screenshots(&format!("two-factor-setup-{kind:?}"));
+        b.assert_accessible("Two-factor setup");
+        b.fill("#enable-code", &totp::code(&secret, srv.now().timestamp()));
+        b.click("form[action='/console/security/enable'] button");
+        assert_eq!(b.count("#recovery-codes li"), 10);
+        b.screenshots(&format!("two-factor-recovery-codes-{kind:?}"));
+        b.assert_accessible("Recovery codes");
+
+        // Logging in now asks for the code, which the test computes as an app would.
+        b.goto("/console/dashboard");
+        b.click("form.logout button");
+        srv.clock.advance(Duration::seconds(30));
+        b.log_in("ops@acme.example", PASSWORD);
+        assert_eq!(b.path(), "/console/login/code");
+        b.screenshots(&format!("two-factor-login-{kind:?}"));
+        b.assert_accessible("Two-factor login step");
+        b.fill("#code", "000000");
+        b.click("form.login button[type=submit]");
+        assert!(b.text(".error").starts_with("That code is not right"), "{}", b.body_text());
+        b.fill("#code", &totp::code(&secret, srv.now().timestamp()));
+        b.click("form.login button[type=submit]");
+        assert_eq!(b.path(), "/console/dashboard");
     }
 }

@@ -62,6 +62,7 @@ mod shutdown;
 mod stale_writes;
 mod transport;
 mod trials;
+mod two_factor;
 mod upstream;
 mod webhooks;
 mod xmlrpc;

@@ -33,6 +33,11 @@ pub enum AccountAction {
     UserAdd,
     UserRemove,
     UserPassword,
+    /// Two-factor login turned on or off for a login (`detail`: `user=EMAIL`).
+    TwoFactorOn,
+    TwoFactorOff,
+    /// A one-time password reset link issued for a login (`detail`: `user=EMAIL`).
+    ResetLink,
 }
 
 impl AccountAction {
@@ -49,6 +54,9 @@ impl AccountAction {
             AccountAction::UserAdd => "user_add",
             AccountAction::UserRemove => "user_remove",
             AccountAction::UserPassword => "user_password",
+            AccountAction::TwoFactorOn => "user_2fa_on",
+            AccountAction::TwoFactorOff => "user_2fa_off",
+            AccountAction::ResetLink => "user_reset_link",
         }
     }
 }
