@@ -28,6 +28,7 @@ mod security;
 mod stale_pages;
 mod transport;
 mod upstream_pages;
+mod usage_chart;
 mod webhook_pages;
 
 use actix_web::middleware::DefaultHeaders;

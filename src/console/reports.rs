@@ -10,7 +10,10 @@ use serde::Deserialize;
 
 use super::dates;
 use super::export::field;
-use super::guard;
+use super::{guard, usage_chart};
+
+/// Months the usage pages' chart shows, ending with the month shown.
+const TREND_MONTHS: usize = 12;
 use super::page::{html_response, shell, ConsoleError, PageResult, Section};
 use crate::auth::session::Console;
 use crate::db;
@@ -20,7 +23,7 @@ use crate::domain::month::Month;
 use crate::domain::prices::format_cents;
 use crate::domain::roles::{Permission, Role};
 use crate::domain::Source;
-use crate::domain::{resellers, usage};
+use crate::domain::{resellers, usage, usage_trend};
 use crate::error::DomainError;
 use crate::state::AppState;
 
@@ -53,8 +56,14 @@ pub async fn usage(
             .ok_or_else(|| DomainError::invalid(format!("{text:?} is not a month (YYYY-MM)")))?,
     };
     let id = guard::report_scope(&who, Permission::ViewBilling)?;
-    let (lines, types) = db::run(&state.pool, move |c| {
-        Ok((usage::report(c, id, &month, today)?, all_types(c)?))
+    let chart_too = query.format != "csv";
+    let (lines, types, trend) = db::run(&state.pool, move |c| {
+        let trend = if chart_too {
+            usage_trend::license_days(c, id, month, TREND_MONTHS, today)?
+        } else {
+            Vec::new()
+        };
+        Ok((usage::report(c, id, &month, today)?, all_types(c)?, trend))
     })
     .await?;
     let names: HashMap<i32, String> = types.into_iter().map(|t| (t.id, t.name)).collect();
@@ -107,7 +116,7 @@ pub async fn usage(
             " "
             a href={(action) "?format=csv&month=" (month)} download { "CSV" }
         }
-        table.usage {
+        table.usage.stack {
             thead { tr {
                 @if operator { th scope="col" { "Reseller" } }
                 th scope="col" { "Type" } th scope="col" { "License-days" } th scope="col" { "Peak" } th scope="col" { "Amount" } th scope="col" { "Suspended days" }
@@ -116,12 +125,12 @@ pub async fn usage(
                 @for line in &lines {
                     @let u = &line.usage;
                     tr {
-                        @if operator { td { (login_of(u.reseller_id)) } }
-                        td { (names.get(&u.type_id).map_or("", String::as_str)) " (" (u.type_id) ")" }
-                        td { (u.license_days) }
-                        td { (u.peak) }
-                        td { (line.amount_cents.map(format_cents).unwrap_or_else(|| "not priced".into())) }
-                        td { (u.suspended_days) }
+                        @if operator { td data-label="Reseller" { (login_of(u.reseller_id)) } }
+                        td data-label="Type" { (names.get(&u.type_id).map_or("", String::as_str)) " (" (u.type_id) ")" }
+                        td data-label="License-days" { (u.license_days) }
+                        td data-label="Peak" { (u.peak) }
+                        td data-label="Amount" { (line.amount_cents.map(format_cents).unwrap_or_else(|| "not priced".into())) }
+                        td data-label="Suspended days" { (u.suspended_days) }
                     }
                 }
             }
@@ -131,6 +140,8 @@ pub async fn usage(
                 td {}
             } }
         }
+        h2 { "The last " (TREND_MONTHS) " months" }
+        (usage_chart::chart(&trend, &names))
     };
     Ok(html_response(shell(
         &format!("Usage {month}"),

@@ -27,6 +27,7 @@ pub mod type_limits;
 pub mod upstream;
 pub mod usage;
 pub mod usage_history;
+pub mod usage_trend;
 pub mod users;
 pub mod webhooks;
 

@@ -25,6 +25,11 @@ impl Month {
         }
     }
 
+    /// The month before.
+    pub fn previous(&self) -> Self {
+        Self::containing(self.first.pred_opt().unwrap_or(self.first))
+    }
+
     pub fn first_day(&self) -> NaiveDate {
         self.first
     }
@@ -60,6 +65,18 @@ impl fmt::Display for Month {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_month_before() {
+        assert_eq!(
+            Month::parse("2026-01").unwrap().previous().to_string(),
+            "2025-12"
+        );
+        assert_eq!(
+            Month::parse("2026-03").unwrap().previous().to_string(),
+            "2026-02"
+        );
+    }
 
     #[test]
     fn lengths_including_leap_years() {

@@ -72,6 +72,9 @@ in_the_browser! {
             ("/console/usage", "usage"),
             ("/console/history", "history"),
             ("/console/account", "account"),
+            ("/console/security", "security"),
+            ("/console/stale/remove?days=0", "stale-remove"),
+            ("/console/licenses/remove?ip=203.0.113.1&type=41", "license-remove"),
         ] {
             b.goto(page);
             assert!(!b.body_text().contains("Not done"), "{page}: {}", b.body_text());
@@ -88,6 +91,7 @@ in_the_browser! {
             ("/console/operator/usage", "operator-usage"),
             ("/console/operator/prices", "operator-prices"),
             ("/console/operator/audit", "operator-audit"),
+            ("/console/security", "operator-security"),
         ] {
             b.goto(page);
             assert!(!b.body_text().contains("Not done"), "{page}: {}", b.body_text());

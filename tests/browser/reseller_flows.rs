@@ -291,4 +291,38 @@ in_the_browser! {
         b.click("main a");
         assert_eq!(b.text("#total"), "0");
     }
+
+    fn usage_over_the_year_as_a_chart_and_a_table(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        let acme = srv.add_reseller("acme", &[1, 16]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        // From 2026-11-28: two licenses of type 1; in January one of type 16; in February one of
+        // type 1 goes.
+        acme.ok("register", "ip=203.0.113.1&type=1");
+        acme.ok("register", "ip=203.0.113.2&type=1");
+        srv.clock.advance(Duration::days(40));
+        acme.ok("register", "ip=203.0.113.3&type=16");
+        srv.clock.advance(Duration::days(30));
+        acme.ok("remove", "ip=203.0.113.2&type=1");
+        srv.clock.advance(Duration::days(20));
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+        b.goto("/console/usage");
+        assert_eq!(b.count("table.usage-trend tbody tr"), 12);
+        assert!(b.count("figure.usage-chart svg rect") >= 6, "bars for Nov to Feb");
+        // The table beside the chart says what usage.json says, month by month.
+        let months = b.texts("table.usage-trend tbody th");
+        let all = b.texts("table.usage-trend tbody td:last-child");
+        for (month, shown) in months.iter().zip(&all) {
+            let usage = acme.ok("/api/usage.json", &format!("month={month}"));
+            let days: i64 = usage["usage"].as_array().unwrap().iter().map(|u| u["license_days"].as_i64().unwrap()).sum();
+            assert_eq!(shown, &days.to_string(), "{month}");
+        }
+        assert_eq!(months.last().map(String::as_str), Some("2027-02"));
+        let (page, viewport) = b.widths_at_phone_size();
+        assert!(page <= viewport, "the usage page is {page} px wide at a {viewport} px viewport");
+        b.assert_accessible("Usage with its chart");
+        b.run("document.querySelector('figure.usage-chart').scrollIntoView(); return null;");
+        b.screenshots(&format!("usage-chart-{kind:?}"));
+    }
 }
