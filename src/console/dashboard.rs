@@ -3,7 +3,7 @@
 
 use actix_web::web;
 use chrono::Duration;
-use maud::html;
+use maud::{html, Markup};
 
 use super::guard;
 use super::page::{html_response, shell, PageResult, Section};
@@ -13,8 +13,46 @@ use crate::db;
 use crate::domain::catalogue::enabled_types;
 use crate::domain::keys::Product;
 use crate::domain::license_search::{self, Filter};
+use crate::domain::license_trend;
 use crate::domain::queries::held_by_type;
 use crate::state::AppState;
+
+/// Days the boxes' small lines cover, up to today.
+const TREND_DAYS: usize = 90;
+
+/// A product's licenses at the end of each of the last days, as a small line drawn on the
+/// server (SVG, no script), with its first, lowest, highest and last figures in words.
+fn sparkline(counts: &[i64]) -> Markup {
+    let (width, height) = (180.0, 36.0);
+    let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = width / (counts.len().max(2) - 1) as f64;
+    let points: Vec<String> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let y = height - 2.0 - (height - 4.0) * (*n as f64 / max);
+            format!("{:.1},{y:.1}", i as f64 * step)
+        })
+        .collect();
+    let (first, last) = (
+        counts.first().copied().unwrap_or(0),
+        counts.last().copied().unwrap_or(0),
+    );
+    let (low, high) = (
+        counts.iter().copied().min().unwrap_or(0),
+        counts.iter().copied().max().unwrap_or(0),
+    );
+    let said = format!(
+        "Licenses over the last {} days: {first} then, {last} now (lowest {low}, highest {high})",
+        counts.len()
+    );
+    html! {
+        svg.sparkline viewBox={"0 0 " (width) " " (height)} role="img" aria-label=(said) {
+            title { (said) }
+            polyline points=(points.join(" ")) {}
+        }
+    }
+}
 
 /// Where a product's box leads, as CLN's product boxes do: its IP licenses, or the keys of a
 /// product sold by key.
@@ -30,7 +68,7 @@ pub async fn show(state: web::Data<AppState>, who: Console) -> PageResult {
     let reseller = guard::reseller_user(&who)?.clone();
     let now = state.clock.now().naive_utc();
     let id = reseller.id;
-    let (types, held, stale) = db::run(&state.pool, move |c| {
+    let (types, held, stale, trend) = db::run(&state.pool, move |c| {
         let types = enabled_types(c, id)?;
         let held = held_by_type(c, id, now)?;
         let silent = Filter {
@@ -38,7 +76,8 @@ pub async fn show(state: web::Data<AppState>, who: Console) -> PageResult {
             ..Filter::default()
         };
         let stale = license_search::count(c, Some(id), &silent, now)?;
-        Ok((types, held, stale))
+        let trend = license_trend::held_per_day(c, id, TREND_DAYS, now)?;
+        Ok((types, held, stale, trend))
     })
     .await?;
     let body = html! {
@@ -56,6 +95,7 @@ pub async fn show(state: web::Data<AppState>, who: Console) -> PageResult {
                             None => span.limit { "unlimited" },
                         }
                     }
+                    (sparkline(trend.get(&t.id).map_or(&[][..], Vec::as_slice)))
                     p.muted { "type " (t.id) }
                 }
             }

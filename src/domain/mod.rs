@@ -11,6 +11,7 @@ pub mod import;
 pub mod ip;
 pub mod keys;
 pub mod license_search;
+pub mod license_trend;
 pub mod licenses;
 pub mod lookups;
 pub mod month;

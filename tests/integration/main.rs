@@ -44,6 +44,7 @@ mod lanes;
 mod license_move;
 mod license_notes;
 mod license_suspend;
+mod license_trend;
 mod lifecycle;
 mod list;
 mod lockout;
