@@ -411,12 +411,7 @@ pub async fn confirm_password(
     source: Option<IpAddr>,
 ) -> Result<(), AuthError> {
     let now = state.clock.now().naive_utc();
-    let mut keys: Vec<String> = source
-        .map(network_of)
-        .map(|n| source_key(&n))
-        .into_iter()
-        .collect();
-    keys.push(login_key(&format!("console:{}", who.user.email)));
+    let keys = login_keys(source, &who.user.email);
     let permit = state.budgets.charge(&state.pool, keys, true, now).await?;
     let stored = who.user.password_hash.clone();
     let typed = password_text.to_string();

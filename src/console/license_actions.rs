@@ -88,7 +88,7 @@ async fn in_page(
     state: &AppState,
     who: &Console,
     back: &str,
-    typed: Option<(&LicenseForm, &str)>,
+    typed: Option<&LicenseForm>,
     done: PageResult,
 ) -> PageResult {
     let error = match done {
@@ -98,9 +98,9 @@ async fn in_page(
     let status = error.status_code();
     let query: ListQuery = serde_urlencoded::from_str(back).unwrap_or_default();
     let failed = super::licenses::Failure {
-        typed: typed.map(|(form, type_id)| super::licenses::Typed {
+        typed: typed.map(|form| super::licenses::Typed {
             ip: form.ip.clone(),
-            type_id: type_id.to_string(),
+            type_id: form.type_id.clone(),
             note: form.note.clone(),
         }),
         error,
@@ -148,14 +148,7 @@ pub async fn add(
         Ok(back_to_list(&form.back, "added"))
     }
     .await;
-    in_page(
-        &state,
-        &who,
-        &form.back,
-        Some((&form, form.type_id.as_str())),
-        done,
-    )
-    .await
+    in_page(&state, &who, &form.back, Some(&form), done).await
 }
 
 /// `GET /console/licenses/remove?ip=&type=&back=`: which license a remove takes, and the
