@@ -271,11 +271,6 @@ impl Console {
         self.user.role()
     }
 
-    /// Whether this user may change anything (a read-only user may not).
-    pub fn can_write(&self) -> bool {
-        self.role() != Role::ReadOnly
-    }
-
     /// How the history names this user.
     pub fn source(&self) -> Source {
         Source::Console(self.user.email.clone())
