@@ -58,6 +58,8 @@ pub struct Config {
     /// Every console user must log in with a second factor (TOTP); one without it is sent to
     /// set it up before anything else.
     pub console_require_2fa: bool,
+    /// Where mail to people goes (`IPLS_SMTP_URL`, `IPLS_MAIL_FROM`); None: mail is off.
+    pub mail: Option<crate::mail::MailSettings>,
     pub webhooks: WebhookSettings,
     /// The relay to upstreams (`IPLS_UPSTREAM_*`).
     pub relay: RelaySettings,
@@ -176,6 +178,7 @@ impl Config {
             console_idle_minutes: number(&get, "IPLS_CONSOLE_IDLE_MINUTES", 30, 1, 10_080)?,
             console_session_hours: number(&get, "IPLS_CONSOLE_SESSION_HOURS", 12, 1, 720)?,
             console_require_2fa: boolean(&get, "IPLS_CONSOLE_REQUIRE_2FA", false)?,
+            mail: mail_settings(get("IPLS_SMTP_URL"), get("IPLS_MAIL_FROM"))?,
             webhooks: WebhookSettings {
                 workers: number(&get, "IPLS_WEBHOOK_WORKERS", 2, 0, 64)?,
                 poll: Duration::from_millis(number(
@@ -263,6 +266,24 @@ where
             "{key}={text:?}: expected a whole number from {min} to {max}"
         )),
     }
+}
+
+/// Mail is on when `IPLS_SMTP_URL` is set, and then it needs `IPLS_MAIL_FROM`.
+fn mail_settings(
+    url: Option<String>,
+    from: Option<String>,
+) -> Result<Option<crate::mail::MailSettings>, String> {
+    let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let server = crate::mail::parse_url(&url)?;
+    let from = from
+        .filter(|f| !f.trim().is_empty())
+        .ok_or("IPLS_MAIL_FROM is required with IPLS_SMTP_URL: the address mail is sent from")?;
+    Ok(Some(crate::mail::MailSettings {
+        server,
+        from: crate::mail::parse_from(&from)?,
+    }))
 }
 
 fn boolean(

@@ -13,6 +13,7 @@ pub mod console;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod mail;
 pub mod net;
 pub mod observe;
 pub mod problem;

@@ -63,9 +63,30 @@ pub fn run(config: Result<Config, String>) -> Result<(), CliError> {
     tls(&mut report, &config);
     bind(&mut report, &config);
     proxies(&mut report, &config.trusted_proxies);
+    mail(&mut report, config.mail.as_ref());
     match report.worst {
         Level::Fail => Err("at least one check failed".into()),
         _ => Ok(()),
+    }
+}
+
+/// Mail is optional: off is fine; on, its server must answer.
+fn mail(report: &mut Report, settings: Option<&crate::mail::MailSettings>) {
+    let Some(settings) = settings else {
+        report.line(
+            Level::Ok,
+            "mail",
+            "off (IPLS_SMTP_URL not set): ipls e-mails nobody",
+        );
+        return;
+    };
+    match crate::mail::Mailer::new(settings).and_then(|m| m.check().map(|()| m.server)) {
+        Ok(server) => report.line(
+            Level::Ok,
+            "mail",
+            format!("{server} answers; mail from {}", settings.from),
+        ),
+        Err(e) => report.line(Level::Fail, "mail", e),
     }
 }
 

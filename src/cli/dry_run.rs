@@ -15,6 +15,7 @@ pub fn refuse_where_impossible(command: &Command) -> Result<(), CliError> {
         Command::Rekey { .. } => "rekey writes the master key file",
         Command::Backup { .. } | Command::Restore { .. } => "backup and restore write files",
         Command::Webhook(WebhookCommand::Test { .. }) => "webhook test sends a message",
+        Command::Mail(_) => "mail test sends a message",
         Command::Upstream(UpstreamCommand::Test { .. } | UpstreamCommand::Reconcile(_)) => {
             "this upstream command calls the upstream"
         }

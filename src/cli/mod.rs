@@ -12,6 +12,7 @@ mod import;
 mod key;
 mod license;
 mod license_move;
+mod mail;
 mod output;
 #[cfg(test)]
 mod parsers_properties;
@@ -114,6 +115,9 @@ enum Command {
     /// Webhook endpoints and their deliveries.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Mail to people, through IPLS_SMTP_URL.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions { shell: clap_complete::Shell },
     /// Write man pages for every command into DIR.
@@ -126,7 +130,7 @@ enum Command {
     #[command(subcommand)]
     Import(import::ImportCommand),
     /// Check the setup: settings, database and schema, master key, TLS, bind address, trusted
-    /// proxies, clock. One line per check; exits non-zero when one fails.
+    /// proxies, clock, mail. One line per check; exits non-zero when one fails.
     Doctor,
     /// Copy a live SQLite database and its master key file to DEST (and DEST.key), checked.
     Backup { dest: std::path::PathBuf },
@@ -267,6 +271,7 @@ fn run_command(command: Command, config: Config, clock: Arc<dyn Clock>) -> Resul
         Command::User(command) => user::run(&config, clock.as_ref(), command),
         Command::AdminToken(command) => admin_token::run(&config, clock.as_ref(), command),
         Command::Webhook(command) => webhook::run(&config, clock.as_ref(), command),
+        Command::Mail(command) => mail::run(&config, command),
         Command::Import(command) => import::run(&config, command),
         Command::Upstream(command) => upstream::run(&config, clock, command),
         // Handled before the settings are read, above.

@@ -81,6 +81,11 @@ pub fn run(mut config: Config, clock: Arc<dyn Clock>, args: ServeArgs) -> Result
         config.database_url.backend.name(),
         config.database_url
     );
+    // Said once, at start: whether ipls can e-mail anyone.
+    match &config.mail {
+        Some(mail) => log::info!("mail goes through {mail:?}"),
+        None => log::info!("mail is off: IPLS_SMTP_URL is not set"),
+    }
     if args.demo {
         demo(&config, clock.as_ref(), local, &secrets)?;
     }

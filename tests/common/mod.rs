@@ -9,6 +9,7 @@ pub mod database;
 pub mod http;
 pub mod process;
 pub mod receiver;
+pub mod smtp;
 pub mod totp;
 
 use std::net::{SocketAddr, TcpListener};

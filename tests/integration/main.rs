@@ -48,6 +48,7 @@ mod license_trend;
 mod lifecycle;
 mod list;
 mod lockout;
+mod mail;
 mod migrations;
 mod nul_text;
 mod race;
