@@ -201,6 +201,7 @@ impl Config {
                         .unwrap_or_else(|| crate::webhooks::schedule::DEFAULT_SCHEDULE.into()),
                 )
                 .map_err(|e| format!("IPLS_WEBHOOK_RETRY_SCHEDULE={e}"))?,
+                stale_after: stale_after(get("IPLS_STALE_AFTER"))?,
             },
             relay: relay_settings(&get)?,
         })
@@ -266,6 +267,17 @@ where
             "{key}={text:?}: expected a whole number from {min} to {max}"
         )),
     }
+}
+
+/// `IPLS_STALE_AFTER`: 1 hour to 90 days, 24 hours unless set (`30m`, `36h`, `7d`...).
+fn stale_after(text: Option<String>) -> Result<chrono::Duration, String> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(chrono::Duration::hours(24));
+    };
+    crate::wire::duration(&text)
+        .ok()
+        .filter(|d| *d >= chrono::Duration::hours(1) && *d <= chrono::Duration::days(90))
+        .ok_or_else(|| format!("IPLS_STALE_AFTER={text:?}: expected 1h to 90d, e.g. 24h"))
 }
 
 /// Mail is on when `IPLS_SMTP_URL` is set, and then it needs `IPLS_MAIL_FROM`.

@@ -76,6 +76,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    license_notices (license_id) {
+        license_id -> BigInt,
+        stale_noticed_at -> Nullable<Timestamp>,
+        trial_warned_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(license_notices -> ip_licenses (license_id));
+diesel::allow_tables_to_appear_in_same_query!(license_notices, ip_licenses);
+diesel::allow_tables_to_appear_in_same_query!(license_notices, resellers);
+
+diesel::table! {
     license_suspensions (license_id) {
         license_id -> BigInt,
         suspended_at -> Timestamp,

@@ -21,6 +21,8 @@ pub struct WebhookSettings {
     pub allow_private: bool,
     /// Delay before each attempt, the first included; after the last, the endpoint is disabled.
     pub retry_schedule: Vec<Duration>,
+    /// A server silent this long gets its `license.stale` event (`IPLS_STALE_AFTER`).
+    pub stale_after: chrono::Duration,
 }
 
 /// The parts of the running server the delivery workers use.

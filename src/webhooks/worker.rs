@@ -16,7 +16,9 @@ use super::sender::{self, Message};
 use super::settings::WorkerContext;
 use super::{schedule, signature};
 use crate::db::{self, Pool};
-use crate::domain::licenses::{expire_due_trials, remove_due_suspensions};
+use crate::domain::licenses::{
+    expire_due_trials, notice_expiring_trials, notice_stale, remove_due_suspensions,
+};
 use crate::domain::webhooks::deliveries::{self, Delivery, Lease, Next, Outcome};
 use crate::domain::webhooks::endpoints;
 use crate::domain::webhooks::outbox::DELIVERIES_QUEUED;
@@ -114,7 +116,8 @@ impl Worker {
     }
 
     /// Ends the trials that ran out and removes the suspended licenses whose grace period
-    /// did (each records its history row and queues its webhook in its own transaction).
+    /// did (each records its history row and queues its webhook in its own transaction), then
+    /// queues `license.stale` and `trial.expiring` where they are due.
     async fn end_due_licenses(&self) {
         let now = self.state.clock.now().naive_utc();
         match db::run(self.pool(), move |c| {
@@ -136,6 +139,21 @@ impl Worker {
                 log::info!("{n} suspended license(s) reached their removal date and were removed")
             }
             Err(e) => log::warn!("removing suspended licenses past their grace period: {e}"),
+        }
+        let stale_after = self.state.settings.stale_after;
+        match db::run(self.pool(), move |c| {
+            Ok((
+                notice_stale(c, now, stale_after, EXPIRY_BATCH)?,
+                notice_expiring_trials(c, now, EXPIRY_BATCH)?,
+            ))
+        })
+        .await
+        {
+            Ok((0, 0)) => {}
+            Ok((stale, expiring)) => {
+                log::info!("queued {stale} license.stale and {expiring} trial.expiring event(s)")
+            }
+            Err(e) => log::warn!("queueing license.stale and trial.expiring: {e}"),
         }
     }
 

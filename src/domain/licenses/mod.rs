@@ -18,6 +18,7 @@
 mod annotate;
 mod change;
 mod confirmed_removal;
+mod notices;
 mod register;
 mod relocate;
 mod remove;
@@ -29,6 +30,7 @@ pub use annotate::{
 };
 pub use change::{convert, update_els};
 pub use confirmed_removal::{remove_confirmed, select, ConfirmedRemoval, Selection};
+pub use notices::{notice_expiring_trials, notice_stale, TRIAL_WARNING_DAYS};
 pub use register::{begin_intent, register, Intent, Registration};
 pub use relocate::{move_licenses, MOVED_TRIAL_SUFFIX};
 pub use remove::{expire_due_trials, remove};

@@ -117,6 +117,8 @@ fn move_once(
             ))
             .execute(conn)?;
         changed_as_read(updated)?;
+        // Its server starts afresh: a silence noticed on the old IP is not the new one's.
+        diesel::delete(crate::db::schema::license_notices::table.find(license.id)).execute(conn)?;
         let els_allowed = license.els_allowed;
         let register = Change::Register { els_allowed };
         ops::carry(

@@ -25,6 +25,10 @@ pub enum EventType {
     KeyUpdated,
     KeyServerRegistered,
     KeyServerRemoved,
+    /// A license's server has not checked in for IPLS_STALE_AFTER (once per silence).
+    LicenseStale,
+    /// A trial license ends within three days (once per trial).
+    TrialExpiring,
     /// An upstream has been failing longer than IPLS_UPSTREAM_ALERT_AFTER (operator only).
     UpstreamFailing,
     /// It confirmed changes again after such an alert.
@@ -32,7 +36,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 21] = [
+    pub const ALL: [EventType; 23] = [
         EventType::LicenseRegistered,
         EventType::LicenseRemoved,
         EventType::LicenseConverted,
@@ -42,6 +46,8 @@ impl EventType {
         EventType::LicenseMoved,
         EventType::LicenseSuspended,
         EventType::LicenseResumed,
+        EventType::LicenseStale,
+        EventType::TrialExpiring,
         EventType::ResellerBlocked,
         EventType::ResellerUnblocked,
         EventType::ResellerSecretRotated,
@@ -67,6 +73,8 @@ impl EventType {
             EventType::LicenseMoved => "license.moved",
             EventType::LicenseSuspended => "license.suspended",
             EventType::LicenseResumed => "license.resumed",
+            EventType::LicenseStale => "license.stale",
+            EventType::TrialExpiring => "trial.expiring",
             EventType::ResellerBlocked => "reseller.blocked",
             EventType::ResellerUnblocked => "reseller.unblocked",
             EventType::ResellerSecretRotated => "reseller.secret_rotated",

@@ -76,10 +76,15 @@ crate::on_both_kinds! {
         },
     );
     trial.ok("register", "ip=203.0.113.7&type=1");
-    // The trial runs out by the server's clock; the worker ends it and reports it.
-    srv.clock.advance(chrono::Duration::days(31));
+    // 28 days on, both servers left have been silent longer than IPLS_STALE_AFTER (24 h) and
+    // the trial ends within 3 days: the worker's pass says each once.
+    srv.clock.advance(chrono::Duration::days(28));
+    receiver.wait_for_accepted(18, WAIT);
+    // Then the trial runs out by the server's clock; the worker ends it and reports it. No
+    // second license.stale: neither server has checked in since.
+    srv.clock.advance(chrono::Duration::days(3));
 
-    let all = receiver.wait_for_accepted(16, WAIT);
+    let all = receiver.wait_for_accepted(19, WAIT);
     // acme's types 41 and 42 came with their default activation keys.
     let (default_keys, got) = all.split_at(2);
     for (made, type_id) in default_keys.iter().zip([41, 42]) {
@@ -105,6 +110,9 @@ crate::on_both_kinds! {
             "reseller.unblocked",
             "reseller.secret_rotated",
             "license.registered",
+            "license.stale",
+            "license.stale",
+            "trial.expiring",
             "license.expired",
         ]
     );
@@ -130,7 +138,14 @@ crate::on_both_kinds! {
     assert_eq!(got[7].payload["data"]["source"], "203.0.113.6");
     assert_eq!(got[9].payload["data"]["reason"], "unpaid");
     assert_eq!(got[12].payload["data"]["trial"], true);
-    assert_eq!(got[13].payload["data"]["ip"], "203.0.113.7");
+    assert_eq!(got[13].payload["data"]["ip"], "203.0.113.8");
+    assert_eq!(got[13].payload["data"]["last_checkin"], serde_json::Value::Null);
+    assert_eq!(got[13].payload["data"]["silent_since"], "2026-11-28T12:00:00Z");
+    assert_eq!(got[14].payload["data"]["ip"], "203.0.113.7");
+    assert_eq!(got[14].payload["data"]["reseller"], "trial");
+    assert_eq!(got[15].payload["data"]["ip"], "203.0.113.7");
+    assert_eq!(got[15].payload["data"]["trial_ends"], "2026-12-28T12:00:00Z");
+    assert_eq!(got[16].payload["data"]["ip"], "203.0.113.7");
     assert_eq!(got[0].payload["timestamp"], "2026-11-28T12:00:00Z");
     // The expired trial is gone from the table and its end is in the history.
     assert_eq!(

@@ -20,6 +20,7 @@ use crate::common::{get_from, test_secrets, Kind, Options, TestServer};
 mod commands;
 mod delivery;
 mod endpoint_state;
+mod notices;
 mod restarts;
 
 const WAIT: Duration = Duration::from_secs(30);
