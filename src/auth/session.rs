@@ -88,10 +88,7 @@ pub fn removal_cookie(https: bool) -> Cookie<'static> {
 
 /// 32 random bytes from the OS, as hex.
 pub fn random_token() -> Result<String, DomainError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| DomainError::Internal(format!("no randomness from the OS: {e}")))?;
-    Ok(hex::encode(bytes))
+    Ok(hex::encode(crate::domain::random::bytes::<32>()?))
 }
 
 fn id_hash(id: &str) -> String {

@@ -6,7 +6,7 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::html;
+use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::guard;
@@ -46,43 +46,21 @@ fn login_page(
     message: Option<&str>,
     status: actix_web::http::StatusCode,
 ) -> PageResult {
-    let token = random_token()?;
-    let body = html! {
-        @if let Some(message) = message {
-            p.error role="alert" { (message) }
-        }
-        form.login method="post" action="/console/login" {
-            input type="hidden" name="login_token" value=(token);
-            label for="email" { "E-mail" }
-            input #email type="email" name="email" autocomplete="username" required autofocus;
-            label for="password" { "Password" }
-            input #password type="password" name="password" autocomplete="current-password" required;
-            button type="submit" { "Log in" }
-        }
+    let fields = html! {
+        label for="email" { "E-mail" }
+        input #email type="email" name="email" autocomplete="username" required autofocus;
+        label for="password" { "Password" }
+        input #password type="password" name="password" autocomplete="current-password" required;
+        button type="submit" { "Log in" }
     };
-    Ok(with_login_token(state, req, status, token)
-        .body(shell("Log in", None, Section::None, body).into_string()))
-}
-
-/// An answer carrying a fresh double-submit token's cookie (the login form's and the code
-/// form's, both under /console/login).
-fn with_login_token(
-    state: &AppState,
-    req: &HttpRequest,
-    status: actix_web::http::StatusCode,
-    token: String,
-) -> actix_web::HttpResponseBuilder {
-    let cookie = Cookie::build(LOGIN_TOKEN_COOKIE, token)
-        .path("/console/login")
-        .http_only(true)
-        .secure(is_https(req, &state.auth))
-        .same_site(SameSite::Strict)
-        .finish();
-    let mut answer = HttpResponse::build(status);
-    answer
-        .content_type("text/html; charset=utf-8")
-        .cookie(cookie);
-    answer
+    step_page(
+        state,
+        req,
+        ("Log in", "/console/login"),
+        message,
+        status,
+        fields,
+    )
 }
 
 /// The second step's page: the code from the authenticator app, or a recovery code.
@@ -92,21 +70,52 @@ fn code_page(
     message: Option<&str>,
     status: actix_web::http::StatusCode,
 ) -> PageResult {
+    let fields = html! {
+        label for="code" { "Code from your authenticator app (or a recovery code)" }
+        input #code name="code" autocomplete="one-time-code" inputmode="numeric" required autofocus;
+        button type="submit" { "Continue" }
+    };
+    step_page(
+        state,
+        req,
+        ("Two-factor login", "/console/login/code"),
+        message,
+        status,
+        fields,
+    )
+}
+
+/// A page of the login (`title`, its form posting to `action`): the message, the form with
+/// a fresh double-submit token, and that token's cookie (under /console/login for both).
+fn step_page(
+    state: &AppState,
+    req: &HttpRequest,
+    (title, action): (&str, &str),
+    message: Option<&str>,
+    status: actix_web::http::StatusCode,
+    fields: Markup,
+) -> PageResult {
     let token = random_token()?;
     let body = html! {
         @if let Some(message) = message {
             p.error role="alert" { (message) }
         }
-        form.login method="post" action="/console/login/code" {
+        form.login method="post" action=(action) {
             input type="hidden" name="login_token" value=(token);
-            label for="code" { "Code from your authenticator app (or a recovery code)" }
-            input #code name="code" autocomplete="one-time-code" inputmode="numeric" required autofocus;
-            button type="submit" { "Continue" }
+            (fields)
         }
-        p { a href="/console/login" { "Start again" } }
+        @if action != "/console/login" { p { a href="/console/login" { "Start again" } } }
     };
-    Ok(with_login_token(state, req, status, token)
-        .body(shell("Two-factor login", None, Section::None, body).into_string()))
+    let cookie = Cookie::build(LOGIN_TOKEN_COOKIE, token)
+        .path("/console/login")
+        .http_only(true)
+        .secure(is_https(req, &state.auth))
+        .same_site(SameSite::Strict)
+        .finish();
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .cookie(cookie)
+        .body(shell(title, None, Section::None, body).into_string()))
 }
 
 /// The cookie that holds a login's second step, for a few minutes.

@@ -10,7 +10,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::guard;
-use super::page::{csrf_field, notice, shell, PageResult, Section};
+use super::page::{csrf_field, html_response, notice, shell, PageResult, Section};
 use crate::auth::client_address;
 use crate::auth::session::{self, Console};
 use crate::db;
@@ -19,12 +19,10 @@ use crate::domain::two_factor;
 use crate::error::DomainError;
 use crate::state::AppState;
 
-/// Pages here hold secrets: never cached.
-fn no_store(title: &str, who: &Console, body: Markup) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("cache-control", "no-store"))
-        .body(shell(title, Some(who), Section::None, body).into_string())
+/// A page of this section. (It shows secrets; the console's `Cache-Control: no-store`, on
+/// every answer, keeps them out of caches.)
+fn page(title: &str, who: &Console, body: Markup) -> HttpResponse {
+    html_response(shell(title, Some(who), Section::None, body))
 }
 
 #[derive(Deserialize, Default)]
@@ -80,7 +78,7 @@ pub async fn show(
             }
         }
     };
-    Ok(no_store("Two-factor login", &who, body))
+    Ok(page("Two-factor login", &who, body))
 }
 
 #[derive(Deserialize)]
@@ -97,7 +95,7 @@ pub async fn begin(
     guard::csrf_matches(&who, &form.csrf)?;
     let (user, secrets) = (who.user.clone(), state.secrets.clone());
     let enrolment = db::run(&state.pool, move |c| two_factor::begin(c, &user, &secrets)).await?;
-    Ok(no_store(
+    Ok(page(
         "Set up two-factor login",
         &who,
         enrolment_page(&who, &enrolment, None),
@@ -165,7 +163,7 @@ pub async fn enable(
         }
         p { a href="/console/" { "Go on to the console" } }
     };
-    Ok(no_store("Two-factor login is on", &who, body))
+    Ok(page("Two-factor login is on", &who, body))
 }
 
 pub async fn disable(

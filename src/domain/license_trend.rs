@@ -80,23 +80,34 @@ pub fn held_per_day(
             ip_licenses::trial_expires_at.assume_not_null(),
         ))
         .load(conn)?;
+    // From today back to the oldest day, each event and lapsed trial undone once, when the
+    // walk passes it.
+    let mut events = events;
+    events.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut lapsed = lapsed;
+    lapsed.sort_by_key(|l| std::cmp::Reverse(l.1));
+    let (mut undone, mut restored) = (0, 0);
+    let mut counts = current;
     let mut out: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
-    for (i, end) in ends.iter().enumerate() {
-        let mut counts = current.clone();
-        for (at, action, type_id, detail) in &events {
-            if at > end {
-                for (t, delta) in changes(action, type_id.unwrap_or(0), detail.as_deref()) {
-                    *counts.entry(t).or_insert(0) -= delta;
-                }
+    for (i, end) in ends.iter().enumerate().rev() {
+        while let Some((at, action, type_id, detail)) = events.get(undone) {
+            if at <= end {
+                break;
             }
-        }
-        for (t, expired) in &lapsed {
-            if expired > end {
-                *counts.entry(*t).or_insert(0) += 1;
+            for (t, delta) in changes(action, type_id.unwrap_or(0), detail.as_deref()) {
+                *counts.entry(t).or_insert(0) -= delta;
             }
+            undone += 1;
         }
-        for (t, n) in counts {
-            out.entry(t).or_insert_with(|| vec![0; days])[i] = n.max(0);
+        while let Some((t, expired)) = lapsed.get(restored) {
+            if expired <= end {
+                break;
+            }
+            *counts.entry(*t).or_insert(0) += 1;
+            restored += 1;
+        }
+        for (t, n) in &counts {
+            out.entry(*t).or_insert_with(|| vec![0; days])[i] = (*n).max(0);
         }
     }
     Ok(out)

@@ -18,6 +18,7 @@ pub mod month;
 pub mod password_resets;
 pub mod prices;
 pub mod queries;
+pub mod random;
 pub mod rekey;
 pub mod reports;
 pub mod resellers;

@@ -29,10 +29,7 @@ pub fn issue(
     expires_at: NaiveDateTime,
     by: &ChangedBy<'_>,
 ) -> Result<String, DomainError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| DomainError::Internal(format!("no randomness from the OS: {e}")))?;
-    let token = hex::encode(bytes);
+    let token = hex::encode(super::random::bytes::<32>()?);
     write_transaction(conn, |c| {
         let user = users::get(c, email)?;
         diesel::delete(

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, TOTP};
 
+use super::random;
 use super::resellers::audit::{self, AccountAction};
 use super::resellers::ChangedBy;
 use crate::db::models::ConsoleUser;
@@ -46,13 +47,6 @@ fn totp(secret: Vec<u8>) -> Result<TOTP, DomainError> {
         .map_err(|e| DomainError::Internal(format!("TOTP secret refused: {e:?}")))
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], DomainError> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| DomainError::Internal(format!("no randomness from the OS: {e}")))?;
-    Ok(bytes)
-}
-
 fn open(secrets: &SecretBox, user_id: i64, sealed: &str) -> Result<TOTP, DomainError> {
     let clear = secrets.open(&label(user_id), sealed).ok_or_else(|| {
         DomainError::Internal(format!("the TOTP secret of user {user_id} does not open"))
@@ -70,7 +64,7 @@ pub fn begin(
     user: &ConsoleUser,
     secrets: &SecretBox,
 ) -> Result<Enrolment, DomainError> {
-    let secret = random_bytes::<SECRET_BYTES>()?;
+    let secret = random::bytes::<SECRET_BYTES>()?;
     let sealed = secrets
         .seal(&label(user.id), &hex::encode(secret))
         .map_err(DomainError::Internal)?;
@@ -78,24 +72,23 @@ pub fn begin(
         .set(console_users::totp_pending.eq(Some(sealed)))
         .execute(conn)?;
     let secret = totp(secret.to_vec())?.get_secret_base32();
-    let account = form_urlencoded(&format!("{ISSUER}:{}", user.email));
+    let label = format!("{ISSUER}:{}", user.email);
+    let account = percent_encoding::utf8_percent_encode(&label, LABEL);
     let uri = format!(
         "otpauth://totp/{account}?secret={secret}&issuer={ISSUER}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}"
     );
     Ok(Enrolment { secret, uri })
 }
 
-/// Percent-encodes an otpauth label (RFC 3986 unreserved characters and `:` stay).
-fn form_urlencoded(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b'@' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+/// What an otpauth label escapes: everything but RFC 3986's unreserved characters, and `:`
+/// and `@`, which the label is made of.
+const LABEL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b'@');
 
 /// The 30-second step of `now`.
 fn step_of(now: NaiveDateTime) -> u64 {
@@ -179,7 +172,7 @@ fn new_recovery_codes(conn: &mut DbConnection, user_id: i64) -> Result<Vec<Strin
     .execute(conn)?;
     let mut codes = Vec::with_capacity(RECOVERY_CODES);
     for _ in 0..RECOVERY_CODES {
-        let hex = hex::encode(random_bytes::<6>()?);
+        let hex = hex::encode(random::bytes::<6>()?);
         let code = format!("{}-{}-{}", &hex[..4], &hex[4..8], &hex[8..]);
         diesel::insert_into(console_recovery_codes::table)
             .values((
@@ -401,9 +394,7 @@ mod tests {
             );
         }
         assert_eq!(normalised(" AB12-cd34 "), "ab12cd34");
-        assert_eq!(
-            form_urlencoded("ipls:a+b@x.example"),
-            "ipls:a%2Bb@x.example"
-        );
+        let label = percent_encoding::utf8_percent_encode("ipls:a+b@x.example", LABEL);
+        assert_eq!(label.to_string(), "ipls:a%2Bb@x.example");
     }
 }

@@ -90,7 +90,11 @@ struct Open {
 }
 
 /// Computes usage for `month` from `events` (oldest first, all before the month's end).
-pub fn compute(events: &[LicenseEvent], month: &Month, today: NaiveDate) -> Vec<Usage> {
+pub fn compute<'a>(
+    events: impl IntoIterator<Item = &'a LicenseEvent>,
+    month: &Month,
+    today: NaiveDate,
+) -> Vec<Usage> {
     let mut open: HashMap<(i64, String, i32), Open> = HashMap::new();
     let mut tally = Tally::new(month, today);
     let close =

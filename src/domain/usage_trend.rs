@@ -46,12 +46,8 @@ pub fn license_days(
         .into_iter()
         .map(|month| {
             // `compute` takes the events before the month's end, in the history's order.
-            let before_end: Vec<_> = events
-                .iter()
-                .filter(|e| e.at < month.end())
-                .cloned()
-                .collect();
-            let replayed = usage::compute(&before_end, &month, today);
+            let end = month.end();
+            let replayed = usage::compute(events.iter().filter(|e| e.at < end), &month, today);
             let mut days = BTreeMap::new();
             for u in usage::with_steady(replayed, &opening.steady, &month, today) {
                 *days.entry(u.type_id).or_insert(0) += u.license_days;

@@ -104,7 +104,10 @@ pub fn parse_url(text: &str) -> Result<SmtpServer, String> {
         Security::Plain => 25,
     });
     let decode = |s: &str| {
-        percent_decode(s).ok_or_else(|| bad("the user or password is not valid percent-encoding"))
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|d| d.into_owned())
+            .map_err(|_| bad("the user or password is not valid percent-encoding"))
     };
     let user = match url.username() {
         "" => None,
@@ -119,23 +122,6 @@ pub fn parse_url(text: &str) -> Result<SmtpServer, String> {
         password,
         timeout,
     })
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The sender's address (`IPLS_MAIL_FROM`): `ipls@example.com` or `ipls <ipls@example.com>`.

@@ -163,8 +163,5 @@ pub fn reseal_secrets(
 
 /// A new secret: 24 random bytes from the OS, as 48 hex characters.
 pub fn generate_secret() -> Result<String, DomainError> {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| DomainError::Internal(format!("no randomness from the OS: {e}")))?;
-    Ok(hex::encode(bytes))
+    Ok(hex::encode(crate::domain::random::bytes::<24>()?))
 }
