@@ -111,7 +111,7 @@ fn keys_table(
         @if found.is_empty() {
             p.empty { "No key of this product." }
         } @else {
-            table #keys {
+            table.stack #keys {
                 thead { tr {
                     th scope="col" { "Key" }
                     @if owner.is_some() { th scope="col" { "Reseller" } }
@@ -121,13 +121,13 @@ fn keys_table(
                 tbody {
                     @for k in found {
                         tr {
-                            td { a.key href={(link) (k.key_text)} { code { (k.key_text) } } @if k.is_default { " (default)" } }
-                            @if let Some(owner) = owner { td { (owner(k.reseller_id)) } }
-                            td { (product_title(names, k.type_id)) }
-                            td { (use_of(k)) }
-                            td { (k.note) }
-                            td { (k.cidrs.as_deref().unwrap_or("any")) }
-                            td { (dates::day(k.created_at)) }
+                            td data-label="Key" { a.key href={(link) (k.key_text)} { code { (k.key_text) } } @if k.is_default { " (default)" } }
+                            @if let Some(owner) = owner { td data-label="Reseller" { (owner(k.reseller_id)) } }
+                            td data-label="Product" { (product_title(names, k.type_id)) }
+                            td data-label="Servers" { (use_of(k)) }
+                            td data-label="Note" { (k.note) }
+                            td data-label="IP ranges" { (k.cidrs.as_deref().unwrap_or("any")) }
+                            td data-label="Created" { (dates::day(k.created_at)) }
                         }
                     }
                 }
@@ -196,7 +196,7 @@ fn servers_table(rows: &[KeyServer], remove: Option<(&Console, &str)>) -> Markup
         @if rows.is_empty() {
             p.empty { "No server has registered with this key." }
         } @else {
-            table #servers {
+            table.stack #servers {
                 thead { tr {
                     th scope="col" { "Server id" } th scope="col" { "IP" } th scope="col" { "Hostname" }
                     th scope="col" { "Registered (UTC)" } th scope="col" { "Last check-in (UTC)" }
@@ -205,11 +205,11 @@ fn servers_table(rows: &[KeyServer], remove: Option<(&Console, &str)>) -> Markup
                 tbody {
                     @for s in rows {
                         tr {
-                            td { code { (s.server_id) } }
-                            td { (s.ip) }
-                            td { (s.hostname.as_deref().unwrap_or("")) }
-                            td { (dates::time(s.created_at)) }
-                            td { (dates::time_or(s.last_checkin, "never")) }
+                            td data-label="Server id" { code { (s.server_id) } }
+                            td data-label="IP" { (s.ip) }
+                            td data-label="Hostname" { (s.hostname.as_deref().unwrap_or("")) }
+                            td data-label="Registered" { (dates::time(s.created_at)) }
+                            td data-label="Last check-in" { (dates::time_or(s.last_checkin, "never")) }
                             @if let Some((who, key)) = remove {
                                 td.actions {
                                     form method="post" action={"/console/keys/" (key) "/servers/remove"} {

@@ -35,7 +35,9 @@ in_the_browser! {
         b.goto("/console/keys");
         assert!(b.text("#keys tbody tr:nth-child(2) td:nth-child(3)").contains("Maximum usage count of 1 reached"));
         b.assert_accessible("Keys");
-        b.screenshot(&format!("keys-{kind:?}"));
+        let (page, viewport) = b.widths_at_phone_size();
+        assert!(page <= viewport, "the keys page is {page} px wide at a {viewport} px viewport");
+        b.screenshots(&format!("keys-{kind:?}"));
         b.click("#keys tbody tr:nth-child(2) a.key");
         assert_eq!(b.texts("#servers td:first-child"), [server_id]);
         assert_eq!(b.texts("#servers td:nth-child(3)"), ["web1.acme.example"]);
@@ -44,7 +46,9 @@ in_the_browser! {
         assert_eq!(b.text(".notice"), "IP ranges saved.");
         assert!(b.body_text().contains("203.0.113.0/24 127.0.0.0/8"));
         b.assert_accessible("Key");
-        b.screenshot(&format!("key-{kind:?}"));
+        let (page, viewport) = b.widths_at_phone_size();
+        assert!(page <= viewport, "a key's page is {page} px wide at a {viewport} px viewport");
+        b.screenshots(&format!("key-{kind:?}"));
         b.click("#servers form button");
         assert_eq!(b.text(".notice"), "Server removed; its slot is free.");
         assert_eq!(b.count("#servers"), 0);

@@ -107,4 +107,25 @@ in_the_browser! {
         b.click("form.login button[type=submit]");
         assert_eq!(b.path(), "/console/dashboard");
     }
+
+    fn a_reset_link_sets_a_new_password(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        srv.add_reseller("acme", &[1]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        let expires = srv.now().naive_utc() + Duration::hours(24);
+        let token = ipls::domain::password_resets::issue(&mut srv.conn(), "ops@acme.example", expires, &crate::common::by_cli()).unwrap();
+        let b = Browser::open(srv.addr);
+        b.goto(&format!("/console/reset?token={token}"));
+        assert_eq!(b.text("#reset-email"), "ops@acme.example");
+        let (page, viewport) = b.widths_at_phone_size();
+        assert!(page <= viewport, "the reset page is {page} px wide at a {viewport} px viewport");
+        b.screenshots(&format!("password-reset-{kind:?}"));
+        b.assert_accessible("Password reset");
+        b.fill("#reset-password", "a brand new passphrase");
+        b.click("form.login button[type=submit]");
+        assert!(b.text(".notice").starts_with("The password of ops@acme.example is set"), "{}", b.body_text());
+        b.click("main a[href='/console/login']");
+        b.log_in("ops@acme.example", "a brand new passphrase");
+        assert_eq!(b.path(), "/console/dashboard");
+    }
 }
