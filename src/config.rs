@@ -60,6 +60,8 @@ pub struct Config {
     pub console_require_2fa: bool,
     /// Where mail to people goes (`IPLS_SMTP_URL`, `IPLS_MAIL_FROM`); None: mail is off.
     pub mail: Option<crate::mail::MailSettings>,
+    /// Reports by mail: the operator's addresses, links, timing (`crate::mail::settings`).
+    pub mail_reports: crate::mail::settings::MailReportSettings,
     pub webhooks: WebhookSettings,
     /// The relay to upstreams (`IPLS_UPSTREAM_*`).
     pub relay: RelaySettings,
@@ -179,6 +181,22 @@ impl Config {
             console_session_hours: number(&get, "IPLS_CONSOLE_SESSION_HOURS", 12, 1, 720)?,
             console_require_2fa: boolean(&get, "IPLS_CONSOLE_REQUIRE_2FA", false)?,
             mail: mail_settings(get("IPLS_SMTP_URL"), get("IPLS_MAIL_FROM"))?,
+            mail_reports: crate::mail::settings::MailReportSettings {
+                operator: crate::mail::settings::operator(get("IPLS_OPERATOR_MAIL"))?,
+                public_url: crate::mail::settings::public_url(get("IPLS_PUBLIC_URL"))?,
+                poll: Duration::from_millis(number(
+                    &get,
+                    "IPLS_MAIL_POLL_MS",
+                    60_000,
+                    10,
+                    3_600_000,
+                )?),
+                retry_schedule: crate::webhooks::schedule::parse(
+                    &get("IPLS_MAIL_RETRY_SCHEDULE")
+                        .unwrap_or_else(|| crate::mail::settings::DEFAULT_RETRY_SCHEDULE.into()),
+                )
+                .map_err(|e| format!("IPLS_MAIL_RETRY_SCHEDULE={e}"))?,
+            },
             webhooks: WebhookSettings {
                 workers: number(&get, "IPLS_WEBHOOK_WORKERS", 2, 0, 64)?,
                 poll: Duration::from_millis(number(

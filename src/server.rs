@@ -40,6 +40,23 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
         pool: state.pool.lane(Lane::Background),
         ..state.relay.clone()
     });
+    // And the mail worker, when mail is on.
+    if let Some(mail) = &state.config.mail {
+        let mailer = crate::mail::Mailer::new(mail)?;
+        let settings = state.config.mail_reports.clone();
+        crate::mail::worker::start(crate::mail::worker::MailContext {
+            pool: state.pool.lane(Lane::Background),
+            clock: state.clock.clone(),
+            mailer: std::sync::Arc::new(mailer),
+            reports: crate::domain::mail::reports::ReportSettings {
+                stale_after: state.config.webhooks.stale_after,
+                operator: settings.operator.clone(),
+                public_url: settings.public_url.clone(),
+            },
+            settings,
+            timeout: mail.server.timeout,
+        });
+    }
     // The lower layers' extractors and middleware find their own parts, not `AppState`.
     let auth = web::Data::new(state.auth.clone());
     let metrics = web::Data::from(state.metrics.clone());

@@ -124,6 +124,15 @@ pub fn duration(text: &str) -> Result<chrono::Duration, String> {
         .ok_or_else(bad)
 }
 
+/// One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break.
+pub fn csv_cell(cell: &str) -> String {
+    if cell.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

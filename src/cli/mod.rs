@@ -19,6 +19,7 @@ mod parsers_properties;
 mod rekey;
 mod report;
 mod reseller;
+mod reseller_reports;
 mod reseller_secret;
 mod serve;
 mod table;

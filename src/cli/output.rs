@@ -10,7 +10,7 @@ use clap::ValueEnum;
 use serde_json::Value;
 
 use super::table;
-use crate::wire::iso;
+use crate::wire::{csv_cell, iso};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -151,14 +151,6 @@ fn write_rows(
                 .collect();
             writeln!(out, "{}", Value::from(objects))
         }
-    }
-}
-
-fn csv_cell(cell: &str) -> String {
-    if cell.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", cell.replace('"', "\"\""))
-    } else {
-        cell.to_string()
     }
 }
 

@@ -52,6 +52,8 @@ pub enum ResellerCommand {
     },
     /// Lift a block.
     Unblock { login: String },
+    /// Show or set the account's report mailing per product family (who gets its reports).
+    Reports(super::reseller_reports::ReportsArgs),
     /// Change enabled types, limits, or whether legacy sha1 tokens and the API are allowed.
     Set {
         login: String,
@@ -99,6 +101,7 @@ pub fn run(config: &Config, clock: &dyn Clock, command: ResellerCommand) -> Resu
             add(conn, &secrets, clock, account)?;
         }
         ResellerCommand::List { format } => list(conn, format)?,
+        ResellerCommand::Reports(args) => super::reseller_reports::run(conn, &by, args)?,
         ResellerCommand::Show { login } => show(conn, &login)?,
         ResellerCommand::Secret(command) => {
             super::reseller_secret::run(conn, &secrets, &by, command)?

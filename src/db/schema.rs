@@ -80,12 +80,15 @@ diesel::table! {
         license_id -> BigInt,
         stale_noticed_at -> Nullable<Timestamp>,
         trial_warned_at -> Nullable<Timestamp>,
+        stale_mailed_at -> Nullable<Timestamp>,
+        trial_mailed_at -> Nullable<Timestamp>,
     }
 }
 
 diesel::joinable!(license_notices -> ip_licenses (license_id));
 diesel::allow_tables_to_appear_in_same_query!(license_notices, ip_licenses);
 diesel::allow_tables_to_appear_in_same_query!(license_notices, resellers);
+diesel::allow_tables_to_appear_in_same_query!(license_notices, license_types);
 
 diesel::table! {
     license_suspensions (license_id) {
@@ -405,3 +408,46 @@ diesel::allow_tables_to_appear_in_same_query!(
 );
 diesel::allow_tables_to_appear_in_same_query!(upstream_routes, license_types);
 diesel::allow_tables_to_appear_in_same_query!(upstream_routes, ip_licenses);
+
+diesel::table! {
+    report_mailing (reseller_id, family) {
+        reseller_id -> BigInt,
+        family -> Text,
+        active -> Bool,
+        addresses -> Text,
+    }
+}
+
+diesel::joinable!(report_mailing -> resellers (reseller_id));
+
+diesel::table! {
+    mail_reports (id) {
+        id -> BigInt,
+        kind -> Text,
+        period -> Text,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        reseller_id -> Nullable<BigInt>,
+        to_address -> Text,
+        subject -> Text,
+        body -> Text,
+        attachment_name -> Nullable<Text>,
+        attachment -> Nullable<Text>,
+        message_id -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(mail_outbox -> resellers (reseller_id));

@@ -95,6 +95,51 @@ pub fn compute<'a>(
     month: &Month,
     today: NaiveDate,
 ) -> Vec<Usage> {
+    summed(replay(events, month, today))
+}
+
+/// One license's days in a month: an address, or a key server (`KEY_UNIT` and its id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseDays {
+    pub reseller_id: i64,
+    pub type_id: i32,
+    pub unit: String,
+    pub license_days: i64,
+}
+
+/// The license-days of each license, by reseller, type and unit: the lines that `compute`
+/// sums (the same replay), for a statement. `events` must hold every license open at the
+/// month's start (`usage_history::open_at`, itemized).
+pub fn per_license<'a>(
+    events: impl IntoIterator<Item = &'a LicenseEvent>,
+    month: &Month,
+    today: NaiveDate,
+) -> Vec<LicenseDays> {
+    let tally = replay(events, month, today);
+    let mut lines: Vec<LicenseDays> = tally
+        .days
+        .into_iter()
+        .flat_map(|((reseller_id, type_id), by_unit)| {
+            by_unit.into_iter().map(move |(unit, bits)| LicenseDays {
+                reseller_id,
+                type_id,
+                unit,
+                license_days: i64::from(bits.count_ones()),
+            })
+        })
+        .filter(|line| line.license_days > 0)
+        .collect();
+    lines.sort_by(|a, b| {
+        (a.reseller_id, a.type_id, &a.unit).cmp(&(b.reseller_id, b.type_id, &b.unit))
+    });
+    lines
+}
+
+fn replay<'a>(
+    events: impl IntoIterator<Item = &'a LicenseEvent>,
+    month: &Month,
+    today: NaiveDate,
+) -> Tally {
     let mut open: HashMap<(i64, String, i32), Open> = HashMap::new();
     let mut tally = Tally::new(month, today);
     let close =
@@ -219,6 +264,10 @@ pub fn compute<'a>(
     for ((reseller, ip, type_id), held) in open {
         close(&mut tally, reseller, &ip, type_id, held, month.last_day());
     }
+    tally
+}
+
+fn summed(tally: Tally) -> Vec<Usage> {
     let count = |by_ip: &HashMap<String, DayBits>| -> i64 {
         by_ip.values().map(|b| i64::from(b.count_ones())).sum()
     };
@@ -299,6 +348,8 @@ pub fn amount_cents(monthly_cents: i64, license_days: i64, month: &Month) -> i64
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageLine {
     pub usage: Usage,
+    /// The operator's monthly price of the type, and the amount it makes for these days.
+    pub monthly_cents: Option<i64>,
     pub amount_cents: Option<i64>,
 }
 
@@ -311,7 +362,7 @@ pub fn report(
     today: NaiveDate,
 ) -> Result<Vec<UsageLine>, crate::error::DomainError> {
     let start = month.first_day().and_time(chrono::NaiveTime::MIN);
-    let opening = super::usage_history::open_at(conn, reseller_id, start, month.end())?;
+    let opening = super::usage_history::open_at(conn, reseller_id, start, month.end(), false)?;
     let mut events = opening.changing;
     events.extend(super::usage_history::changes_between(
         conn,
@@ -323,11 +374,14 @@ pub fn report(
     let replayed = compute(&events, month, today);
     Ok(with_steady(replayed, &opening.steady, month, today)
         .into_iter()
-        .map(|usage| UsageLine {
-            amount_cents: prices
-                .get(&usage.type_id)
-                .map(|cents| amount_cents(*cents, usage.license_days, month)),
-            usage,
+        .map(|usage| {
+            let monthly_cents = prices.get(&usage.type_id).copied();
+            UsageLine {
+                amount_cents: monthly_cents
+                    .map(|cents| amount_cents(cents, usage.license_days, month)),
+                monthly_cents,
+                usage,
+            }
         })
         .collect())
 }

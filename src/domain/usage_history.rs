@@ -67,7 +67,8 @@ pub const KEY_UNIT: &str = "key:";
 /// Matching them against the month's changes instead made the planner, expecting one opening
 /// row, loop over those changes for every license: as a join, 0.5 s for 10,000 licenses; as
 /// `IN (subquery)`, minutes for a million, once the changes' hash no longer fitted `work_mem`.
-fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
+/// Itemized (a statement's lines): every license open at the start comes back as its own row.
+fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool, itemized: bool) -> String {
     let count = std::cell::Cell::new(0);
     let next = || {
         count.set(count.get() + 1);
@@ -93,6 +94,14 @@ fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
     let (history_month, history) = arm(&format!(" AND action IN ({usage_actions})"));
     let (converted_month, converted) = arm(" AND action = 'convert' AND detail LIKE 'from=%'");
     let (moved_month, moved) = arm(" AND action = 'move' AND detail LIKE 'from=%'");
+    let (one_each, counted) = if itemized {
+        ("TRUE", "FALSE")
+    } else {
+        (
+            "changes > 0 OR suspended",
+            "changes = 0 AND NOT trial AND NOT suspended",
+        )
+    };
     format!(
         "WITH moves AS ( \
            SELECT id, reseller_id, \
@@ -131,11 +140,11 @@ fn opening_sql(placeholder: fn(usize) -> String, one_reseller: bool) -> String {
               AND l.action IN ('register', 'convert', 'move', 'suspend', 'resume') \
          ) \
          SELECT reseller_id, ip, type_id, trial, suspended, CAST(1 AS BIGINT) AS licenses \
-           FROM opening WHERE changes > 0 OR suspended \
+           FROM opening WHERE {one_each} \
          UNION ALL \
          SELECT reseller_id, NULL AS ip, type_id, FALSE AS trial, FALSE AS suspended, \
                 COUNT(*) AS licenses \
-           FROM opening WHERE changes = 0 AND NOT trial AND NOT suspended \
+           FROM opening WHERE {counted} \
           GROUP BY reseller_id, type_id \
           ORDER BY 1, 2, 3"
     )
@@ -154,18 +163,21 @@ pub struct Opening {
 }
 
 /// The licenses of one reseller (all when None) open at `start`, the month's first moment;
-/// `end` is the month's end (what "change during the month" means).
+/// `end` is the month's end (what "change during the month" means). Itemized, none is
+/// counted as steady: each comes back as its register event.
 pub fn open_at(
     conn: &mut DbConnection,
     reseller_id: Option<i64>,
     start: NaiveDateTime,
     end: NaiveDateTime,
+    itemized: bool,
 ) -> Result<Opening, DomainError> {
     // The same binds on either backend; only the placeholder syntax differs.
     macro_rules! load {
         ($conn:expr, $placeholder:expr) => {{
             let mut query =
-                diesel::sql_query(opening_sql($placeholder, reseller_id.is_some())).into_boxed();
+                diesel::sql_query(opening_sql($placeholder, reseller_id.is_some(), itemized))
+                    .into_boxed();
             for _ in 0..3 {
                 query = query.bind::<Timestamp, _>(start).bind::<Timestamp, _>(end);
                 if let Some(id) = reseller_id {
@@ -237,13 +249,13 @@ mod tests {
 
     #[test]
     fn placeholders_follow_the_binds() {
-        let sql = opening_sql(|n| format!("${n}"), true);
+        let sql = opening_sql(|n| format!("${n}"), true, false);
         let positions: Vec<usize> = (1..=9)
             .map(|n| sql.find(&format!("${n} ")).expect("placeholder"))
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{sql}");
         assert!(!sql.contains("$10"));
-        let all = opening_sql(|n| format!("${n}"), false);
+        let all = opening_sql(|n| format!("${n}"), false, true);
         assert!(all.contains("$6") && !all.contains("$7"), "{all}");
     }
 }

@@ -34,7 +34,7 @@ pub fn license_days(
     }
     months.reverse();
     let start = months[0].first_day().and_time(NaiveTime::MIN);
-    let opening = usage_history::open_at(conn, reseller_id, start, last.end())?;
+    let opening = usage_history::open_at(conn, reseller_id, start, last.end(), false)?;
     let mut events = opening.changing;
     events.extend(usage_history::changes_between(
         conn,

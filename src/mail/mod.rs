@@ -2,10 +2,13 @@
 //! `lettre`. Without a URL mail is off. A send says whether the server refused the address for
 //! good (an SMTP 5xx: retrying will not help) or failed for now (anything else).
 
+pub mod settings;
+pub mod worker;
+
 use std::fmt;
 use std::time::Duration;
 
-use lettre::message::{header::ContentType, Mailbox};
+use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
@@ -154,6 +157,10 @@ pub struct Outgoing<'a> {
     pub to: &'a str,
     pub subject: &'a str,
     pub text: &'a str,
+    /// The Message-ID's left part (the sender's domain is added); None: a random one.
+    pub message_id: Option<&'a str>,
+    /// A file name and its text, attached as CSV.
+    pub attachment: Option<(&'a str, &'a str)>,
 }
 
 /// Sends mail through one SMTP server. Blocking: the server calls it off its async workers.
@@ -205,15 +212,31 @@ impl Mailer {
         let to = message.to.parse::<Mailbox>().map_err(|e| {
             MailError::Refused(format!("{:?} is not a mail address ({e})", message.to))
         })?;
-        let email = Message::builder()
+        // The same id on every attempt of a queued message; else `<random@this host>`, so that
+        // replies and bounces can name the message.
+        let id = message
+            .message_id
+            .map(|left| format!("<{left}@{}>", self.from.email.domain()));
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            // `<random@this host>`, so that replies and bounces can name the message.
-            .message_id(None)
-            .subject(message.subject)
+            .message_id(id)
+            .subject(message.subject);
+        let text = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
-            .body(message.text.to_string())
-            .map_err(|e| MailError::Refused(e.to_string()))?;
+            .body(message.text.to_string());
+        let built =
+            match message.attachment {
+                None => builder.singlepart(text),
+                Some((name, content)) => {
+                    let csv = ContentType::parse("text/csv; charset=utf-8")
+                        .map_err(|e| MailError::Refused(e.to_string()))?;
+                    builder.multipart(MultiPart::mixed().singlepart(text).singlepart(
+                        Attachment::new(name.to_string()).body(content.to_string(), csv),
+                    ))
+                }
+            };
+        let email = built.map_err(|e| MailError::Refused(e.to_string()))?;
         self.transport.send(&email).map(|_| ()).map_err(|e| {
             if e.is_permanent() {
                 MailError::Refused(e.to_string())

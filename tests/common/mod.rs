@@ -134,6 +134,8 @@ pub struct Options {
     /// Where the server listens; `[::]:0` for a dual-stack listener (tests still connect
     /// to 127.0.0.1, so IPv4 peers arrive IPv4-mapped).
     pub bind: &'static str,
+    /// IPLS_SMTP_URL (mail from `ipls <licenses@ipls.example>`); None: mail is off.
+    pub smtp_url: Option<String>,
     /// Any further settings.
     pub configure: fn(&mut Config),
 }
@@ -150,6 +152,7 @@ impl Default for Options {
             limits: None,
             auth_cache_secs: 0,
             bind: "127.0.0.1:0",
+            smtp_url: None,
             configure: |_| {},
         }
     }
@@ -178,6 +181,12 @@ impl TestServer {
         config.auth_failure_burst =
             std::num::NonZeroU32::new(options.auth_failure_burst).expect("burst > 0");
         config.master_key = Some(ipls::config::Redacted(TEST_MASTER_KEY.to_string()));
+        if let Some(url) = &options.smtp_url {
+            config.mail = Some(ipls::mail::MailSettings {
+                server: ipls::mail::parse_url(url).expect("an SMTP URL"),
+                from: ipls::mail::parse_from("ipls <licenses@ipls.example>").expect("an address"),
+            });
+        }
         (options.configure)(&mut config);
         let clock = ManualClock::new(start_time());
         let running = Running::serve(&config, &clock, options.workers, options.bind);

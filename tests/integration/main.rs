@@ -49,6 +49,7 @@ mod lifecycle;
 mod list;
 mod lockout;
 mod mail;
+mod mail_reports;
 mod migrations;
 mod nul_text;
 mod race;

@@ -38,6 +38,8 @@ pub enum AccountAction {
     TwoFactorOff,
     /// A one-time password reset link issued for a login (`detail`: `user=EMAIL`).
     ResetLink,
+    /// A product family's report mailing set (`detail`: `family=F active=on|off to=A,B`).
+    ReportMailing,
 }
 
 impl AccountAction {
@@ -57,6 +59,7 @@ impl AccountAction {
             AccountAction::TwoFactorOn => "user_2fa_on",
             AccountAction::TwoFactorOff => "user_2fa_off",
             AccountAction::ResetLink => "user_reset_link",
+            AccountAction::ReportMailing => "report_mailing",
         }
     }
 }

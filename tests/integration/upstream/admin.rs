@@ -101,8 +101,10 @@ on_both_kinds! {
 
         assert_eq!(call(&chain, &t, "DELETE", "/api/admin/v1/licenses/11.5.0.1?reseller=acme&type=1", None).status, 204);
         assert_eq!(call(&chain, &t, "DELETE", "/api/admin/v1/licenses/11.5.0.1?reseller=acme", None).status, 404);
-        wait_until("the removal reaches B", std::time::Duration::from_secs(20), || {
+        // B applies the removal before A's worker marks it done: wait for both.
+        wait_until("the removal reaches B and is marked done", std::time::Duration::from_secs(20), || {
             types_of(&chain.upstream_types("11.5.0.1")).is_empty()
+                && call(&chain, &t, "GET", "/api/admin/v1/upstreams/cln", None).json()["pending"] == 0
         });
         let detail = call(&chain, &t, "GET", "/api/admin/v1/upstreams/cln", None).json();
         assert_eq!(detail["pending"], 0);

@@ -1,0 +1,6 @@
+//! Mail to people: the outbox the mail worker sends from, and the reports it holds.
+
+pub mod outbox;
+pub mod reports;
+pub mod statement;
+pub mod texts;
