@@ -13,6 +13,7 @@ mod license_ops;
 mod licenses;
 pub mod openapi;
 mod params;
+mod report_mailing;
 mod reports;
 mod reseller_secrets;
 mod resellers;
@@ -66,6 +67,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .service(
                 resource("/resellers/{login}/secrets/{name}", "DELETE")
                     .route(web::delete().to(reseller_secrets::revoke)),
+            )
+            .service(
+                resource("/resellers/{login}/reports", "GET")
+                    .route(web::get().to(report_mailing::list)),
+            )
+            .service(
+                resource("/resellers/{login}/reports/{family}", "PUT")
+                    .route(web::put().to(report_mailing::set)),
             )
             .service(
                 resource("/resellers/{login}/rotate-secret", "POST")

@@ -1,5 +1,6 @@
 //! The reseller's Account page: API login, the IP secret key (revealed after the password
-//! is entered again, or rotated), source allowlist, legacy sha1, sub-logins, password.
+//! is entered again, or rotated), source allowlist, legacy sha1, API secrets
+//! (`account_secrets`), reports (`account_reports`), sub-logins, password.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -41,6 +42,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "password" => "Password changed; your other sessions have ended.",
         "user-removed" => "Login removed.",
         "secret-revoked" => "The secret was revoked: tokens made with it are refused now.",
+        "reports" => "Report mailing saved.",
         _ => return None,
     })
 }
@@ -50,20 +52,23 @@ pub async fn show(
     who: Console,
     query: web::Query<Shown>,
 ) -> PageResult {
-    page(&state, &who, notice_text(&query.notice), None).await
+    page(&state, &who, notice_text(&query.notice), None, None).await
 }
 
-/// The Account page, with `reveal` (a title and a secret or password shown once) on top.
+/// The Account page, with `reveal` (a title and a secret or password shown once) on top, and
+/// the report mailing that could not be saved (`typed`) in its form.
 pub(super) async fn page(
     state: &AppState,
     who: &Console,
     message: Option<&str>,
     reveal: Option<(&str, &str)>,
+    typed: Option<&super::account_reports::Typed>,
 ) -> PageResult {
     let reseller = guard::reseller_user(who)?.clone();
     let id = reseller.id;
     let logins: Vec<ConsoleUser> = db::run(&state.pool, move |c| users::list(c, Some(id))).await?;
     let api_secrets = super::account_secrets::load(state, reseller.login.clone()).await?;
+    let reports = super::account_reports::load(state, reseller.id).await?;
     let full = who.role().may(Permission::ManageAccount);
     // A blocked account's key can still be revealed and its users may change their own
     // passwords; the account's settings and logins cannot change.
@@ -114,6 +119,7 @@ pub(super) async fn page(
             }
         }
         (super::account_secrets::section(who, &api_secrets, writable))
+        (super::account_reports::section(who, &reports, writable, typed))
         section {
             h2 { "Console logins" }
             table {
@@ -165,12 +171,12 @@ pub(super) async fn page(
             }
         }
     };
-    Ok(no_store(shell(
-        "Account",
-        Some(who),
-        Section::Account,
-        body,
-    )))
+    let mut page = no_store(shell("Account", Some(who), Section::Account, body));
+    if typed.is_some() {
+        // The form's error, shown in the page: the request was not carried out.
+        *page.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(page)
 }
 
 #[derive(Deserialize)]
@@ -194,7 +200,7 @@ pub async fn reveal(
     session::confirm_password(&state.auth, &who, &form.password, source).await?;
     let secrets = state.secrets.clone();
     let secret = resellers::clear_secret(&reseller, &secrets)?;
-    page(&state, &who, None, Some(("IP secret key", &secret))).await
+    page(&state, &who, None, Some(("IP secret key", &secret)), None).await
 }
 
 #[derive(Deserialize)]
@@ -225,6 +231,7 @@ pub async fn rotate(
         &who,
         Some("The IP secret key was rotated."),
         Some(("New IP secret key", &secret)),
+        None,
     )
     .await
 }
@@ -324,7 +331,14 @@ pub async fn add_user(
     })
     .await?;
     let title = format!("Password of {}", created.email);
-    page(&state, &who, Some("Login added."), Some((&title, &initial))).await
+    page(
+        &state,
+        &who,
+        Some("Login added."),
+        Some((&title, &initial)),
+        None,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -437,6 +451,7 @@ pub async fn add_secret(
         &who,
         Some("The secret was added."),
         Some((&title, &secret)),
+        None,
     )
     .await
 }

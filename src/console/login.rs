@@ -105,6 +105,7 @@ fn step_page(
             (fields)
         }
         @if action != "/console/login" { p { a href="/console/login" { "Start again" } } }
+        @else { p { a href="/console/reset/request" { "Forgot your password?" } } }
     };
     let cookie = Cookie::build(LOGIN_TOKEN_COOKIE, token)
         .path("/console/login")

@@ -3,6 +3,7 @@
 //! CSRF token and role (`guard`) before any change, and call the domain, never the database.
 
 mod account;
+mod account_reports;
 mod account_secrets;
 mod assets;
 mod catalogue_pages;
@@ -73,6 +74,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/login/code", web::post().to(login::code_submit))
             .route("/reset", web::get().to(password_reset::form))
             .route("/reset", web::post().to(password_reset::submit))
+            .route(
+                "/reset/request",
+                web::get().to(password_reset::request_form),
+            )
+            .route(
+                "/reset/request",
+                web::post().to(password_reset::request_submit),
+            )
             .route("/security", web::get().to(security::show))
             .route("/security/begin", web::post().to(security::begin))
             .route("/security/enable", web::post().to(security::enable))
@@ -145,6 +154,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             )
             .route("/account/allowlist", web::post().to(account::allowlist))
             .route("/account/legacy", web::post().to(account::legacy))
+            .route("/account/reports", web::post().to(account_reports::save))
             .route("/account/users", web::post().to(account::add_user))
             .route(
                 "/account/users/remove",

@@ -76,3 +76,75 @@ pub async fn submit(state: web::Data<AppState>, form: web::Form<ResetForm>) -> P
     };
     Ok(page("Password set", body, actix_web::http::StatusCode::OK))
 }
+
+/// The form of "Forgot your password?": an e-mail address.
+pub async fn request_form(state: web::Data<AppState>) -> PageResult {
+    Ok(page(
+        "Reset your password",
+        request_body(&state, None),
+        actix_web::http::StatusCode::OK,
+    ))
+}
+
+/// Whether links can be mailed: mail is on and the console's address is known.
+fn mail_ready(state: &AppState) -> Option<String> {
+    state.config.mail.as_ref()?;
+    state.config.mail_reports.public_url.clone()
+}
+
+fn request_body(state: &AppState, sent: Option<&str>) -> maud::Markup {
+    html! {
+        @if let Some(message) = sent {
+            p.notice role="status" { (message) }
+        }
+        @if mail_ready(state).is_some() {
+            p { "Give your login's e-mail address: a link to choose a new password is mailed to it." }
+            form.login method="post" action="/console/reset/request" {
+                label for="reset-email" { "E-mail" }
+                input #reset-email type="email" name="email" autocomplete="username" required autofocus;
+                button type="submit" { "Mail me a reset link" }
+            }
+        } @else {
+            p { "This console does not send mail. Ask your provider for a reset link (" code { "ipls user reset-link" } ")." }
+        }
+        p { a href="/console/login" { "Back to the login" } }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RequestForm {
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn request_submit(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    form: web::Form<RequestForm>,
+) -> PageResult {
+    if let Some(public_url) = mail_ready(&state) {
+        let email = form.email.clone();
+        let from = crate::auth::client_address::of_request(&req, &state.config.trusted_proxies);
+        let source = crate::domain::Source::Address(
+            from.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
+        );
+        let now = state.clock.now().naive_utc();
+        db::run(&state.pool, move |c| {
+            let by = crate::domain::resellers::ChangedBy {
+                source: &source,
+                now,
+            };
+            password_resets::mail_link(c, &email, &public_url, &by)
+        })
+        .await?;
+    }
+    let said = format!(
+        "If a login has this address, a link is on its way to it; it works once, for {} minutes.",
+        password_resets::MAILED_LINK_MINUTES
+    );
+    Ok(page(
+        "Reset your password",
+        request_body(&state, Some(&said)),
+        actix_web::http::StatusCode::OK,
+    ))
+}

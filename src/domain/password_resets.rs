@@ -55,6 +55,64 @@ pub fn issue(
     Ok(token)
 }
 
+/// How long a link asked for by e-mail works.
+pub const MAILED_LINK_MINUTES: i64 = 60;
+/// A user gets at most one mailed link in this many minutes, however often one is asked for.
+pub const MAILED_LINK_EVERY_MINUTES: i64 = 5;
+
+/// A user asks for a link by e-mail (the console's "Forgot your password?"): when `email` is
+/// a login's and none was mailed to it in the last `MAILED_LINK_EVERY_MINUTES`, issues a link
+/// good for `MAILED_LINK_MINUTES` and queues its mail, in one transaction. Returns whether a
+/// mail was queued; the page says the same either way, so that it tells nobody which
+/// addresses are logins.
+pub fn mail_link(
+    conn: &mut DbConnection,
+    email: &str,
+    public_url: &str,
+    by: &ChangedBy<'_>,
+) -> Result<bool, DomainError> {
+    let Ok(email) = users::normalize_email(email) else {
+        return Ok(false);
+    };
+    write_transaction(conn, |c| {
+        let Some(user) = users::find_by_email(c, &email)? else {
+            return Ok(false);
+        };
+        let recent =
+            by.now + chrono::Duration::minutes(MAILED_LINK_MINUTES - MAILED_LINK_EVERY_MINUTES);
+        let mailed_lately: i64 = console_password_resets::table
+            .filter(console_password_resets::user_id.eq(user.id))
+            .filter(console_password_resets::expires_at.gt(recent))
+            .count()
+            .get_result(c)?;
+        if mailed_lately > 0 {
+            return Ok(false);
+        }
+        let expires = by.now + chrono::Duration::minutes(MAILED_LINK_MINUTES);
+        let token = issue(c, &user.email, expires, by)?;
+        let body = format!(
+            "A password reset was asked for the ipls console login {email}.\n\n\
+             Choose a new password here (the link works once, for {MAILED_LINK_MINUTES} minutes):\n\
+             {public_url}{RESET_PATH}?token={token}\n\n\
+             If you did not ask for this, ignore this message: your password stays as it is.\n",
+            email = user.email,
+        );
+        super::mail::outbox::queue(
+            c,
+            &super::mail::outbox::NewMail {
+                kind: super::mail::outbox::RESET,
+                reseller_id: user.reseller_id,
+                to: &user.email,
+                subject: "ipls: reset your console password",
+                body: &body,
+                attachment: None,
+            },
+            by.now,
+        )?;
+        Ok(true)
+    })
+}
+
 /// The user a live link is for.
 pub fn find(
     conn: &mut DbConnection,

@@ -142,7 +142,7 @@ pub fn set(
     write_transaction(conn, |c| {
         if !families(c)?.contains(&setting.family) {
             return Err(DomainError::NotFound(format!(
-                "no product family {:?} (cloudlinux, els, imunify, kernelcare)",
+                "no product family {} (cloudlinux, els, imunify, kernelcare)",
                 crate::wire::shorten(&setting.family)
             )));
         }

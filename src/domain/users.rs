@@ -40,7 +40,7 @@ pub fn normalize_email(email: &str) -> Result<String, DomainError> {
         Ok(email)
     } else {
         Err(DomainError::invalid(format!(
-            "{:?} is not an e-mail address (name@example.com)",
+            "{} is not an e-mail address (name@example.com)",
             crate::wire::shorten(&email)
         )))
     }

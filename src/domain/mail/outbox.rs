@@ -196,8 +196,21 @@ pub fn record(
             ))
             .execute(conn)?,
     };
+    if changed == 1 && !matches!(outcome, Outcome::RetryAt(..)) {
+        // A reset link is a credential: once its message is settled, its text is not kept.
+        diesel::update(
+            mail_outbox::table
+                .find(id)
+                .filter(mail_outbox::kind.eq(RESET)),
+        )
+        .set(mail_outbox::body.eq(SETTLED_RESET_BODY))
+        .execute(conn)?;
+    }
     Ok(changed == 1)
 }
+
+/// What a settled reset message's text becomes.
+pub const SETTLED_RESET_BODY: &str = "(a password reset link: not kept once sent)";
 
 /// Which messages `ipls mail deliveries` lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

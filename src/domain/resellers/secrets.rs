@@ -50,7 +50,7 @@ pub fn validate_name(name: &str) -> Result<(), DomainError> {
     let ok = |c: char| c.is_ascii_alphanumeric() || "._-".contains(c);
     if name.is_empty() || name.len() > 40 || !name.chars().all(ok) {
         return Err(DomainError::invalid(format!(
-            "invalid secret name {:?}: use 1-40 letters, digits, . _ or -",
+            "invalid secret name {}: use 1-40 letters, digits, . _ or -",
             crate::wire::shorten(name)
         )));
     }

@@ -1,6 +1,8 @@
 //! Reports by mail, received by a real SMTP server (aiosmtpd, `common::smtp`): what each says,
 //! to whom, once; and the faces that set who receives them.
 
+mod faces;
+mod once;
 mod reports;
 
 use std::time::{Duration, Instant};
