@@ -8,6 +8,7 @@ mod common;
 
 mod driver;
 mod key_flows;
+mod mail_flows;
 mod operator_flows;
 mod reseller_flows;
 mod security_flows;
