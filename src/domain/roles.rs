@@ -41,7 +41,7 @@ pub enum Permission {
     ManageServers,
     /// The usage page and its CSV.
     ViewBilling,
-    /// Logins, API secrets, allowed sources and legacy tokens of the account.
+    /// Logins, API secrets, allowed sources, legacy tokens and report mailing of the account.
     ManageAccount,
 }
 

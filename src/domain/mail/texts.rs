@@ -199,7 +199,7 @@ pub fn daily_digest(
     Composed {
         kind: outbox::DIGEST,
         subject: format!(
-            "ipls daily digest {day}: {silent} not checking in, {ending} trials ending"
+            "ipls daily digest {day}: {silent} server(s) not checking in, {ending} trial(s) ending"
         ),
         body,
         attachment: None,

@@ -96,6 +96,12 @@ crate::on_both_kinds! {
         let failed: Vec<Value> = serde_json::from_str(&succeeded(&cli(&srv,
             &["mail", "deliveries", "--state", "failed", "--format", "json"]))).unwrap();
         assert_eq!(failed.len(), 1, "{failed:?}");
+        // The table docs/operations.md shows.
+        let table = succeeded(&cli(&srv, &["mail", "deliveries", "--state", "failed"]));
+        let documented = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/operations.md")).unwrap();
+        for line in table.lines() {
+            assert!(documented.contains(&format!("    {}\n", line.trim_end())), "docs/operations.md lacks {line:?}");
+        }
         assert_eq!(failed[0]["to"], "bad@acme.example");
         assert_eq!(failed[0]["state"], "failed");
         assert_eq!(failed[0]["attempts"], 1, "a refusal for good is not retried");

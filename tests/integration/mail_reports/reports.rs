@@ -37,6 +37,7 @@ crate::on_both_kinds! {
         assert!(id.starts_with("<ipls.") && id.ends_with("@ipls.example>"), "{id}");
         chrono::DateTime::parse_from_rfc2822(m.header("Date")).expect("an RFC 2822 date");
         let text = m.text();
+        documented(text);
         assert!(text.starts_with("Systems Not Checking In:\n-------------------------\n\
             The following systems recently stopped checking in with ipls:\n\n\
             System Id  System Name Last Checkin\n"), "{text:?}");
@@ -49,6 +50,7 @@ crate::on_both_kinds! {
         let digest = with_subject(&day1, "ipls daily digest 2026-11-29", "ops@operator.example");
         assert_eq!(digest.len(), 1, "{day1:?}");
         let digest = digest[0].text();
+        documented(digest);
         let row = |login: &str, silent: usize, trials: usize| format!("\n{login:<8} {silent:>16} {trials:>14}\n");
         assert!(digest.starts_with("Daily digest for 2026-11-29\n---------------------------\n"), "{digest}");
         assert!(digest.contains(&row("acme", 3, 0)), "{digest}");
@@ -67,6 +69,7 @@ crate::on_both_kinds! {
         assert_eq!(day2.len(), 6, "the silent servers are not reported again: {day2:?}");
         let trials = with_subject(&day2, "Trials ending in 3 days: trier, cloudlinux", "owner@trier.example");
         assert_eq!(trials.len(), 1, "{day2:?}");
+        documented(trials[0].text());
         assert!(trials[0].text().contains("\n203.0.113.5 1     2026-12-01 12:00\n"), "{}", trials[0].text());
         let digest = with_subject(&day2, "ipls daily digest 2026-11-30", "ops@operator.example");
         assert!(digest[0].text().contains(&row("trier", 0, 1)), "{}", digest[0].text());
@@ -103,11 +106,14 @@ crate::on_both_kinds! {
             license,192.0.2.10,1,{product},3,,\n\
             license,192.0.2.2,1,{product},3,,\n"));
         let text = statement.text();
+        documented(text);
+        documented(&csv.text);
         assert!(text.contains(&format!("\n1     {product} {:>12} {:>14} {amount:>10}\n", 6, "12.00")), "{text}");
         assert!(!text.contains("192.0.2.30"), "{text}");
         assert!(with_subject(&day3, "Statement", "owner@trier.example").is_empty(), "a trial bills nothing");
         let monthly = with_subject(&day3, "ipls monthly digest 2026-11", "ops@operator.example");
         assert_eq!(monthly.len(), 1);
+        documented(monthly[0].text());
         let all = monthly[0].attachment("usage-2026-11.csv").expect("the usage CSV");
         assert!(all.text.contains(&format!("acme,1,{product},6,2,0,{amount}\n")), "{}", all.text);
         assert!(all.text.contains("acme,16,"), "{}", all.text);
@@ -117,4 +123,16 @@ crate::on_both_kinds! {
         assert_eq!(srv.count("SELECT count(*) AS n FROM mail_reports WHERE kind = 'daily'"), 4);
         assert_eq!(srv.count("SELECT count(*) AS n FROM mail_outbox WHERE sent_at IS NULL"), 0);
     }
+}
+
+/// docs/operations.md shows `text` as received (indented as a block).
+fn documented(text: &str) {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/operations.md"))
+        .expect("docs/operations.md");
+    let block: String = text
+        .trim_end()
+        .lines()
+        .map(|l| if l.is_empty() { "\n".to_string() } else { format!("    {l}\n") })
+        .collect();
+    assert!(docs.contains(&block), "docs/operations.md lacks this mail:\n{block}");
 }
