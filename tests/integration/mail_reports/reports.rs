@@ -132,7 +132,16 @@ fn documented(text: &str) {
     let block: String = text
         .trim_end()
         .lines()
-        .map(|l| if l.is_empty() { "\n".to_string() } else { format!("    {l}\n") })
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_string()
+            } else {
+                format!("    {l}\n")
+            }
+        })
         .collect();
-    assert!(docs.contains(&block), "docs/operations.md lacks this mail:\n{block}");
+    assert!(
+        docs.contains(&block),
+        "docs/operations.md lacks this mail:\n{block}"
+    );
 }
