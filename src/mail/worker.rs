@@ -101,16 +101,20 @@ impl Worker {
     async fn decide_reports(&self) {
         let now = self.context.clock.now().naive_utc();
         let settings = self.context.reports.clone();
+        let began = std::time::Instant::now();
         match db::run(self.pool(), move |c| reports::decide_due(c, now, &settings)).await {
             Ok((daily, statements)) => {
+                let took = began.elapsed().as_millis();
                 if let Some(n) = daily {
                     log::info!(
-                        "daily report for {} decided: {n} mail(s) queued",
+                        "daily report for {} decided: {n} mail(s) queued (the look took {took} ms)",
                         now.date()
                     );
                 }
                 if let Some(n) = statements {
-                    log::info!("monthly statements decided: {n} mail(s) queued");
+                    log::info!(
+                        "monthly statements decided: {n} mail(s) queued (the look took {took} ms)"
+                    );
                 }
             }
             Err(e) => log::warn!("deciding the reports: {e}"),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamp};
 
 use super::outbox::{self, NewMail};
 use super::texts::{self, Silent, StatementLines, TrialEnding};
@@ -343,20 +344,31 @@ fn mark(
                 .set(license_notices::trial_mailed_at.eq(Some(now)))
                 .execute(conn)?,
         };
-        let (stale, trial) = match mark {
-            Mark::Stale => (Some(now), None),
-            Mark::Trial => (None, Some(now)),
-        };
-        // One row each: the two backends share no batch insert through one connection type.
-        for id in chunk.iter().filter(|id| !existing.contains(id)) {
-            diesel::insert_into(license_notices::table)
-                .values((
-                    license_notices::license_id.eq(*id),
-                    license_notices::stale_mailed_at.eq(stale),
-                    license_notices::trial_mailed_at.eq(trial),
+        // The rest get their row in one statement per chunk (a first day can report every
+        // server at once).
+        let new_ids: Vec<i64> = chunk
+            .iter()
+            .copied()
+            .filter(|id| !existing.contains(id))
+            .collect();
+        let new = ip_licenses::table.filter(ip_licenses::id.eq_any(&new_ids));
+        let column = match mark {
+            Mark::Stale => diesel::insert_into(license_notices::table)
+                .values(new.select((ip_licenses::id, Some(now).into_sql::<Nullable<Timestamp>>())))
+                .into_columns((
+                    license_notices::license_id,
+                    license_notices::stale_mailed_at,
                 ))
-                .execute(conn)?;
-        }
+                .execute(conn),
+            Mark::Trial => diesel::insert_into(license_notices::table)
+                .values(new.select((ip_licenses::id, Some(now).into_sql::<Nullable<Timestamp>>())))
+                .into_columns((
+                    license_notices::license_id,
+                    license_notices::trial_mailed_at,
+                ))
+                .execute(conn),
+        };
+        column?;
     }
     Ok(())
 }

@@ -63,6 +63,10 @@ impl TrialEnding {
     }
 }
 
+/// Servers listed in one "Systems Not Checking In" mail; the rest are counted, and the
+/// console's page lists them all (a first report can hold every server at once).
+pub const MAX_LISTED: usize = 1_000;
+
 /// CLN's last check-in form: `2011-05-10 20:39:20.0`.
 pub fn cln_time(at: NaiveDateTime) -> String {
     format!("{}.0", at.format("%Y-%m-%d %H:%M:%S"))
@@ -102,7 +106,7 @@ pub fn not_checking_in(
         "{:<10} {:<name_width$} Last Checkin",
         "System Id", "System Name"
     );
-    for server in servers {
+    for server in servers.iter().take(MAX_LISTED) {
         let last = server
             .last_checkin
             .map_or_else(|| "never".to_string(), cln_time);
@@ -110,6 +114,13 @@ pub fn not_checking_in(
             body,
             "{:<10} {:<name_width$} {last}",
             server.id, server.name
+        );
+    }
+    if servers.len() > MAX_LISTED {
+        let _ = writeln!(
+            body,
+            "... and {} more: every one is on the console's Not checking in page.",
+            servers.len() - MAX_LISTED
         );
     }
     let _ = write!(
@@ -296,5 +307,33 @@ pub fn monthly_digest(
         ),
         body,
         attachment: Some((format!("usage-{month}.csv"), csv)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_silence_lists_the_first_servers_and_counts_the_rest() {
+        let servers: Vec<Silent> = (0..MAX_LISTED as i64 + 5)
+            .map(|id| Silent {
+                id,
+                name: format!("10.0.{}.{}", id / 256, id % 256),
+                last_checkin: None,
+            })
+            .collect();
+        let settings = ReportSettings {
+            stale_after: chrono::Duration::hours(24),
+            operator: Vec::new(),
+            public_url: None,
+        };
+        let mail = not_checking_in("acme", "cloudlinux", &servers, &settings);
+        assert_eq!(mail.body.matches(" never\n").count(), MAX_LISTED);
+        assert!(mail
+            .body
+            .contains("... and 5 more: every one is on the console's Not checking in page."));
+        assert!(mail.body.contains("1005 server(s)"));
+        assert!(mail.body.contains("the console's /console/stale page"));
     }
 }
