@@ -191,7 +191,7 @@ impl Config {
                     10,
                     3_600_000,
                 )?),
-                retry_schedule: crate::webhooks::schedule::parse(
+                retry_schedule: crate::retry_schedule::parse(
                     &get("IPLS_MAIL_RETRY_SCHEDULE")
                         .unwrap_or_else(|| crate::mail::settings::DEFAULT_RETRY_SCHEDULE.into()),
                 )
@@ -214,9 +214,9 @@ impl Config {
                     120_000,
                 )?),
                 allow_private: boolean(&get, "IPLS_WEBHOOK_ALLOW_PRIVATE", false)?,
-                retry_schedule: crate::webhooks::schedule::parse(
+                retry_schedule: crate::retry_schedule::parse(
                     &get("IPLS_WEBHOOK_RETRY_SCHEDULE")
-                        .unwrap_or_else(|| crate::webhooks::schedule::DEFAULT_SCHEDULE.into()),
+                        .unwrap_or_else(|| crate::retry_schedule::DEFAULT_WEBHOOK_SCHEDULE.into()),
                 )
                 .map_err(|e| format!("IPLS_WEBHOOK_RETRY_SCHEDULE={e}"))?,
                 stale_after: stale_after(get("IPLS_STALE_AFTER"))?,

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod net;
 pub mod observe;
 pub mod problem;
+pub mod retry_schedule;
 pub mod secrets;
 pub mod server;
 pub mod state;

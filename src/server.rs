@@ -48,7 +48,7 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> Result<S
             pool: state.pool.lane(Lane::Background),
             clock: state.clock.clone(),
             mailer: std::sync::Arc::new(mailer),
-            reports: crate::domain::mail::reports::ReportSettings {
+            reports: crate::domain::mail::composed::ReportSettings {
                 stale_after: state.config.webhooks.stale_after,
                 operator: settings.operator.clone(),
                 public_url: settings.public_url.clone(),

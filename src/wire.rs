@@ -64,6 +64,13 @@ pub mod patterns {
     pub const PREFIX6: &str = r"(12[0-8]|1[01][0-9]|[1-9]?[0-9])";
     /// A reseller login.
     pub const LOGIN: &str = r"^[A-Za-z0-9._@-]{1,64}$";
+    /// An e-mail address as the login form's `type="email"` field accepts it (the HTML
+    /// standard's "valid e-mail address"), with a dot in the domain (`domain::users`).
+    pub const EMAIL: &str = concat!(
+        r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@",
+        r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
+        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+    );
     /// `YYYY-MM`.
     pub const MONTH: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])$";
     /// Text without a NUL character (Postgres cannot store one).

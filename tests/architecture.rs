@@ -26,7 +26,16 @@ const LAYERS: &[(u32, &[&str])] = &[
     (20, &["xmlrpc", "problem"]),
     (
         10,
-        &["clock", "error", "net", "wire", "secrets", "tls", "token"],
+        &[
+            "clock",
+            "error",
+            "net",
+            "wire",
+            "secrets",
+            "tls",
+            "token",
+            "retry_schedule",
+        ],
     ),
 ];
 

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::body;
 use super::error::AdminResult;
+use super::types::EmailAddress;
 use crate::auth::admin::AdminCaller;
 use crate::db::{self, DbConnection};
 use crate::domain::mail::outbox;
@@ -76,9 +77,9 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct SetReportMailing {
     pub active: bool,
-    /// At most 10; each an e-mail address. Active needs at least one.
+    /// At most 10 (more are refused). Active needs at least one (409 otherwise).
     #[schema(max_items = 10)]
-    pub addresses: Vec<String>,
+    pub addresses: Vec<EmailAddress>,
 }
 
 /// Set one product family's report mailing: whether its reports are mailed, and to whom.
@@ -99,7 +100,15 @@ pub async fn set(
     let (source, now) = (caller.source(), state.clock.now().naive_utc());
     let item = db::run(&state.pool, move |c| {
         let reseller = resellers::get(c, &login)?;
-        let addresses = report_mailing::parse_addresses(&input.addresses.join(","))?;
+        if input.addresses.len() > report_mailing::MAX_ADDRESSES {
+            return Err(DomainError::invalid(format!(
+                "at most {} addresses per product family ({} given)",
+                report_mailing::MAX_ADDRESSES,
+                input.addresses.len()
+            )));
+        }
+        let typed: Vec<String> = input.addresses.into_iter().map(|a| a.0).collect();
+        let addresses = report_mailing::parse_addresses(&typed.join(","))?;
         let setting = ReportMailing {
             family,
             active: input.active,

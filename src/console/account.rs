@@ -455,3 +455,16 @@ pub async fn add_secret(
     )
     .await
 }
+
+/// Saves one product family's report mailing (`account_reports`): back to the page with a
+/// notice, or the page with the form's error and what was typed.
+pub async fn reports(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<super::account_reports::ReportsForm>,
+) -> PageResult {
+    match super::account_reports::store(&state, &who, form.into_inner()).await? {
+        None => Ok(redirect("reports")),
+        Some(typed) => page(&state, &who, None, None, Some(&typed)).await,
+    }
+}

@@ -1,14 +1,13 @@
 //! The Account page's "Reports" section, CLN's "report mailing": per product family whether
 //! its reports (Systems Not Checking In, trials ending, the monthly statement) are mailed and
 //! to whom, with the addresses the mail server refused shown as failing. Saved one family at a
-//! time; an error shows in the family's form with what was typed.
+//! time (`account::reports` posts here); an error shows in the family's form with what was typed.
 
-use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::guard;
-use super::page::{csrf_field, PageResult};
+use super::page::{csrf_field, ConsoleError};
 use crate::auth::session::Console;
 use crate::db;
 use crate::domain::mail::outbox;
@@ -118,7 +117,7 @@ fn failing(failing: &[(String, String)]) -> Markup {
 #[derive(Deserialize)]
 pub struct ReportsForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
     #[serde(default)]
     family: String,
     #[serde(default)]
@@ -127,13 +126,14 @@ pub struct ReportsForm {
     addresses: String,
 }
 
-pub async fn save(
-    state: web::Data<AppState>,
-    who: Console,
-    form: web::Form<ReportsForm>,
-) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageAccount)?.clone();
-    let form = form.into_inner();
+/// Saves one family's mailing from its form: None when saved, else what was typed and why it
+/// was refused (`account::reports` shows it in the page).
+pub async fn store(
+    state: &AppState,
+    who: &Console,
+    form: ReportsForm,
+) -> Result<Option<Typed>, ConsoleError> {
+    let reseller = guard::reseller_write(who, &form.csrf, Permission::ManageAccount)?.clone();
     let active = form.active == "on";
     let (family, text) = (form.family.clone(), form.addresses.clone());
     let source = who.source();
@@ -152,17 +152,14 @@ pub async fn save(
     })
     .await;
     match saved {
-        Ok(()) => Ok(HttpResponse::SeeOther()
-            .insert_header(("location", "/console/account?notice=reports#reports"))
-            .finish()),
-        Err(DomainError::Invalid(why) | DomainError::NotFound(why)) => {
-            let typed = Typed {
+        Ok(()) => Ok(None),
+        Err(DomainError::Invalid(why) | DomainError::NotFound(why) | DomainError::Refused(why)) => {
+            Ok(Some(Typed {
                 family: form.family,
                 active,
                 addresses: form.addresses,
                 error: why,
-            };
-            super::account::page(&state, &who, None, None, Some(&typed)).await
+            }))
         }
         Err(e) => Err(e.into()),
     }

@@ -154,7 +154,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             )
             .route("/account/allowlist", web::post().to(account::allowlist))
             .route("/account/legacy", web::post().to(account::legacy))
-            .route("/account/reports", web::post().to(account_reports::save))
+            .route("/account/reports", web::post().to(account::reports))
             .route("/account/users", web::post().to(account::add_user))
             .route(
                 "/account/users/remove",

@@ -133,7 +133,7 @@ pub fn set(
     by: &ChangedBy<'_>,
 ) -> Result<(), DomainError> {
     if setting.active && setting.addresses.is_empty() {
-        return Err(DomainError::invalid(format!(
+        return Err(DomainError::refused(format!(
             "{} reports need at least one address to be turned on",
             setting.family
         )));

@@ -10,7 +10,7 @@ use crate::domain::resellers::ChangedBy;
 use crate::error::DomainError;
 
 /// Longest e-mail address accepted (RFC 5321's path limit).
-const MAX_EMAIL: usize = 254;
+pub const MAX_EMAIL: usize = 254;
 
 pub use super::roles::Role;
 
@@ -25,14 +25,9 @@ impl ConsoleUser {
 /// standard's "valid e-mail address"), with a dot in the domain: the one rule for every face
 /// that takes one (`ipls user add`, the Account page, the admin API, the login form itself).
 static EMAIL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(concat!(
-        r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@",
-        r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?",
-        r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$",
-    ))
-    .unwrap_or_else(|e| unreachable!("a constant pattern: {e}"))
+    regex::Regex::new(crate::wire::patterns::EMAIL)
+        .unwrap_or_else(|e| unreachable!("a constant pattern: {e}"))
 });
-
 /// Lower-cased and trimmed, or a clear refusal.
 pub fn normalize_email(email: &str) -> Result<String, DomainError> {
     let email = email.trim().to_lowercase();

@@ -67,6 +67,6 @@ mod tests {
             ["ops@example.com", "billing@example.com"]
         );
         assert!(operator(Some("nobody".into())).is_err());
-        assert!(crate::webhooks::schedule::parse(DEFAULT_RETRY_SCHEDULE).is_ok());
+        assert!(crate::retry_schedule::parse(DEFAULT_RETRY_SCHEDULE).is_ok());
     }
 }

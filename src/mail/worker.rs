@@ -4,7 +4,7 @@
 //! this instance queues mail and polls for the rest (periods coming due, other instances'
 //! mail, retries).
 //!
-//! Each message is leased before it is sent and recorded after the server's answer. A worker
+//! Each message is leased alone before it is sent and recorded after the server's answer. A worker
 //! killed while the SMTP server has not yet accepted the message leaves it to the next look
 //! after the lease; killed in the moment between the server's acceptance and the record, the
 //! message goes again, with the same Message-ID (docs/operations.md, "Mail").
@@ -18,12 +18,14 @@ use super::settings::MailReportSettings;
 use super::{MailError, Mailer, Outgoing};
 use crate::clock::Clock;
 use crate::db::{self, Pool};
+use crate::domain::mail::composed::ReportSettings;
 use crate::domain::mail::outbox::{self, Mail, Outcome, MAIL_QUEUED};
-use crate::domain::mail::reports::{self, ReportSettings};
+use crate::domain::mail::reports;
 use crate::error::DomainError;
 
-/// Messages leased per look.
-const BATCH: i64 = 10;
+/// Messages leased at a time: one, so that each lease covers exactly one attempt (a batch's
+/// last message could otherwise be sent after its lease ran out, and so twice).
+const BATCH: i64 = 1;
 
 /// What the worker takes from the running server.
 #[derive(Clone)]
@@ -70,9 +72,11 @@ impl Worker {
         &self.context.pool
     }
 
+    /// Longer than one attempt can take: the SMTP timeout bounds each step of it (connect,
+    /// greeting, TLS, login, sender, recipient, data, end of data), so ten of them and 5 s.
     fn lease(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.context.timeout * 2 + Duration::from_secs(5))
-            .unwrap_or(chrono::Duration::seconds(60))
+        chrono::Duration::from_std(self.context.timeout * 10 + Duration::from_secs(5))
+            .unwrap_or(chrono::Duration::seconds(120))
     }
 
     async fn run(self) {
@@ -169,7 +173,7 @@ impl Worker {
                 Outcome::Failed(why)
             }
             Err(MailError::Failed(why)) => {
-                match crate::webhooks::schedule::next_delay(
+                match crate::retry_schedule::next_delay(
                     &self.context.settings.retry_schedule,
                     attempts,
                 ) {

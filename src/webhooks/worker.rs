@@ -14,7 +14,7 @@ use reqwest::Client;
 
 use super::sender::{self, Message};
 use super::settings::WorkerContext;
-use super::{schedule, signature};
+use super::signature;
 use crate::db::{self, Pool};
 use crate::domain::licenses::{
     expire_due_trials, notice_expiring_trials, notice_stale, remove_due_suspensions,
@@ -23,6 +23,7 @@ use crate::domain::webhooks::deliveries::{self, Delivery, Lease, Next, Outcome};
 use crate::domain::webhooks::endpoints;
 use crate::domain::webhooks::outbox::DELIVERIES_QUEUED;
 use crate::error::DomainError;
+use crate::retry_schedule as schedule;
 
 /// Deliveries read from an endpoint's queue per round trip, and recorded per commit. A batch
 /// has about 5 ms of fixed database work (its read, its commit); 128 instead of 32 took a drain from

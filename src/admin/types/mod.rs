@@ -120,6 +120,14 @@ text_value!(
 );
 
 text_value!(
+    /// An e-mail address (`domain::users::normalize_email`'s rule), as sent.
+    EmailAddress(String),
+    "not an e-mail address (name@example.com)",
+    |t: &str| crate::domain::users::normalize_email(t).ok().map(|_| t.to_string()),
+    text(patterns::EMAIL, "An e-mail address").max_length(Some(crate::domain::users::MAX_EMAIL))
+);
+
+text_value!(
     /// An address or a CIDR block, as sent (the domain stores it in canonical form).
     BlockValue(String),
     "not an IP address or CIDR block",

@@ -11,8 +11,10 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamp};
 
+use super::composed::{Composed, ReportSettings};
 use super::outbox::{self, NewMail};
-use super::texts::{self, Silent, StatementLines, TrialEnding};
+use super::statement::{self, StatementLines};
+use super::texts::{self, Silent, TrialEnding};
 use crate::db::models::License;
 use crate::db::schema::{ip_licenses, license_notices, license_types, mail_reports, resellers};
 use crate::db::{write_transaction, DbConnection};
@@ -21,17 +23,6 @@ use crate::domain::month::Month;
 use crate::domain::report_mailing::{self, ReportMailing};
 use crate::domain::{catalogue, usage, usage_history};
 use crate::error::DomainError;
-
-/// What the reports need from the server's settings.
-#[derive(Debug, Clone)]
-pub struct ReportSettings {
-    /// A server silent this long is not checking in (`IPLS_STALE_AFTER`).
-    pub stale_after: Duration,
-    /// The operator's addresses for the digests (`IPLS_OPERATOR_MAIL`); none: no digest.
-    pub operator: Vec<String>,
-    /// The console's address as people reach it (`IPLS_PUBLIC_URL`), for links in mail.
-    pub public_url: Option<String>,
-}
 
 /// Decides the daily report and the month's statements if they are due at `now`; returns
 /// how many mails each queued (None: decided before, here or by another instance).
@@ -47,18 +38,6 @@ pub fn decide_due(
         statements(c, now, &month, settings)
     })?;
     Ok((daily, statements))
-}
-
-/// Decides the statements of `month` now (tests, and a month decided late).
-pub fn decide_statements(
-    conn: &mut DbConnection,
-    now: NaiveDateTime,
-    month: &Month,
-    settings: &ReportSettings,
-) -> Result<Option<usize>, DomainError> {
-    decide(conn, "statement", &month.to_string(), now, |c| {
-        statements(c, now, month, settings)
-    })
 }
 
 /// Records the period and runs `queue` in one transaction, unless it was decided before.
@@ -257,7 +236,7 @@ fn statements(
             continue;
         };
         for setting in settings_of {
-            let statement = StatementLines {
+            let lines_of = StatementLines {
                 month,
                 login,
                 family: &setting.family,
@@ -273,10 +252,10 @@ fn statements(
                     .filter(|l| family_of(l.type_id) == setting.family)
                     .collect(),
             };
-            if statement.usage.is_empty() {
+            if lines_of.usage.is_empty() {
                 continue;
             }
-            let mail = texts::statement(&statement);
+            let mail = statement::statement(&lines_of);
             queued += send_to(conn, &setting.addresses, Some(reseller_id), &mail, now)?;
         }
     }
@@ -292,7 +271,7 @@ fn send_to(
     conn: &mut DbConnection,
     addresses: &[String],
     reseller_id: Option<i64>,
-    mail: &texts::Composed,
+    mail: &Composed,
     now: NaiveDateTime,
 ) -> Result<usize, DomainError> {
     for to in addresses {

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use super::composed::{heading, Composed};
 use super::outbox;
-use super::texts::Composed;
 use crate::domain::catalogue::LicenseType;
 use crate::domain::month::Month;
 use crate::domain::prices::format_cents;
@@ -43,7 +43,7 @@ pub fn statement(lines: &StatementLines<'_>) -> Composed {
             .get(&type_id)
             .map_or_else(String::new, |t| t.name.clone())
     };
-    let mut body = super::texts::heading(&format!(
+    let mut body = heading(&format!(
         "Statement for {month}: account {login}, {family} licenses"
     ));
     let _ = write!(

@@ -7,24 +7,13 @@ use std::fmt::Write;
 
 use chrono::NaiveDateTime;
 
+use super::composed::{heading, Composed, ReportSettings};
 use super::outbox;
-use super::reports::ReportSettings;
 use crate::db::models::License;
 use crate::domain::catalogue::LicenseType;
 use crate::domain::month::Month;
 use crate::domain::prices::format_cents;
 use crate::domain::usage::UsageLine;
-
-pub use super::statement::{statement, StatementLines};
-
-/// A mail as queued: the same text goes to each address.
-pub struct Composed {
-    pub kind: &'static str,
-    pub subject: String,
-    pub body: String,
-    /// A file name and its text.
-    pub attachment: Option<(String, String)>,
-}
 
 /// Where the console's Not checking in page is, for the mails that point there.
 pub const STALE_PAGE: &str = "/console/stale";
@@ -70,11 +59,6 @@ pub const MAX_LISTED: usize = 1_000;
 /// CLN's last check-in form: `2011-05-10 20:39:20.0`.
 pub fn cln_time(at: NaiveDateTime) -> String {
     format!("{}.0", at.format("%Y-%m-%d %H:%M:%S"))
-}
-
-/// A title underlined, as the reports start.
-pub fn heading(title: &str) -> String {
-    format!("{title}\n{}\n", "-".repeat(title.chars().count()))
 }
 
 fn link(settings: &ReportSettings, path: &str) -> String {

@@ -50,7 +50,10 @@ crate::on_both_kinds! {
         let bad = call(&srv, &t, "PUT", "/api/admin/v1/resellers/acme/reports/kernelcare",
             Some(json!({"active": true, "addresses": ["not an address"]})));
         assert_eq!(bad.status, 400, "{}", bad.text());
-        assert!(bad.text().contains("is not an e-mail address"), "{}", bad.text());
+        assert!(bad.text().contains("not an e-mail address (name@example.com) (got \\\"not an address\\\")"), "{}", bad.text());
+        let empty = call(&srv, &t, "PUT", "/api/admin/v1/resellers/acme/reports/els",
+            Some(json!({"active": true, "addresses": []})));
+        assert_eq!(empty.status, 409, "{}", empty.text());
         let listed = ok(&srv, &t, "GET", "/api/admin/v1/resellers/acme/reports", None);
         let families: Vec<&str> = listed["items"].as_array().unwrap().iter()
             .map(|i| i["family"].as_str().unwrap()).collect();

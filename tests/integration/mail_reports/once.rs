@@ -52,7 +52,7 @@ crate::on_both_kinds! {
         let _ = a.child.wait();
         sink.hold(false);
 
-        // B sends the rest, A's held messages once A's leases run out (2 s timeout: 9 s).
+        // B sends the rest, A's held message once A's lease runs out (2 s timeout: 25 s).
         wait_until("every mail sent", || {
             srv.count("SELECT count(*) AS n FROM mail_outbox WHERE sent_at IS NULL") == 0
         });

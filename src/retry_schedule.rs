@@ -1,11 +1,13 @@
-//! The retry schedule: the delay before each retry of a failed delivery
-//! (`IPLS_WEBHOOK_RETRY_SCHEDULE`, default `5s,5m,30m,2h,5h,10h,10h`). A delivery's first
-//! attempt is made as soon as its change commits; after the last retry fails, the endpoint
-//! is disabled.
+//! Retry schedules: the delay before each retry of something that failed for now, written
+//! `5s,5m,30m,...`. Webhook deliveries (`IPLS_WEBHOOK_RETRY_SCHEDULE`, default
+//! `5s,5m,30m,2h,5h,10h,10h`: a delivery's first attempt is made as soon as its change commits;
+//! after the last retry fails, the endpoint is disabled) and mail (`IPLS_MAIL_RETRY_SCHEDULE`)
+//! read theirs here.
 
 use std::time::Duration;
 
-pub const DEFAULT_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
+/// The webhook deliveries' default.
+pub const DEFAULT_WEBHOOK_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";
 
 /// `DELAY[,DELAY...]`, each a whole number with `ms`, `s`, `m` or `h`; at least one.
 pub fn parse(text: &str) -> Result<Vec<Duration>, String> {
@@ -55,7 +57,7 @@ mod tests {
 
     #[test]
     fn the_default_schedule_has_eight_attempts() {
-        let schedule = parse(DEFAULT_SCHEDULE).expect("valid");
+        let schedule = parse(DEFAULT_WEBHOOK_SCHEDULE).expect("valid");
         assert_eq!(schedule.len(), 7, "seven retries after the first attempt");
         assert_eq!(next_delay(&schedule, 1), Some(Duration::from_secs(5)));
         assert_eq!(next_delay(&schedule, 2), Some(Duration::from_secs(300)));
