@@ -280,6 +280,16 @@ impl From<DieselError> for DomainError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => DomainError::Unavailable(info.message().to_string()),
+            // A write reached a server that takes none: a standby, or a primary demoted by a
+            // failover. The connection is dropped (`db::run` marks it lost) and the caller
+            // gets a 503 to try again; the next connection finds the new primary
+            // (`target_session_attrs=read-write`, docs/scaling.md "High availability").
+            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, info) => {
+                DomainError::Unavailable(format!(
+                    "the database server takes no writes (a standby): {}",
+                    info.message()
+                ))
+            }
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
                 if is_connection_lost(info.message()) =>
             {

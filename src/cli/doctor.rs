@@ -138,9 +138,63 @@ fn database(report: &mut Report, config: &Config) -> Option<DbConnection> {
         }
     };
     let mut conn = db::establish(url).ok()?;
+    server_role(report, &mut conn);
     clock(report, &mut conn);
     // The secrets are checked only against a schema this binary knows.
     current.then_some(conn)
+}
+
+#[derive(QueryableByName)]
+struct ServerRole {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    host: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    port: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    standby: bool,
+}
+
+/// Postgres: which server of the URL's hosts the connection reached, and whether it takes
+/// writes (with several hosts, libpq picks the first that answers as the URL's
+/// `target_session_attrs` asks; docs/scaling.md, "High availability").
+fn server_role(report: &mut Report, conn: &mut DbConnection) {
+    let DbConnection::Postgresql(pg) = conn else {
+        return;
+    };
+    let role = diesel::sql_query(
+        "SELECT host(inet_server_addr()) AS host, inet_server_port() AS port, \
+         pg_is_in_recovery() AS standby",
+    )
+    .get_result::<ServerRole>(pg);
+    match role {
+        Ok(role) => {
+            let server = match (role.host, role.port) {
+                (Some(host), Some(port)) => format!("{host}:{port}"),
+                _ => "a local socket".to_string(),
+            };
+            if role.standby {
+                report.line(
+                    Level::Fail,
+                    "database server",
+                    format!(
+                        "{server} is a standby (read-only): ipls needs the primary; with several \
+                         hosts, add target_session_attrs=read-write to DATABASE_URL"
+                    ),
+                );
+            } else {
+                report.line(
+                    Level::Ok,
+                    "database server",
+                    format!("{server}, the primary (takes writes)"),
+                );
+            }
+        }
+        Err(e) => report.line(
+            Level::Fail,
+            "database server",
+            format!("cannot tell which server answered: {e}"),
+        ),
+    }
 }
 
 #[derive(QueryableByName)]

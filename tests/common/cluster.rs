@@ -105,6 +105,85 @@ impl Cluster {
         );
     }
 
+    /// A standby of `primary` (which must be running): `pg_basebackup -R` into a directory of
+    /// its own, streaming from the primary; not started.
+    pub fn standby_of(primary: &Cluster) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let standby = Self {
+            dir,
+            bin: pg_bin(),
+            port,
+        };
+        let data = standby.data();
+        let primary_port = primary.port.to_string();
+        standby.pg(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary_port,
+                "-U",
+                "postgres",
+                "-D",
+                &data,
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ],
+        );
+        standby
+    }
+
+    /// Runs SQL on this cluster (as `postgres`, through its port); returns psql's output.
+    pub fn sql(&self, sql: &str) -> String {
+        let output = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args(["-d", "postgres", "-Atc", sql])
+            .output()
+            .expect("run psql");
+        assert!(
+            output.status.success(),
+            "psql {sql:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Immediate shutdown: the server process ends at once, as if its machine died.
+    pub fn stop_immediate(&self) {
+        self.pg(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
+    }
+
+    /// Promotes a standby to primary and waits until it takes writes.
+    pub fn promote(&self) {
+        self.pg("pg_ctl", &["-D", &self.data(), "-w", "promote"]);
+    }
+
     /// Fast shutdown: the server closes every connection and exits.
     pub fn stop(&self) {
         self.pg("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);

@@ -13,6 +13,7 @@ mod proxy;
 mod setup;
 
 mod connection_cuts;
+mod failover;
 mod postgres_outage;
 mod relay;
 mod row_lock;

@@ -108,7 +108,8 @@ fn unsettled() -> diesel::dsl::And<
 
 /// Leases up to `limit` due messages to `owner` until `until`, oldest first. Each lease is a
 /// compare-and-set on the row as read, so two workers never hold one message; a worker killed
-/// while holding it leaves it to whoever looks after `until`.
+/// while holding it leaves it to whoever looks after `until`. A few more than `limit` are read,
+/// so that a worker that loses the first to another still finds work.
 pub fn claim(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -124,11 +125,14 @@ pub fn claim(
         .filter(mail_outbox::next_attempt_at.le(now))
         .filter(free)
         .order(mail_outbox::id)
-        .limit(limit)
+        .limit(limit + 8)
         .select(mail_outbox::id)
         .load(conn)?;
-    let mut claimed = Vec::with_capacity(due.len());
+    let mut claimed = Vec::new();
     for id in due {
+        if claimed.len() as i64 >= limit {
+            break;
+        }
         let free = mail_outbox::lease_until
             .is_null()
             .or(mail_outbox::lease_until.lt(now));

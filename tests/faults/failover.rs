@@ -1,0 +1,110 @@
+//! Losing the database server (issue "Survive losing the database server"): a primary and a
+//! standby streaming from it (private clusters, `pg_basebackup -R`), ipls serving with both in
+//! one multi-host URL (`target_session_attrs=read-write`), the primary stopped in `immediate`
+//! mode under load and the standby promoted. With synchronous replication nothing acknowledged
+//! may be lost; with asynchronous replication the loss is measured and printed.
+
+use std::time::{Duration, Instant};
+
+use ipls::db::DatabaseUrl;
+
+use crate::common::cluster::Cluster;
+use crate::setup::{
+    acme_clients, can_inject, one_at_a_time, seed, serve, target, under_fault,
+    under_fault_measuring_loss,
+};
+
+/// A primary with a running standby; synchronous (`synchronous_standby_names = '*'`, the
+/// primary's commit waits for the standby's flush) or not.
+fn pair(synchronous: bool) -> (Cluster, Cluster, String) {
+    let primary = Cluster::create();
+    primary.start();
+    let standby = Cluster::standby_of(&primary);
+    standby.start();
+    if synchronous {
+        primary.sql("ALTER SYSTEM SET synchronous_standby_names = '*'");
+        primary.sql("SELECT pg_reload_conf()");
+    }
+    let wanted = if synchronous { "sync" } else { "async" };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while primary.sql("SELECT coalesce(string_agg(sync_state, ','), '') FROM pg_stat_replication")
+        != wanted
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the standby did not catch up as {wanted}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{},127.0.0.1:{}/postgres?target_session_attrs=read-write",
+        primary.port, standby.port
+    );
+    (primary, standby, url)
+}
+
+fn available() -> bool {
+    let binaries = std::path::Path::new("/usr/lib/postgresql").exists();
+    can_inject("PostgreSQL's server binaries", binaries)
+}
+
+#[test]
+fn failover_to_a_synchronous_standby_loses_nothing_acknowledged() {
+    let _serial = one_at_a_time();
+    if !available() {
+        return;
+    }
+    let (primary, standby, url) = pair(true);
+    let database = DatabaseUrl::parse(&url).unwrap();
+    seed(&database);
+    let server = serve(&url, &[]);
+    under_fault(
+        "primary lost, synchronous standby promoted (Postgres)",
+        &database,
+        target(server.addr),
+        acme_clients(3),
+        false,
+        || {
+            primary.stop_immediate();
+            standby.promote();
+        },
+    );
+    // The doctor names the new primary.
+    let doctor = std::process::Command::new(env!("CARGO_BIN_EXE_ipls"))
+        .arg("doctor")
+        .env("DATABASE_URL", &url)
+        .env("IPLS_MASTER_KEY", crate::common::TEST_MASTER_KEY)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        report.contains(&format!(
+            "127.0.0.1:{}, the primary (takes writes)",
+            standby.port
+        )),
+        "{report}"
+    );
+}
+
+#[test]
+fn failover_to_an_asynchronous_standby_is_measured() {
+    let _serial = one_at_a_time();
+    if !available() {
+        return;
+    }
+    let (primary, standby, url) = pair(false);
+    let database = DatabaseUrl::parse(&url).unwrap();
+    seed(&database);
+    let server = serve(&url, &[]);
+    let lost = under_fault_measuring_loss(
+        "primary lost, asynchronous standby promoted (Postgres)",
+        &database,
+        target(server.addr),
+        acme_clients(3),
+        || {
+            primary.stop_immediate();
+            standby.promote();
+        },
+    );
+    println!("asynchronous failover: {lost} acknowledged write(s) lost");
+}
