@@ -151,24 +151,23 @@ impl Cluster {
 
     /// Runs SQL on this cluster (as `postgres`, through its port); returns psql's output.
     pub fn sql(&self, sql: &str) -> String {
+        self.try_sql(sql)
+            .unwrap_or_else(|e| panic!("psql {sql:?}: {e}"))
+    }
+
+    /// `sql`, or psql's error.
+    pub fn try_sql(&self, sql: &str) -> Result<String, String> {
+        let port = self.port.to_string();
         let output = Command::new(self.bin.join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres"])
             .args(["-d", "postgres", "-Atc", sql])
             .output()
             .expect("run psql");
-        assert!(
-            output.status.success(),
-            "psql {sql:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_string()
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
     }
 
     /// Immediate shutdown: the server process ends at once, as if its machine died.

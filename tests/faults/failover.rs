@@ -70,13 +70,7 @@ fn failover_to_a_synchronous_standby_loses_nothing_acknowledged() {
         },
     );
     // The doctor names the new primary.
-    let doctor = std::process::Command::new(env!("CARGO_BIN_EXE_ipls"))
-        .arg("doctor")
-        .env("DATABASE_URL", &url)
-        .env("IPLS_MASTER_KEY", crate::common::TEST_MASTER_KEY)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&doctor.stdout);
+    let report = String::from_utf8_lossy(&ipls(&url, &["doctor"]).stdout).into_owned();
     assert!(
         report.contains(&format!(
             "127.0.0.1:{}, the primary (takes writes)",
@@ -95,6 +89,31 @@ fn failover_to_an_asynchronous_standby_is_measured() {
     let (primary, standby, url) = pair(false);
     let database = DatabaseUrl::parse(&url).unwrap();
     seed(&database);
+    // Pointed at the standby alone: the doctor says so, and a write is refused as the
+    // server's, not ipls's, limit.
+    let standby_only = format!("postgres://postgres@127.0.0.1:{}/postgres", standby.port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while standby.try_sql("SELECT count(*) FROM resellers").as_deref() != Ok("2") {
+        assert!(
+            Instant::now() < deadline,
+            "the standby did not replay the seed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let report = String::from_utf8_lossy(&ipls(&standby_only, &["doctor"]).stdout).into_owned();
+    assert!(
+        report.contains("is a standby (read-only): ipls needs the primary"),
+        "{report}"
+    );
+    let write = ipls(
+        &standby_only,
+        &["reseller", "add", "other", "--types", "41"],
+    );
+    let said = String::from_utf8_lossy(&write.stderr);
+    assert!(
+        !write.status.success() && said.contains("the database server takes no writes"),
+        "{said}"
+    );
     let server = serve(&url, &[]);
     let lost = under_fault_measuring_loss(
         "primary lost, asynchronous standby promoted (Postgres)",
@@ -107,4 +126,13 @@ fn failover_to_an_asynchronous_standby_is_measured() {
         },
     );
     println!("asynchronous failover: {lost} acknowledged write(s) lost");
+}
+
+fn ipls(url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ipls"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("IPLS_MASTER_KEY", crate::common::TEST_MASTER_KEY)
+        .output()
+        .unwrap()
 }
