@@ -2,17 +2,27 @@
 //! standby streaming from it (private clusters, `pg_basebackup -R`), ipls serving with both in
 //! one multi-host URL (`target_session_attrs=read-write`), the primary stopped in `immediate`
 //! mode under load and the standby promoted. With synchronous replication nothing acknowledged
-//! may be lost; with asynchronous replication the loss is measured and printed.
+//! may be lost; with asynchronous replication the loss is measured and printed. A webhook
+//! endpoint hears of every license change throughout: every delivery the new primary holds
+//! reaches it (none lost; doubles are counted: delivery is at least once).
 
 use std::time::{Duration, Instant};
 
 use ipls::db::DatabaseUrl;
 
 use crate::common::cluster::Cluster;
+use crate::common::receiver::{Receiver, ReceiverOptions};
 use crate::setup::{
     acme_clients, can_inject, one_at_a_time, seed, serve, target, under_fault,
     under_fault_measuring_loss,
 };
+
+/// The server's webhook settings here: private endpoints (the receiver is on loopback), quick.
+const WEBHOOKS: [(&str, &str); 3] = [
+    ("IPLS_WEBHOOK_ALLOW_PRIVATE", "true"),
+    ("IPLS_WEBHOOK_POLL_MS", "100"),
+    ("IPLS_WEBHOOK_TIMEOUT_MS", "2000"),
+];
 
 /// A primary with a running standby; synchronous (`synchronous_standby_names = '*'`, the
 /// primary's commit waits for the standby's flush) or not.
@@ -57,9 +67,13 @@ fn failover_to_a_synchronous_standby_loses_nothing_acknowledged() {
     let (primary, standby, url) = pair(true);
     let database = DatabaseUrl::parse(&url).unwrap();
     seed(&database);
-    let server = serve(&url, &[]);
+    let Some(receiver) = endpoint(&database) else {
+        return;
+    };
+    let server = serve(&url, &WEBHOOKS);
+    let fault = "primary lost, synchronous standby promoted (Postgres)";
     under_fault(
-        "primary lost, synchronous standby promoted (Postgres)",
+        fault,
         &database,
         target(server.addr),
         acme_clients(3),
@@ -68,6 +82,11 @@ fn failover_to_a_synchronous_standby_loses_nothing_acknowledged() {
             primary.stop_immediate();
             standby.promote();
         },
+    );
+    let (held, lost, _) = webhooks_after(fault, &database, &receiver);
+    assert!(
+        held > 0 && lost == 0,
+        "{fault}: {lost} of {held} webhook deliveries lost"
     );
     // The doctor names the new primary.
     let report = String::from_utf8_lossy(&ipls(&url, &["doctor"]).stdout).into_owned();
@@ -114,9 +133,13 @@ fn failover_to_an_asynchronous_standby_is_measured() {
         !write.status.success() && said.contains("the database server takes no writes"),
         "{said}"
     );
-    let server = serve(&url, &[]);
+    let Some(receiver) = endpoint(&database) else {
+        return;
+    };
+    let server = serve(&url, &WEBHOOKS);
+    let fault = "primary lost, asynchronous standby promoted (Postgres)";
     let lost = under_fault_measuring_loss(
-        "primary lost, asynchronous standby promoted (Postgres)",
+        fault,
         &database,
         target(server.addr),
         acme_clients(3),
@@ -126,6 +149,13 @@ fn failover_to_an_asynchronous_standby_is_measured() {
         },
     );
     println!("asynchronous failover: {lost} acknowledged write(s) lost");
+    // Deliveries of writes the standby never received are gone with them; of what the new
+    // primary holds, none may be lost.
+    let (held, lost, _) = webhooks_after(fault, &database, &receiver);
+    assert!(
+        held > 0 && lost == 0,
+        "{fault}: {lost} of {held} webhook deliveries lost"
+    );
 }
 
 fn ipls(url: &str, args: &[&str]) -> std::process::Output {
@@ -136,3 +166,69 @@ fn ipls(url: &str, args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// An endpoint subscribed to every event, on the database at `url`.
+fn endpoint(url: &DatabaseUrl) -> Option<Receiver> {
+    let receiver = Receiver::start(ReceiverOptions::default())?;
+    let (_, secret) = ipls::webhooks::subscribe::add_endpoint(
+        &mut ipls::db::establish(url).unwrap(),
+        &ipls::webhooks::subscribe::EndpointRequest {
+            url: &receiver.url,
+            reseller: None,
+            events: "*",
+            now: chrono::Utc::now().naive_utc(),
+        },
+        &crate::common::test_secrets(),
+        true,
+    )
+    .unwrap();
+    receiver.set_secret(&secret);
+    Some(receiver)
+}
+
+/// Waits until the new primary holds no delivery still to be made, then compares: returns
+/// (deliveries held, lost, doubled) and prints them.
+fn webhooks_after(fault: &str, url: &DatabaseUrl, receiver: &Receiver) -> (usize, usize, usize) {
+    use diesel::prelude::*;
+    use ipls::db::schema::webhook_deliveries as d;
+    let mut conn = ipls::db::establish(url).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let DbConnection::Postgresql(pg) = &mut conn else {
+            unreachable!()
+        };
+        let waiting: i64 = d::table
+            .filter(d::state.eq("pending"))
+            .count()
+            .get_result(pg)
+            .unwrap();
+        if waiting == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{fault}: {waiting} deliveries still pending"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let DbConnection::Postgresql(pg) = &mut conn else {
+        unreachable!()
+    };
+    let held: Vec<String> = d::table.select(d::message_id).load(pg).unwrap();
+    let received: Vec<String> = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.accepted())
+        .map(|r| r.id)
+        .collect();
+    let unique: std::collections::HashSet<&String> = received.iter().collect();
+    let lost = held.iter().filter(|id| !unique.contains(id)).count();
+    let doubled = received.len() - unique.len();
+    println!(
+        "{fault}: webhooks: {} deliveries, lost {lost}, doubled {doubled}",
+        held.len()
+    );
+    (held.len(), lost, doubled)
+}
+
+use ipls::db::DbConnection;
