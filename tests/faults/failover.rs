@@ -232,3 +232,35 @@ fn webhooks_after(fault: &str, url: &DatabaseUrl, receiver: &Receiver) -> (usize
 }
 
 use ipls::db::DbConnection;
+
+/// The same figures with the failover made by a real tool (`bench/pg_auto_failover.sh`
+/// builds a pg_auto_failover formation and runs this once per way of failing): ipls serves
+/// `IPLS_FAILOVER_URL` (the formation's multi-host URL) under load while the shell command
+/// `IPLS_FAILOVER_INJECT` makes the failover and returns once a new primary takes writes.
+#[test]
+#[ignore = "needs a formation: bench/pg_auto_failover.sh runs it"]
+fn failover_made_by_a_tool() {
+    let _serial = one_at_a_time();
+    let (Ok(url), Ok(inject), Ok(name)) = (
+        std::env::var("IPLS_FAILOVER_URL"),
+        std::env::var("IPLS_FAILOVER_INJECT"),
+        std::env::var("IPLS_FAILOVER_NAME"),
+    ) else {
+        panic!("set IPLS_FAILOVER_URL, IPLS_FAILOVER_INJECT and IPLS_FAILOVER_NAME");
+    };
+    let database = DatabaseUrl::parse(&url).unwrap();
+    seed(&database);
+    let Some(receiver) = endpoint(&database) else {
+        return;
+    };
+    let server = serve(&url, &WEBHOOKS);
+    under_fault(&name, &database, target(server.addr), acme_clients(3), false, || {
+        let status = std::process::Command::new("sh")
+            .args(["-c", &inject])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{inject}: {status}");
+    });
+    let (held, lost, _) = webhooks_after(&name, &database, &receiver);
+    assert!(held > 0 && lost == 0, "{name}: {lost} of {held} webhook deliveries lost");
+}
