@@ -21,8 +21,12 @@ as_pg() {
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 monitor_port=$(free_port); port1=$(free_port); port2=$(free_port)
 cleanup() {
-    pkill -9 -f "pg_autoctl.*$work" 2>/dev/null || true
-    for d in monitor node1 node2; do as_pg "pg_ctl -D $work/$d -m immediate stop" >/dev/null 2>&1 || true; done
+    # pg_autoctl's processes rename themselves: they are found through their pid files.
+    for f in $(find "$work/run" -name '*.pid' 2>/dev/null); do kill -9 "$(head -n 1 "$f")" 2>/dev/null || true; done
+    for d in monitor node1 node2; do
+        [ -f "$work/$d/postmaster.pid" ] && kill -9 "$(head -n 1 "$work/$d/postmaster.pid")" 2>/dev/null || true
+    done
+    sleep 1
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -70,13 +74,20 @@ run "pg_autoctl perform failover" ipls_failover_1 \
      PATH=/usr/lib/postgresql/15/bin:\$PATH pg_autoctl perform failover --pgdata $work/monitor >$work/failover.log 2>&1"
 settled
 
-# 2. The primary's node lost: its pg_autoctl and postgres killed; the monitor promotes the other.
+# 2. The primary's node lost: its pg_autoctl (the supervisor and its services, found through
+# their pid files: they rename themselves, so their command lines name no directory) and its
+# postgres killed with SIGKILL; the monitor notices and promotes the other node.
 old=$(primary_port)
 dir=$( [ "$old" = "$port1" ] && echo node1 || echo node2 )
+other=$( [ "$dir" = node1 ] && echo "$port2" || echo "$port1" )
 run "primary node killed (pg_autoctl and postgres, SIGKILL)" ipls_failover_2 \
-    "pkill -9 -f 'pg_autoctl.*$work/$dir' ; pkill -9 -f 'postgres -D $work/$dir' ; \
-     while ! psql 'postgres://postgres@127.0.0.1:$( [ "$dir" = node1 ] && echo $port2 || echo $port1 )/postgres?target_session_attrs=read-write' \
-         -qAtc 'select 1' >/dev/null 2>&1; do sleep 0.2; done"
+    "sup=\$(head -n 1 $work/run/pg_autoctl$work/$dir/pg_autoctl.pid); \
+     pm=\$(head -n 1 $work/$dir/postmaster.pid); \
+     kill -9 \$(pgrep -P \$sup) \$sup \$pm; \
+     i=0; while ! psql 'postgres://postgres@127.0.0.1:$other/postgres?target_session_attrs=read-write' \
+         -qAtc 'select 1' >/dev/null 2>&1; do i=\$((i+1)); [ \$i -lt 600 ] || exit 1; sleep 0.2; done"
+# The lost node comes back when its pg_autoctl runs again: it rejoins as a secondary.
+as_pg "nohup pg_autoctl run --pgdata $work/$dir >>$work/$dir.log 2>&1 &"
 settled
 
 # 3. What synchronous replication costs a write: the main benchmark's Postgres runs against the
