@@ -8,7 +8,7 @@
 #     sudo apt-get install postgresql-15-auto-failover
 #     sh bench/pg_auto_failover.sh          # as root (the nodes run as postgres)
 #
-# Prints the fault table's rows; takes about two minutes.
+# Prints the fault table's rows and the benchmark; takes about four minutes.
 set -eu
 cd "$(dirname "$0")/.."
 command -v pg_autoctl >/dev/null || { echo "pg_autoctl not found: apt-get install postgresql-15-auto-failover" >&2; exit 2; }
