@@ -254,13 +254,23 @@ fn failover_made_by_a_tool() {
         return;
     };
     let server = serve(&url, &WEBHOOKS);
-    under_fault(&name, &database, target(server.addr), acme_clients(3), false, || {
-        let status = std::process::Command::new("sh")
-            .args(["-c", &inject])
-            .status()
-            .unwrap();
-        assert!(status.success(), "{inject}: {status}");
-    });
+    under_fault(
+        &name,
+        &database,
+        target(server.addr),
+        acme_clients(3),
+        false,
+        || {
+            let status = std::process::Command::new("sh")
+                .args(["-c", &inject])
+                .status()
+                .unwrap();
+            assert!(status.success(), "{inject}: {status}");
+        },
+    );
     let (held, lost, _) = webhooks_after(&name, &database, &receiver);
-    assert!(held > 0 && lost == 0, "{name}: {lost} of {held} webhook deliveries lost");
+    assert!(
+        held > 0 && lost == 0,
+        "{name}: {lost} of {held} webhook deliveries lost"
+    );
 }
