@@ -53,6 +53,13 @@ fn pair(synchronous: bool) -> (Cluster, Cluster, String) {
     (primary, standby, url)
 }
 
+/// Three clients writing, one reading with check.json (register, convert, remove and check).
+fn clients() -> Vec<crate::load::Client> {
+    let mut all = acme_clients(3);
+    all.push(crate::setup::checking_client());
+    all
+}
+
 fn available() -> bool {
     let binaries = std::path::Path::new("/usr/lib/postgresql").exists();
     can_inject("PostgreSQL's server binaries", binaries)
@@ -76,7 +83,7 @@ fn failover_to_a_synchronous_standby_loses_nothing_acknowledged() {
         fault,
         &database,
         target(server.addr),
-        acme_clients(3),
+        clients(),
         false,
         || {
             primary.stop_immediate();
@@ -138,16 +145,10 @@ fn failover_to_an_asynchronous_standby_is_measured() {
     };
     let server = serve(&url, &WEBHOOKS);
     let fault = "primary lost, asynchronous standby promoted (Postgres)";
-    let lost = under_fault_measuring_loss(
-        fault,
-        &database,
-        target(server.addr),
-        acme_clients(3),
-        || {
-            primary.stop_immediate();
-            standby.promote();
-        },
-    );
+    let lost = under_fault_measuring_loss(fault, &database, target(server.addr), clients(), || {
+        primary.stop_immediate();
+        standby.promote();
+    });
     println!("asynchronous failover: {lost} acknowledged write(s) lost");
     // Deliveries of writes the standby never received are gone with them; of what the new
     // primary holds, none may be lost.
@@ -258,7 +259,7 @@ fn failover_made_by_a_tool() {
         &name,
         &database,
         target(server.addr),
-        acme_clients(3),
+        clients(),
         false,
         || {
             let status = std::process::Command::new("sh")

@@ -25,6 +25,7 @@ fn apply(action: Action, state: Held) -> Held {
         (Action::Remove, _) => None,
         (Action::Convert(from, to), Some(held)) if held == from => Some(to),
         (Action::Convert(..), held) => held,
+        (Action::Check, held) => held,
     }
 }
 
@@ -67,7 +68,11 @@ pub fn acknowledged_writes(conn: &mut DbConnection, outcomes: &[Outcome]) -> Ver
         .map(|(login, ip, t)| ((login, ip), t))
         .collect();
     let mut by_ip: BTreeMap<(String, String), Vec<&Outcome>> = BTreeMap::new();
-    for o in outcomes {
+    // Reads change nothing: only writes say what an IP must hold.
+    for o in outcomes
+        .iter()
+        .filter(|o| !matches!(o.action, Action::Check))
+    {
         by_ip
             .entry((o.login.to_string(), o.ip.clone()))
             .or_default()

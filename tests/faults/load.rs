@@ -21,6 +21,8 @@ pub enum Action {
     Register(i32),
     Remove,
     Convert(i32, i32),
+    /// check.json: a read, which changes nothing.
+    Check,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +71,8 @@ pub enum Plan {
     Imunify,
     /// A limited type: register a fresh IP, remove the one before.
     Limited(i32),
+    /// check.json on the kept IPs of the first Imunify client.
+    Checks,
 }
 
 pub struct Client {
@@ -129,6 +133,7 @@ fn endpoint(ip: &str, action: Action) -> String {
     match action {
         Action::Register(t) => format!("/api/ipl/register.json?ip={ip}&type={t}"),
         Action::Remove => format!("/api/ipl/remove.json?ip={ip}"),
+        Action::Check => format!("/api/ipl/check.json?ip={ip}"),
         Action::Convert(from, to) => {
             format!("/api/ipl/convert.json?ip={ip}&type={from}&type_to={to}")
         }
@@ -154,6 +159,8 @@ fn round(plan: Plan, c: usize, n: u64) -> Vec<(String, Action)> {
             (fresh(n), Action::Register(t)),
             (fresh(n.saturating_sub(1)), Action::Remove),
         ],
+        // The first Imunify client's kept IPs, read while it writes them.
+        Plan::Checks => vec![(format!("10.101.255.{}", n % 8 + 1), Action::Check)],
     }
 }
 

@@ -109,6 +109,15 @@ pub fn acme_clients(n: usize) -> Vec<Client> {
         .collect()
 }
 
+/// A client reading with check.json what the first `acme` client writes.
+pub fn checking_client() -> Client {
+    Client {
+        login: "acme",
+        secret: ACME_SECRET,
+        plan: Plan::Checks,
+    }
+}
+
 pub fn capped_client() -> Client {
     Client {
         login: "capped",
