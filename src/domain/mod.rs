@@ -96,6 +96,17 @@ pub fn licensed_at(now: NaiveDateTime) -> _ {
     held.and(settled)
 }
 
+/// SQL filter: the license's server has not checked in since `since` (CLN's "not checking
+/// in"): it last checked in before then, or never did and the license is older.
+#[diesel::dsl::auto_type]
+pub fn silent_since(since: NaiveDateTime) -> _ {
+    crate::db::schema::ip_licenses::last_checkin.lt(since).or(
+        crate::db::schema::ip_licenses::last_checkin
+            .is_null()
+            .and(crate::db::schema::ip_licenses::created_at.lt(since)),
+    )
+}
+
 /// SQL filter: the license counts as held at `now` (not an expired trial). Intents count:
 /// they hold their IP and their place in limits.
 #[diesel::dsl::auto_type]

@@ -17,13 +17,9 @@ pub fn stale(
     now: NaiveDateTime,
     reseller_id: Option<i64>,
 ) -> Result<Vec<(License, String)>, DomainError> {
-    let never = ip_licenses::last_checkin
-        .is_null()
-        .and(ip_licenses::created_at.lt(cutoff));
-    let stopped = ip_licenses::last_checkin.lt(cutoff);
     let mut query = ip_licenses::table
         .inner_join(resellers::table)
-        .filter(never.or(stopped))
+        .filter(super::silent_since(cutoff))
         .filter(licensed_at(now))
         .select((License::as_select(), resellers::login))
         .order((

@@ -31,7 +31,8 @@ fn is_root() -> bool {
 }
 
 impl Cluster {
-    pub fn create() -> Self {
+    /// A directory the postgres user owns and a free port; no data directory yet.
+    fn empty() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         if is_root() {
             let status = Command::new("chown")
@@ -46,11 +47,15 @@ impl Cluster {
             .local_addr()
             .unwrap()
             .port();
-        let cluster = Self {
+        Self {
             dir,
             bin: pg_bin(),
             port,
-        };
+        }
+    }
+
+    pub fn create() -> Self {
+        let cluster = Self::empty();
         let data = cluster.data();
         cluster.pg(
             "initdb",
@@ -108,25 +113,7 @@ impl Cluster {
     /// A standby of `primary` (which must be running): `pg_basebackup -R` into a directory of
     /// its own, streaming from the primary; not started.
     pub fn standby_of(primary: &Cluster) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        if is_root() {
-            let status = Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let standby = Self {
-            dir,
-            bin: pg_bin(),
-            port,
-        };
+        let standby = Self::empty();
         let data = standby.data();
         let primary_port = primary.port.to_string();
         standby.pg(

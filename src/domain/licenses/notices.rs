@@ -44,13 +44,7 @@ pub fn notice_stale(
         .inner_join(resellers::table)
         .filter(ip_licenses::relay_state.is_null())
         .filter(crate::domain::held_at(now))
-        .filter(
-            ip_licenses::last_checkin
-                .lt(since)
-                .or(ip_licenses::last_checkin
-                    .is_null()
-                    .and(ip_licenses::created_at.lt(since))),
-        )
+        .filter(crate::domain::silent_since(since))
         .filter(diesel::dsl::not(diesel::dsl::exists(noticed)))
         .order(ip_licenses::id)
         .limit(batch)

@@ -14,6 +14,11 @@ pub fn heading(title: &str) -> String {
     format!("{title}\n{}\n", "-".repeat(title.chars().count()))
 }
 
+/// The width of a text column: its widest cell, or its header if that is wider.
+pub fn column_width<'a>(cells: impl Iterator<Item = &'a str>, header: &str) -> usize {
+    cells.map(str::len).max().unwrap_or(0).max(header.len())
+}
+
 /// What the reports need from the server's settings.
 #[derive(Debug, Clone)]
 pub struct ReportSettings {

@@ -115,13 +115,7 @@ fn daily(
         .inner_join(resellers::table)
         .inner_join(license_types::table)
         .filter(crate::domain::licensed_at(now))
-        .filter(
-            ip_licenses::last_checkin
-                .lt(since)
-                .or(ip_licenses::last_checkin
-                    .is_null()
-                    .and(ip_licenses::created_at.lt(since))),
-        )
+        .filter(crate::domain::silent_since(since))
         .filter(diesel::dsl::not(diesel::dsl::exists(reported)))
         .order((ip_licenses::reseller_id, ip_licenses::id))
         .select((

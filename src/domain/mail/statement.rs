@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::composed::{heading, Composed};
+use super::composed::{column_width, heading, Composed};
 use super::outbox;
 use crate::domain::catalogue::LicenseType;
 use crate::domain::month::Month;
@@ -53,13 +53,12 @@ pub fn statement(lines: &StatementLines<'_>) -> Composed {
         month.first_day(),
         month.last_day()
     );
-    let width = lines
+    let products: Vec<String> = lines
         .usage
         .iter()
-        .map(|l| product(l.usage.type_id).len())
-        .max()
-        .unwrap_or(0)
-        .max("Product".len());
+        .map(|l| product(l.usage.type_id))
+        .collect();
+    let width = column_width(products.iter().map(String::as_str), "Product");
     let _ = writeln!(
         body,
         "{:<5} {:<width$} {:>12} {:>14} {:>10}",
@@ -112,20 +111,14 @@ pub fn statement(lines: &StatementLines<'_>) -> Composed {
     if unpriced {
         body.push_str("\nA type with no price is not in the total: ask your provider.\n");
     }
-    let unit_width = lines
-        .licenses
-        .iter()
-        .map(|l| unit_name(&l.unit).len())
-        .max()
-        .unwrap_or(0)
-        .max("IP or server".len());
+    let units: Vec<String> = lines.licenses.iter().map(|l| unit_name(&l.unit)).collect();
+    let unit_width = column_width(units.iter().map(String::as_str), "IP or server");
     let _ = write!(
         body,
         "\nLicenses\n\n{:<unit_width$} {:<5} License-days\n",
         "IP or server", "Type"
     );
-    for license in &lines.licenses {
-        let unit = unit_name(&license.unit);
+    for (license, unit) in lines.licenses.iter().zip(&units) {
         let _ = writeln!(
             body,
             "{unit:<unit_width$} {:<5} {}",
@@ -134,7 +127,7 @@ pub fn statement(lines: &StatementLines<'_>) -> Composed {
         let _ = writeln!(
             csv,
             "license,{},{},{},{},,",
-            csv_cell(&unit),
+            csv_cell(unit),
             license.type_id,
             csv_cell(&product(license.type_id)),
             license.license_days

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use chrono::NaiveDateTime;
 
-use super::composed::{heading, Composed, ReportSettings};
+use super::composed::{column_width, heading, Composed, ReportSettings};
 use super::outbox;
 use crate::db::models::License;
 use crate::domain::catalogue::LicenseType;
@@ -79,12 +79,7 @@ pub fn not_checking_in(
         "Systems Not Checking In:\n-------------------------\n\
          The following systems recently stopped checking in with ipls:\n\n",
     );
-    let name_width = servers
-        .iter()
-        .map(|s| s.name.len())
-        .max()
-        .unwrap_or(0)
-        .max("System Name".len());
+    let name_width = column_width(servers.iter().map(|s| s.name.as_str()), "System Name");
     let _ = writeln!(
         body,
         "{:<10} {:<name_width$} Last Checkin",
@@ -131,12 +126,7 @@ pub fn trials_ending(login: &str, family: &str, trials: &[TrialEnding]) -> Compo
         "These trial licenses of account {login} ({family}) end soon. A trial that is not \
          registered as a paid license by then stops working when it ends.\n\n"
     );
-    let width = trials
-        .iter()
-        .map(|t| t.ip.len())
-        .max()
-        .unwrap_or(0)
-        .max("IP".len());
+    let width = column_width(trials.iter().map(|t| t.ip.as_str()), "IP");
     let _ = writeln!(body, "{:<width$} {:<5} Ends (UTC)", "IP", "Type");
     for trial in trials {
         let _ = writeln!(
@@ -168,12 +158,7 @@ pub fn daily_digest(
         "Servers that stopped checking in since the last digest, and trials ending within 3 \
          days, per reseller:\n\n"
     );
-    let width = totals
-        .keys()
-        .map(|l| l.len())
-        .max()
-        .unwrap_or(0)
-        .max("Reseller".len());
+    let width = column_width(totals.keys().copied(), "Reseller");
     let _ = writeln!(
         body,
         "{:<width$} {:>16} {:>14}",
@@ -229,12 +214,7 @@ pub fn monthly_digest(
         month.first_day(),
         month.last_day()
     );
-    let width = totals
-        .keys()
-        .map(|l| l.len())
-        .max()
-        .unwrap_or(0)
-        .max("Reseller".len());
+    let width = column_width(totals.keys().copied(), "Reseller");
     let _ = writeln!(
         body,
         "{:<width$} {:>12} {:>12}",
