@@ -23,7 +23,7 @@ use crate::domain::actor::NO_SUCH_KEY;
 use crate::domain::keys::manage::{self, KeyChange};
 use crate::domain::keys::products::product_name;
 use crate::domain::keys::servers::{self, Remover};
-use crate::domain::keys::{self, cidr};
+use crate::domain::keys::{self, cidr, sticky};
 use crate::domain::ActingFor;
 use crate::error::DomainError;
 use crate::state::AppState;
@@ -39,7 +39,7 @@ pub struct KeyView {
     /// The license type the key's servers hold.
     #[serde(rename = "type")]
     pub type_id: i32,
-    /// `kcare` or the Imunify code (`360_1`, ...).
+    /// `kcare`, or the product code (Imunify `360_1`, CloudLinux OS `CLP`, ELS `CELS`, ...).
     pub product: String,
     /// Servers the key may hold; 0 = unlimited.
     pub limit: i32,
@@ -50,6 +50,10 @@ pub struct KeyView {
     pub ip_ranges: Vec<String>,
     pub default: bool,
     pub created_at: String,
+    /// KernelCare keys: the sticky tag (servers take patches released before this day);
+    /// null: none.
+    #[schema(format = Date)]
+    pub sticky_tag: Option<String>,
 }
 
 impl KeyView {
@@ -70,6 +74,7 @@ impl KeyView {
                 .unwrap_or_default(),
             default: k.is_default,
             created_at: iso(k.created_at),
+            sticky_tag: k.sticky_tag.map(|d| d.to_string()),
         }
     }
 }
@@ -81,6 +86,11 @@ pub struct KeyServerView {
     pub hostname: Option<String>,
     pub created_at: String,
     pub last_checkin: Option<String>,
+    /// What a KernelCare server reported at its last check-in (null: nothing reported).
+    pub kernel_id: Option<String>,
+    pub patch_level: Option<i32>,
+    pub latest_patch_level: Option<i32>,
+    pub kernel_supported: Option<bool>,
 }
 
 impl From<&KeyServer> for KeyServerView {
@@ -91,6 +101,10 @@ impl From<&KeyServer> for KeyServerView {
             hostname: s.hostname.clone(),
             created_at: iso(s.created_at),
             last_checkin: s.last_checkin.map(iso),
+            kernel_id: s.kernel_id.clone(),
+            patch_level: s.patch_level,
+            latest_patch_level: s.latest_patch_level,
+            kernel_supported: s.kernel_supported,
         }
     }
 }
@@ -233,6 +247,20 @@ pub struct KeyPatch {
     #[serde(default)]
     #[schema(max_items = 64)]
     pub ip_ranges: Option<Vec<BlockValue>>,
+    /// KernelCare keys: the sticky tag, `YYYY-MM-DD` from 2018-05-28 to the day before
+    /// today; null clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Date, nullable)]
+    pub sticky_tag: Option<Option<String>>,
+}
+
+/// A field that is present (Some), null included (Some(None)); absent stays None.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Change a key's limit, note or IP ranges; absent fields stay as they are.
@@ -256,6 +284,12 @@ pub async fn patch(
             cidr::parse(&joined.join(" ")).map_err(|r| AdminError::invalid(r.message))
         })
         .transpose()?;
+    let today = state.clock.now().date_naive();
+    let tag = input
+        .sticky_tag
+        .as_ref()
+        .map(|t| t.as_deref().map(|d| sticky::parse(d, today)).transpose())
+        .transpose()?;
     let key = key.into_inner();
     let acting = ActingFor::KeyOwner(key.clone());
     let (changed, login) = state
@@ -265,8 +299,16 @@ pub async fn patch(
                 note: input.note.as_ref().map(|n| n.0.clone()),
                 ranges: blocks,
             };
-            let changed = manage::update(c, actor, None, &key, &change)?
-                .ok_or_else(|| DomainError::not_found(NO_SUCH_KEY))?;
+            // One transaction: a refused sticky tag leaves the limit and note as they were.
+            let changed = db::write_transaction(c, |c| {
+                let mut changed = manage::update(c, actor, None, &key, &change)?
+                    .ok_or_else(|| DomainError::not_found(NO_SUCH_KEY))?;
+                if let Some(tag) = tag {
+                    changed = sticky::set(c, actor, &key, tag)?
+                        .ok_or_else(|| DomainError::not_found(NO_SUCH_KEY))?;
+                }
+                Ok(changed)
+            })?;
             Ok((changed, actor.reseller.login.clone()))
         })
         .await?;

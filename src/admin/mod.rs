@@ -11,6 +11,7 @@ mod idempotency;
 mod keys;
 mod license_ops;
 mod licenses;
+mod monitoring_tokens;
 pub mod openapi;
 mod params;
 mod report_mailing;
@@ -75,6 +76,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .service(
                 resource("/resellers/{login}/reports/{family}", "PUT")
                     .route(web::put().to(report_mailing::set)),
+            )
+            .service(
+                resource("/resellers/{login}/monitoring-token", "GET, POST, DELETE")
+                    .route(web::get().to(monitoring_tokens::get))
+                    .route(web::post().to(monitoring_tokens::rotate))
+                    .route(web::delete().to(monitoring_tokens::revoke)),
             )
             .service(
                 resource("/resellers/{login}/rotate-secret", "POST")

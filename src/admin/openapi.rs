@@ -10,8 +10,8 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi, PartialSchema};
 
 use super::{
-    batches, keys, license_ops, licenses, report_mailing, reports, reseller_secrets, resellers,
-    types, upstreams, views, webhooks,
+    batches, keys, license_ops, licenses, monitoring_tokens, report_mailing, reports,
+    reseller_secrets, resellers, types, upstreams, views, webhooks,
 };
 use crate::problem::Problem;
 
@@ -21,7 +21,8 @@ use crate::problem::Problem;
     paths(
         resellers::list, resellers::create, resellers::get, resellers::patch, resellers::block,
         resellers::unblock, resellers::rotate_secret, reseller_secrets::list, reseller_secrets::add,
-        reseller_secrets::revoke, report_mailing::list, report_mailing::set, licenses::list, licenses::on_ip,
+        reseller_secrets::revoke, report_mailing::list, report_mailing::set,
+        monitoring_tokens::get, monitoring_tokens::rotate, monitoring_tokens::revoke, licenses::list, licenses::on_ip,
         licenses::register, licenses::remove, license_ops::move_license, license_ops::patch,
         license_ops::suspend, license_ops::resume, batches::run,
         upstreams::list, upstreams::create, upstreams::get, upstreams::patch, upstreams::delete,

@@ -6,11 +6,12 @@ use serde::Serialize;
 use super::call::Call;
 use super::envelope::success;
 use super::error::{ApiError, ApiResult};
-use super::params::{cln_params, FreeText, MonthText};
+use super::params::{cln_params, BoolText, FreeText, MonthText, ServerCount};
 use crate::auth::{AuthError, Authenticated};
 use crate::db;
 use crate::domain::checkin::check_in;
 use crate::domain::ip::LicenseIp;
+use crate::domain::keys::monitoring::KernelReport;
 use crate::domain::keys::servers as key_servers;
 use crate::domain::month::Month;
 use crate::domain::prices::format_cents;
@@ -22,6 +23,14 @@ cln_params!(CheckinParams {
     server_info: Option<FreeText> = "server_info",
     /// A key server's id: that server checks in (not the address's licenses).
     server_id: Option<FreeText> = "server_id",
+    /// A KernelCare key server's running kernel (with `server_id`; keys.md, monitoring).
+    kernel_id: Option<FreeText> = "kernel_id",
+    /// The patch level it has applied.
+    patch_level: Option<ServerCount> = "patch_level",
+    /// The newest patch level it could apply now (ours: above `patch_level` = out of date).
+    latest_patch_level: Option<ServerCount> = "latest_patch_level",
+    /// Whether KernelCare supports its kernel.
+    kernel_supported: Option<BoolText> = "kernel_supported",
 });
 
 cln_params!(UsageParams {
@@ -61,7 +70,13 @@ pub async fn checkin(state: web::Data<AppState>, call: Call) -> ApiResult {
     let ip = LicenseIp::from_addr(address);
     let p: CheckinParams = call.params()?;
     if let Some(server_id) = p.server_id {
-        return key_server_checkin(&state, ip, server_id.0, now).await;
+        let report = p.kernel_id.map(|kernel| KernelReport {
+            kernel_id: kernel.0,
+            patch_level: p.patch_level.map(|l| l.0),
+            latest_patch_level: p.latest_patch_level.map(|l| l.0),
+            supported: p.kernel_supported.map(|b| b.0),
+        });
+        return key_server_checkin(&state, ip, (server_id.0, report), now).await;
     }
     let info = p.server_info.map(|i| i.0);
     let checked = db::run(&state.pool, move |c| check_in(c, &ip, info.as_deref(), now)).await?;
@@ -77,11 +92,12 @@ pub async fn checkin(state: web::Data<AppState>, call: Call) -> ApiResult {
 async fn key_server_checkin(
     state: &AppState,
     ip: LicenseIp,
-    server_id: String,
+    (server_id, report): (String, Option<KernelReport>),
     now: chrono::NaiveDateTime,
 ) -> ApiResult {
+    let report = report.map(KernelReport::cleaned).transpose()?;
     let found = db::run(&state.pool, move |c| {
-        key_servers::check_in(c, &server_id, now)
+        key_servers::check_in(c, &server_id, report.as_ref(), now)
     })
     .await?
     .ok_or_else(|| ApiError::from(crate::error::DomainError::not_found("Server not found")))?;

@@ -2,6 +2,10 @@
 
 pub mod body;
 pub mod call;
+pub mod cloudlinux_keys;
+pub mod els;
+pub mod groups;
+pub mod kcare_monitoring;
 
 pub mod envelope;
 pub mod error;
@@ -46,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(get_or_post("/ipl/convert.json", web::to(rest::convert)))
             .service(get_or_post("/ipl/move.json", web::to(rest::move_license)))
             .configure(key_routes)
+            .configure(key_product_routes)
             .service(get_or_post("/status.json", web::to(status::status)))
             .service(get_or_post(
                 "/server/checkin.json",
@@ -61,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::to(v2::licenses),
             )),
     )
+    .configure(|cfg| monitoring_routes(cfg, "/clweb/api/kcare"))
     .service(web::resource("/metrics").route(web::get().to(status::metrics)))
     .service(web::resource("/livez").route(web::get().to(status::livez)))
     .service(web::resource("/showip.php").route(web::get().to(showip::show_ip)))
@@ -130,6 +136,73 @@ fn key_routes(cfg: &mut web::ServiceConfig) {
     for (path, handler) in routes {
         cfg.service(get_or_post(path, handler));
     }
+}
+
+/// CloudLinux OS keys (API v2, one address per object, its method says what to do), ELS
+/// keys, server groups and KernelCare monitoring (keys.md).
+fn key_product_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v2/cl/keys")
+            .route(web::get().to(cloudlinux_keys::list))
+            .route(web::post().to(cloudlinux_keys::create))
+            .route(web::patch().to(cloudlinux_keys::update))
+            .route(web::delete().to(cloudlinux_keys::delete))
+            .default_service(web::to(|req: HttpRequest| async move {
+                refuse_method(&req, "GET, POST, PATCH, DELETE")
+            })),
+    )
+    .service(
+        web::resource("/v2/cl/servers")
+            .route(web::get().to(cloudlinux_keys::server_list))
+            .route(web::delete().to(cloudlinux_keys::server_remove))
+            .default_service(web::to(|req: HttpRequest| async move {
+                refuse_method(&req, "GET, DELETE")
+            })),
+    )
+    .service(
+        web::resource("/v2/cl/sub-account/servers")
+            .route(web::get().to(cloudlinux_keys::sub_account_servers))
+            .default_service(web::to(get_only)),
+    );
+    let routes: [(&str, Route); 15] = [
+        (
+            "/v2/cl/register_server.json",
+            web::to(cloudlinux_keys::register_server),
+        ),
+        ("/els/key/create.json", web::to(els::create)),
+        ("/els/key/update.json", web::to(els::update)),
+        ("/els/key/remove.json", web::to(els::remove)),
+        ("/els/key/list.json", web::to(els::list)),
+        ("/els/srv/list.json", web::to(els::server_list)),
+        ("/els/srv/remove.json", web::to(els::server_remove)),
+        ("/els/register_server.json", web::to(els::register_server)),
+        ("/group/create.json", web::to(groups::create)),
+        ("/group/list.json", web::to(groups::list)),
+        ("/group/servers/list.json", web::to(groups::servers)),
+        ("/group/servers/put.json", web::to(groups::put)),
+        ("/group/servers/remove.json", web::to(groups::remove)),
+        ("/kcare/patchset.json", web::to(kcare_monitoring::patchset)),
+        ("/group/delete.json", web::to(groups::delete)),
+    ];
+    for (path, handler) in routes {
+        cfg.service(get_or_post(path, handler));
+    }
+    monitoring_routes(cfg, "/kcare");
+}
+
+/// The Nagios endpoints under one prefix (`/api/kcare`, `/clweb/api/kcare`); resources,
+/// not a scope, so that the other `/kcare/...` calls stay reachable.
+fn monitoring_routes(cfg: &mut web::ServiceConfig, prefix: &str) {
+    cfg.service(
+        web::resource(format!("{prefix}/nagios/{{key}}"))
+            .route(web::get().to(kcare_monitoring::by_key))
+            .default_service(web::to(get_only)),
+    )
+    .service(
+        web::resource(format!("{prefix}/nagios-res/{{login}}/{{token}}"))
+            .route(web::get().to(kcare_monitoring::by_reseller))
+            .default_service(web::to(get_only)),
+    );
 }
 
 /// GET with query parameters is what clients send; a form POST is read the same way.

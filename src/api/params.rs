@@ -11,7 +11,9 @@ use utoipa::{PartialSchema, ToSchema};
 use super::call::{parse_ip, Call};
 use super::error::ApiError;
 use crate::domain::ip::LicenseIp;
-use crate::domain::keys::products::{imunify_type, IMUNIFY_CODES};
+use crate::domain::keys::products::{
+    code_type, imunify_type, Product, CLOUDLINUX_CODES, ELS_CODES, IMUNIFY_CODES,
+};
 use crate::domain::month::Month;
 use crate::wire::{parse_bool, patterns, shorten};
 
@@ -228,6 +230,81 @@ call_value!(
         ))
     })
 );
+
+call_value!(
+    /// A server's number, as CloudLinux OS and ELS answers show it (`id`).
+    ServerNumber(i64),
+    text_schema(Some(r"^[0-9]{1,18}$"), "A server's number (`id`)"),
+    |name, text| text
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::invalid(format!(
+            "Invalid {name}: {} (expected a server's number)",
+            shorten(text)
+        )))
+);
+
+/// A product code of `product` (any case) as its license type, or the refusal naming them.
+fn product_code(product: Product, name: &str, text: &str) -> Result<i32, ApiError> {
+    code_type(product, text.trim()).ok_or_else(|| {
+        let codes: Vec<&str> = product.codes().iter().map(|(c, _)| *c).collect();
+        ApiError::invalid(format!(
+            "Unknown {name} {}; expected one of {}",
+            shorten(text),
+            codes.join(", ")
+        ))
+    })
+}
+
+call_value!(
+    /// A CloudLinux OS key product (API v2's `productType`), as its license type.
+    CloudLinuxCode(i32),
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(CLOUDLINUX_CODES.map(|(code, _)| code))),
+    |name, text| product_code(Product::CloudLinux, name, text)
+);
+
+call_value!(
+    /// An ELS product code, as its license type.
+    ElsCode(i32),
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ELS_CODES.map(|(code, _)| code))),
+    |name, text| product_code(Product::Els, name, text)
+);
+
+/// `productType`, or the Go client's `code` for the same thing (ELS key create), as the
+/// ELS license type; required.
+#[derive(Debug, Clone)]
+pub struct ElsProductOrCode(pub i32);
+
+impl CallField for ElsProductOrCode {
+    fn field(call: &Call, name: &str) -> Result<Self, ApiError> {
+        match call.non_empty(name).or_else(|| call.non_empty("code")) {
+            Some(text) => product_code(Product::Els, name, text).map(ElsProductOrCode),
+            None => Err(ApiError::invalid(format!(
+                "Parameter {name} (or code) is required"
+            ))),
+        }
+    }
+}
+
+impl PartialSchema for ElsProductOrCode {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(ELS_CODES.map(|(code, _)| code)))
+            .description(Some(
+                "An ELS product code; the Go client's `code` is read too",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ElsProductOrCode {}
 
 /// A parameter that must be sent but may be empty (`key/set_cidr.json`'s `cidr`: empty
 /// clears the key's ranges).

@@ -13,9 +13,9 @@ use crate::db::models::{ActivationKey, Reseller};
 use crate::db::DbConnection;
 use crate::domain::actor::{self, ActingFor, Actor, Source};
 use crate::domain::keys::manage::{self, KeyChange};
-use crate::domain::keys::products::{imunify_code, parse_product};
+use crate::domain::keys::products::{parse_product, product_codes, product_name};
 use crate::domain::keys::servers::{self, Remover};
-use crate::domain::keys::{self, cidr, Product};
+use crate::domain::keys::{self, cidr, monitoring_tokens, sticky, Product};
 use crate::domain::resellers as accounts;
 use crate::error::DomainError;
 use crate::wire::format_date;
@@ -30,6 +30,7 @@ const KEY_COLUMNS: &[Column] = &[
     col("ip_ranges", "RANGES"),
     col("default", "DEFAULT"),
     col("created_at", "CREATED (UTC)"),
+    col("sticky_tag", "STICKY TAG"),
 ];
 
 #[derive(Debug, Subcommand)]
@@ -38,7 +39,8 @@ pub enum KeyCommand {
     Create {
         #[arg(long)]
         reseller: String,
-        /// kcare, or an Imunify code: AVP, 360_1, 360_5, 360_30, 360_250, 360_UN, CLEAN.
+        /// kcare; an Imunify code (AVP, 360_1, 360_5, 360_30, 360_250, 360_UN, CLEAN); a
+        /// CloudLinux OS product (CL, CLP, CLS, CLADMIN); or an ELS code (CELS, CELS7, ...).
         #[arg(long, value_parser = product_type)]
         product: i32,
         /// Servers the key may hold; 0 = unlimited.
@@ -75,6 +77,17 @@ pub enum KeyCommand {
     },
     /// Remove a server from its key (by server id), freeing its slot.
     RemoveServer { server_id: String },
+    /// Pin a KernelCare key's servers to patches released before DATE (YYYY-MM-DD, from
+    /// 2018-05-28 to yesterday), or "none" to clear the sticky tag.
+    SetStickyTag { key: String, date: String },
+    /// A reseller's read-only monitoring token for the Nagios reseller form: a new one
+    /// (printed once; the old one stops working), or --revoke to end it.
+    MonitoringToken {
+        #[arg(long)]
+        reseller: String,
+        #[arg(long)]
+        revoke: bool,
+    },
 }
 
 pub fn run(config: &Config, clock: &dyn Clock, command: KeyCommand) -> Result<(), CliError> {
@@ -134,6 +147,44 @@ pub fn run(config: &Config, clock: &dyn Clock, command: KeyCommand) -> Result<()
             print_servers(&rows, format);
             Ok(())
         }
+        KeyCommand::SetStickyTag { key, date } => {
+            let tag = match date.as_str() {
+                "none" => None,
+                text => Some(sticky::parse(text, now.date()).map_err(domain_error)?),
+            };
+            act(conn, ActingFor::KeyOwner(key.clone()), now, |c, actor| {
+                sticky::set(c, actor, &key, tag)
+            })?;
+            match tag {
+                Some(day) => println!("key {key}: servers take patches released before {day}"),
+                None => println!("key {key}: no sticky tag"),
+            }
+            Ok(())
+        }
+        KeyCommand::MonitoringToken { reseller, revoke } => {
+            let id = accounts::get(conn, &reseller).map_err(domain_error)?.id;
+            let by = accounts::ChangedBy {
+                source: &Source::Cli,
+                now,
+            };
+            if revoke {
+                let had = monitoring_tokens::revoke(conn, id, &by).map_err(domain_error)?;
+                println!(
+                    "{reseller}: {}",
+                    if had {
+                        "monitoring token revoked"
+                    } else {
+                        "had no monitoring token"
+                    }
+                );
+            } else {
+                println!(
+                    "{}",
+                    monitoring_tokens::rotate(conn, id, &by).map_err(domain_error)?
+                );
+            }
+            Ok(())
+        }
         KeyCommand::RemoveServer { server_id } => {
             let source = Source::Cli.to_string();
             let remover = Remover::Server {
@@ -174,21 +225,22 @@ fn key_ranges(text: &str) -> Result<KeyRanges, String> {
     cidr::parse(text).map(KeyRanges).map_err(|r| r.message)
 }
 
-/// `--product`: kcare or an Imunify code, as a license type.
+/// `--product`: kcare or another key product's code, as a license type.
 fn product_type(text: &str) -> Result<i32, String> {
     parse_product(text).ok_or_else(|| {
         format!(
-            "--product {text:?}: expected kcare or an Imunify code ({})",
-            keys::products::IMUNIFY_CODES.map(|(c, _)| c).join(", ")
+            "--product {text:?}: expected kcare or a product code ({})",
+            product_codes().join(", ")
         )
     })
 }
 
-/// What the product is called in listings.
+/// What the product is called in listings: `kernelcare`, or the product's slug and code
+/// (`imunify 360_1`, `cloudlinux CLP`, `els CELS`).
 fn product_label(type_id: i32) -> String {
-    match imunify_code(type_id) {
-        Some(code) => format!("imunify {code}"),
-        None => "kernelcare".to_string(),
+    match Product::of_type(type_id) {
+        Some(Product::KernelCare) | None => "kernelcare".to_string(),
+        Some(product) => format!("{} {}", product.slug(), product_name(type_id)),
     }
 }
 
@@ -243,6 +295,7 @@ fn list(conn: &mut DbConnection, login: Option<&str>, format: Format) -> Result<
                 Cell::opt_text(k.cidrs.clone()),
                 Cell::Bool(k.is_default),
                 Cell::Time(k.created_at),
+                Cell::opt_text(k.sticky_tag.map(|d| d.to_string())),
             ]
         })
         .collect();
@@ -266,6 +319,9 @@ fn show(conn: &mut DbConnection, key: &str) -> Result<(), CliError> {
         found.cidrs.as_deref().unwrap_or("any address")
     );
     println!("default:   {}", if found.is_default { "yes" } else { "no" });
+    if let Some(tag) = found.sticky_tag {
+        println!("sticky:    {tag} (servers take patches released before it)");
+    }
     println!("created:   {}", format_date(found.created_at));
     let rows = servers::of_key(conn, found.id).map_err(domain_error)?;
     println!();
@@ -283,6 +339,8 @@ fn print_servers(rows: &[crate::db::models::KeyServer], format: Format) {
                 Cell::opt_text(s.hostname.clone()),
                 Cell::Time(s.created_at),
                 Cell::opt_time(s.last_checkin),
+                Cell::opt_text(s.kernel_id.clone()),
+                Cell::opt_text(s.patch_level.map(|l| l.to_string())),
             ]
         })
         .collect();
@@ -294,6 +352,8 @@ fn print_servers(rows: &[crate::db::models::KeyServer], format: Format) {
             col("hostname", "HOSTNAME"),
             col("created_at", "CREATED (UTC)"),
             col("last_checkin", "LAST CHECK-IN (UTC)"),
+            col("kernel_id", "KERNEL"),
+            col("patch_level", "PATCH"),
         ],
         &cells,
     );

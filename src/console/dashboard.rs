@@ -60,7 +60,11 @@ fn licenses_of(type_id: i32) -> String {
     match Product::of_type(type_id) {
         Some(Product::KernelCare) => "/console/keys?product=kcare".to_string(),
         Some(Product::Imunify) => "/console/keys?product=imunify".to_string(),
-        None => format!("/console/licenses?type={type_id}"),
+        // CloudLinux OS and ELS are sold by IP far more than by key: their boxes lead to the
+        // IP licenses, and the Keys page has their keys.
+        Some(Product::CloudLinux | Product::Els) | None => {
+            format!("/console/licenses?type={type_id}")
+        }
     }
 }
 

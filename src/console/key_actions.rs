@@ -72,10 +72,7 @@ pub async fn create(
         manage::create(c, actor, type_id, limit, &note)
     })
     .await?;
-    let slug = match Product::of_type(key.type_id) {
-        Some(Product::Imunify) => "imunify",
-        _ => "kcare",
-    };
+    let slug = Product::of_type(key.type_id).map_or("kcare", Product::slug);
     Ok(to(format!("/console/keys?product={slug}&notice=created")))
 }
 

@@ -41,13 +41,10 @@ fn notice_text(code: &str) -> Option<&'static str> {
     }
 }
 
-/// `?product=imunify` shows the Imunify keys; anything else the KernelCare keys.
+/// `?product=imunify` (`cloudlinux`, `els`) shows that product's keys; anything else the
+/// KernelCare keys.
 fn product_of(text: &str) -> Product {
-    if text == "imunify" {
-        Product::Imunify
-    } else {
-        Product::KernelCare
-    }
+    Product::from_slug(text).unwrap_or(Product::KernelCare)
 }
 
 /// "2 / 5", with CLN's words when the key is full.
@@ -68,7 +65,7 @@ fn product_tabs(base: &str, current: Product) -> Markup {
     html! {
         nav.tabs aria-label="Products" {
             ul {
-                @for (product, slug) in [(Product::KernelCare, "kcare"), (Product::Imunify, "imunify")] {
+                @for (product, slug) in Product::ALL.map(|p| (p, p.slug())) {
                     li {
                         @if product == current {
                             a href={(base) "?product=" (slug)} aria-current="page" { (product.name()) " keys" }

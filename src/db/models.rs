@@ -212,6 +212,8 @@ pub struct ActivationKey {
     pub cidrs: Option<String>,
     pub is_default: bool,
     pub created_at: NaiveDateTime,
+    /// KernelCare's sticky tag: servers take patches released before this day.
+    pub sticky_tag: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Insertable)]
@@ -237,6 +239,11 @@ pub struct KeyServer {
     pub hostname: Option<String>,
     pub created_at: NaiveDateTime,
     pub last_checkin: Option<NaiveDateTime>,
+    /// What a KernelCare server reported at its last check-in (None: not reported).
+    pub kernel_id: Option<String>,
+    pub patch_level: Option<i32>,
+    pub latest_patch_level: Option<i32>,
+    pub kernel_supported: Option<bool>,
 }
 
 #[derive(Debug, Insertable)]
@@ -246,6 +253,19 @@ pub struct NewKeyServer<'a> {
     pub key_id: i64,
     pub ip: &'a str,
     pub hostname: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A reseller's server group for one product.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::server_groups)]
+pub struct ServerGroup {
+    pub id: i64,
+    pub reseller_id: i64,
+    /// The product's name (`Product::group_type`): IMUNIFY, KERNELCARE, CLOUDLINUX, ELS.
+    pub product: String,
+    pub name: String,
+    pub description: String,
     pub created_at: NaiveDateTime,
 }
 

@@ -324,6 +324,7 @@ diesel::table! {
         cidrs -> Nullable<Text>,
         is_default -> Bool,
         created_at -> Timestamp,
+        sticky_tag -> Nullable<Date>,
     }
 }
 
@@ -336,9 +337,44 @@ diesel::table! {
         hostname -> Nullable<Text>,
         created_at -> Timestamp,
         last_checkin -> Nullable<Timestamp>,
+        kernel_id -> Nullable<Text>,
+        patch_level -> Nullable<Integer>,
+        latest_patch_level -> Nullable<Integer>,
+        kernel_supported -> Nullable<Bool>,
     }
 }
 
+diesel::table! {
+    server_groups (id) {
+        id -> BigInt,
+        reseller_id -> BigInt,
+        product -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    server_group_members (server_row) {
+        server_row -> BigInt,
+        group_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    monitoring_tokens (reseller_id) {
+        reseller_id -> BigInt,
+        token_sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(server_group_members -> server_groups (group_id));
+diesel::joinable!(server_group_members -> key_servers (server_row));
+diesel::allow_tables_to_appear_in_same_query!(server_group_members, server_groups, key_servers);
+diesel::allow_tables_to_appear_in_same_query!(server_group_members, activation_keys);
+diesel::allow_tables_to_appear_in_same_query!(server_groups, activation_keys);
 diesel::joinable!(activation_keys -> resellers (reseller_id));
 diesel::joinable!(key_servers -> activation_keys (key_id));
 diesel::allow_tables_to_appear_in_same_query!(activation_keys, key_servers, resellers);

@@ -423,3 +423,14 @@ pub fn metric(addr: SocketAddr, name: &str) -> u64 {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or_else(|| panic!("metric {name} missing"))
 }
+
+/// The database id of the reseller `login`.
+pub fn reseller_id(srv: &TestServer, login: &str) -> i64 {
+    use diesel::prelude::*;
+    use ipls::db::schema::resellers;
+    resellers::table
+        .filter(resellers::login.eq(login))
+        .select(resellers::id)
+        .first(&mut srv.conn())
+        .expect("the reseller's id")
+}

@@ -177,11 +177,12 @@ on_both_backends! {
         let page = ok(&srv, &t, "GET", "/api/admin/v1/audit?limit=3", None);
         assert_eq!(page["items"][0]["ip"], "198.51.100.2", "newest first");
         let older = ok(&srv, &t, "GET", &format!("/api/admin/v1/audit?limit=10&cursor={}", page["next_cursor"].as_str().unwrap()), None);
-        // The older events: four license changes, then the two accounts' creation (beta's,
-        // acme's) and acme's default KernelCare key (key_create), made with acme.
-        assert_eq!(older["items"].as_array().unwrap().len(), 7);
+        // The older events: four license changes, then each account's creation with the
+        // default keys its products came with (beta's CloudLinux OS key; acme's CloudLinux OS
+        // and KernelCare keys), newest first.
+        assert_eq!(older["items"].as_array().unwrap().len(), 9);
         let actions: Vec<&str> = older["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-        assert_eq!(actions[4..], ["reseller_create", "reseller_create", "key_create"], "{older}");
+        assert_eq!(actions[4..], ["reseller_create", "key_create", "reseller_create", "key_create", "key_create"], "{older}");
         assert_eq!(older["items"][4]["reseller"], "beta");
         assert_eq!(older["next_cursor"], Value::Null);
     }

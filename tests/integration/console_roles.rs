@@ -39,6 +39,7 @@ fn key_with_a_server(srv: &TestServer) -> String {
     use diesel::prelude::*;
     use ipls::db::schema::activation_keys;
     let key: String = activation_keys::table
+        .filter(activation_keys::type_id.eq(16))
         .select(activation_keys::key_text)
         .order(activation_keys::id)
         .first(&mut srv.conn())

@@ -34,7 +34,7 @@ key_tests! {
             created,
             json!({"key": key, "reseller": "alice", "type": 16, "product": "kcare", "limit": 2,
                    "servers": 0, "note": "billing #7", "ip_ranges": [], "default": false,
-                   "created_at": "2026-11-28T12:00:00Z"})
+                   "created_at": "2026-11-28T12:00:00Z", "sticky_tag": null})
         );
         // The reseller sees it through the CLN API.
         let own = ok(&alice, "kcare/key/list", "");

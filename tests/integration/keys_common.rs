@@ -100,3 +100,27 @@ macro_rules! key_tests {
         )*
     };
 }
+
+/// A token call with any method (`/api/v2/cl/...`): the parameters in the query string, as
+/// CLN's v2 takes them; asserts HTTP 200 and the envelope.
+pub fn with_method(r: &Reseller, method: &str, path: &str, params: &str) -> serde_json::Value {
+    let sep = if params.is_empty() { "" } else { "&" };
+    let target = format!("{path}?{params}{sep}token={}", r.token());
+    let response = http::request(r.addr, method, &target, &[], b"");
+    assert_eq!(
+        response.status,
+        200,
+        "{method} {target}: {}",
+        response.text()
+    );
+    let value = response.json();
+    common::assert_envelope(&value);
+    value
+}
+
+/// `data` of a successful call `with_method`.
+pub fn ok_with(r: &Reseller, method: &str, path: &str, params: &str) -> serde_json::Value {
+    let value = with_method(r, method, path, params);
+    assert_eq!(value["success"], true, "{method} {path}?{params}: {value}");
+    value["data"].clone()
+}

@@ -85,13 +85,22 @@ fn keys_down_with_keys_present(kind: Kind) {
         Kind::Sqlite => "sqlite",
         Kind::Postgres => "postgres",
     };
-    let down = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(dir)
-            .join("2026-11-29-000009_activation_keys/down.sql"),
-    )
-    .expect("down.sql");
+    // The key products' tables (000019) hang on the key tables: they go first.
+    let down = [
+        "2026-12-09-000019_key_products",
+        "2026-11-29-000009_activation_keys",
+    ]
+    .map(|migration| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(dir)
+                .join(migration)
+                .join("down.sql"),
+        )
+        .expect("down.sql")
+    })
+    .join("\n");
     conn.batch_execute(&format!("BEGIN; {down} COMMIT;"))
         .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
     let left = license_types::table

@@ -85,7 +85,7 @@ fn insert_key(
 ) -> Result<ActivationKey, DomainError> {
     let product = Product::of_type(type_id)
         .ok_or_else(|| DomainError::Internal(format!("type {type_id} takes no keys")))?;
-    let key_text = new_key(product)?;
+    let key_text = new_key(product, type_id, reseller.id)?;
     diesel::insert_into(activation_keys::table)
         .values(NewActivationKey {
             reseller_id: reseller.id,
@@ -128,9 +128,9 @@ pub fn ensure_default_keys(
         .filter(activation_keys::is_default.eq(true))
         .select(activation_keys::type_id)
         .load(conn)?;
-    let missing: Vec<i32> = enabled
-        .into_iter()
-        .filter(|t| !with_default.contains(t))
+    // In the catalogue's product order (key_types), so that listings read the same way.
+    let missing: Vec<i32> = key_types()
+        .filter(|t| enabled.contains(t) && !with_default.contains(t))
         .collect();
     for type_id in &missing {
         insert_key(
@@ -195,10 +195,7 @@ pub fn list(
         query = query.filter(activation_keys::reseller_id.eq(id));
     }
     if let Some(product) = product {
-        let types: Vec<i32> = key_types()
-            .filter(|t| Product::of_type(*t) == Some(product))
-            .collect();
-        query = query.filter(activation_keys::type_id.eq_any(types));
+        query = query.filter(activation_keys::type_id.eq_any(product.types()));
     }
     Ok(query.load(conn)?)
 }

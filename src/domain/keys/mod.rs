@@ -9,11 +9,15 @@
 //! under the reseller's row lock, as IP registrations are.
 
 pub mod cidr;
+pub mod groups;
 pub mod import;
 pub mod manage;
+pub mod monitoring;
+pub mod monitoring_tokens;
 pub mod products;
 pub mod registration;
 pub mod servers;
+pub mod sticky;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -39,6 +39,24 @@ fn refused(code: i32, message: impl Into<String>) -> Registration {
 
 pub const UNKNOWN_KEY: &str = "Unknown key";
 
+/// An unknown key, in the product's words: CloudLinux OS answers with CLN's (Spacewalk's
+/// fault 60).
+fn unknown_key(product: Product, key_text: &str) -> Registration {
+    match product {
+        Product::CloudLinux => refused(2, format!("Could not find token '{key_text}'")),
+        _ => refused(2, UNKNOWN_KEY),
+    }
+}
+
+/// A full key, in the product's words: CloudLinux OS answers with CLN's (the FAQ's
+/// "Maximum usage count of N reached", Spacewalk's fault 61).
+fn key_full(product: Product, limit: i32) -> Registration {
+    match product {
+        Product::CloudLinux => refused(3, format!("Maximum usage count of {limit} reached")),
+        _ => refused(3, KEY_LIMIT_REACHED),
+    }
+}
+
 /// A server registering itself with `key_text` from `address`.
 pub fn register(
     conn: &mut DbConnection,
@@ -56,11 +74,11 @@ pub fn register(
         .map(|h| h.chars().take(MAX_HOSTNAME).collect());
     // A string that cannot be a key costs no database work.
     if !product.is_key_shaped(key_text) {
-        return Ok(refused(2, UNKNOWN_KEY));
+        return Ok(unknown_key(product, key_text));
     }
     let key = super::find(conn, key_text)?.filter(|k| Product::of_type(k.type_id) == Some(product));
     let Some(key) = key else {
-        return Ok(refused(2, UNKNOWN_KEY));
+        return Ok(unknown_key(product, key_text));
     };
     let owner: Reseller = resellers::table
         .find(key.reseller_id)
@@ -84,17 +102,25 @@ pub fn register(
     };
     let ip = LicenseIp::from_addr(address).to_string();
     with_retries(conn, |c| {
-        register_once(c, &key, &owner, type_limit, &ip, hostname.as_deref(), now)
+        register_once(
+            c,
+            product,
+            &key,
+            &owner,
+            type_limit,
+            (&ip, hostname.as_deref()),
+            now,
+        )
     })
 }
 
 fn register_once(
     conn: &mut DbConnection,
+    product: Product,
     key: &ActivationKey,
     owner: &Reseller,
     type_limit: Option<i32>,
-    ip: &str,
-    hostname: Option<&str>,
+    (ip, hostname): (&str, Option<&str>),
     now: NaiveDateTime,
 ) -> Result<Registration, DomainError> {
     if let Some(limit) = type_limit {
@@ -117,8 +143,8 @@ fn register_once(
         .execute(conn)?;
     if raised == 0 {
         return Ok(match super::find(conn, &key.key_text)? {
-            Some(_) => refused(3, KEY_LIMIT_REACHED),
-            None => refused(2, UNKNOWN_KEY),
+            Some(now_read) => key_full(product, now_read.server_limit),
+            None => unknown_key(product, &key.key_text),
         });
     }
     let server_id = new_server_id()?;

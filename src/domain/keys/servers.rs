@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::monitoring::KernelReport;
 use super::products::{is_server_id_shaped, Product};
 use super::{context, find_own, type_label, with_retries};
 use crate::db::models::{ActivationKey, KeyServer, Reseller};
@@ -35,6 +36,30 @@ pub fn find_server(
         .select(KeyServer::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// A key server by its row number (the `id` CloudLinux OS and ELS answers show).
+pub fn find_row(conn: &mut DbConnection, id: i64) -> Result<Option<KeyServer>, DomainError> {
+    Ok(key_servers::table
+        .find(id)
+        .select(KeyServer::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Every server on the reseller's keys of `product`, with its key, oldest first.
+pub fn of_reseller(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    product: Product,
+) -> Result<Vec<(KeyServer, ActivationKey)>, DomainError> {
+    Ok(key_servers::table
+        .inner_join(activation_keys::table)
+        .filter(activation_keys::reseller_id.eq(reseller_id))
+        .filter(activation_keys::type_id.eq_any(product.types()))
+        .order(key_servers::id)
+        .select((KeyServer::as_select(), ActivationKey::as_select()))
+        .load(conn)?)
 }
 
 /// The servers of one key, oldest first.
@@ -236,11 +261,12 @@ pub fn convert(
     })
 }
 
-/// A key server's check-in (`/api/server/checkin.json?server_id=`): records the time; None
-/// for an unknown server id.
+/// A key server's check-in (`/api/server/checkin.json?server_id=`): records the time and
+/// what a KernelCare server reports of its kernel; None for an unknown server id.
 pub fn check_in(
     conn: &mut DbConnection,
     server_id: &str,
+    report: Option<&KernelReport>,
     now: NaiveDateTime,
 ) -> Result<Option<(KeyServer, i32)>, DomainError> {
     let Some(server) = find_server(conn, server_id)? else {
@@ -251,6 +277,9 @@ pub fn check_in(
         .execute(conn)?;
     if updated == 0 {
         return Ok(None);
+    }
+    if let Some(report) = report {
+        super::monitoring::record(conn, server.id, report)?;
     }
     let type_id: i32 = activation_keys::table
         .find(server.key_id)

@@ -40,6 +40,9 @@ pub enum AccountAction {
     ResetLink,
     /// A product family's report mailing set (`detail`: `family=F active=on|off to=A,B`).
     ReportMailing,
+    /// The KernelCare monitoring token made or rotated, or revoked.
+    MonitoringToken,
+    MonitoringTokenRevoke,
 }
 
 impl AccountAction {
@@ -60,6 +63,8 @@ impl AccountAction {
             AccountAction::TwoFactorOff => "user_2fa_off",
             AccountAction::ResetLink => "user_reset_link",
             AccountAction::ReportMailing => "report_mailing",
+            AccountAction::MonitoringToken => "monitoring_token",
+            AccountAction::MonitoringTokenRevoke => "monitoring_token_revoke",
         }
     }
 }

@@ -104,11 +104,11 @@ crate::on_both_kinds! {
         let lines: Vec<&str> = audit.lines().collect();
         assert_eq!(
             lines[1],
-            "4,2020-01-22 08:00,acme,register,203.0.113.2,16,,198.51.100.7"
+            "5,2020-01-22 08:00,acme,register,203.0.113.2,16,,198.51.100.7"
         );
         assert_eq!(
             lines[2],
-            "5,2020-01-23 08:00,acme,remove,203.0.113.2,16,,198.51.100.7"
+            "6,2020-01-23 08:00,acme,remove,203.0.113.2,16,,198.51.100.7"
         );
         assert_eq!(lines.len(), 3);
         let since = succeeded(&ipls(
