@@ -108,10 +108,13 @@ pub fn key_servers(
     if Product::of_type(key.type_id) != Some(Product::KernelCare) {
         return Ok(None);
     }
-    Ok(Some((
-        super::servers::of_key(conn, key.id)?,
-        key.sticky_tag,
-    )))
+    // Read here, not through `servers` (which records reports through this module).
+    let servers = key_servers::table
+        .filter(key_servers::key_id.eq(key.id))
+        .order(key_servers::id)
+        .select(KeyServer::as_select())
+        .load(conn)?;
+    Ok(Some((servers, key.sticky_tag)))
 }
 
 /// All of a reseller's KernelCare key servers, oldest first.
