@@ -15,7 +15,7 @@ use super::params::{cln_params, FreeText, MayBeEmpty, ServerCount};
 use crate::auth::Authenticated;
 use crate::db;
 use crate::domain::keys::servers::{self, Remover};
-use crate::domain::keys::{cidr, manage, products::KERNELCARE_TYPE, Product, KEY_NOT_FOUND};
+use crate::domain::keys::{self, cidr, manage, products::KERNELCARE_TYPE, Product, KEY_NOT_FOUND};
 use crate::state::AppState;
 use crate::wire::format_date;
 
@@ -84,6 +84,8 @@ struct KeyRow {
     note: String,
     servers: i32,
     default: bool,
+    /// Ours: the sticky tag (`YYYY-MM-DD`, servers take patches released before it), or null.
+    sticky_tag: Option<String>,
 }
 
 /// The caller's KernelCare keys; `enabled` is false while it is blocked.
@@ -106,6 +108,7 @@ pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiR
             note: k.note,
             servers: k.servers,
             default: k.is_default,
+            sticky_tag: k.sticky_tag.map(|d| d.to_string()),
         })
         .collect();
     Ok(success(rows))
@@ -118,13 +121,15 @@ pub async fn key_servers(state: web::Data<AppState>, auth: Authenticated<Call>) 
     let Authenticated { reseller, call } = auth;
     let key = call.params::<KeyParams>()?.key.0;
     let found = db::run(&state.pool, move |c| {
-        servers::list(c, reseller.id, PRODUCT, &key)
+        let tag = keys::find_own(c, reseller.id, PRODUCT, &key)?.and_then(|k| k.sticky_tag);
+        Ok((servers::list(c, reseller.id, PRODUCT, &key)?, tag))
     })
     .await?;
+    let (found, tag) = found;
     Ok(success(
         found
             .iter()
-            .map(KernelCareServerRow::from)
+            .map(|s| KernelCareServerRow::new(s, tag))
             .collect::<Vec<_>>(),
     ))
 }

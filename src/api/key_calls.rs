@@ -101,15 +101,18 @@ pub struct KernelCareServerRow {
     ip: String,
     created: String,
     last_checkin: Option<String>,
+    /// Ours: the key's sticky tag, which the server follows, or null.
+    sticky_tag: Option<String>,
 }
 
-impl From<&KeyServer> for KernelCareServerRow {
-    fn from(s: &KeyServer) -> Self {
+impl KernelCareServerRow {
+    pub fn new(s: &KeyServer, sticky_tag: Option<chrono::NaiveDate>) -> Self {
         Self {
             server_id: s.server_id.clone(),
             ip: s.ip.clone(),
             created: format_date(s.created_at),
             last_checkin: optional_date(s.last_checkin),
+            sticky_tag: sticky_tag.map(|d| d.to_string()),
         }
     }
 }

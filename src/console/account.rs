@@ -43,6 +43,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "user-removed" => "Login removed.",
         "secret-revoked" => "The secret was revoked: tokens made with it are refused now.",
         "reports" => "Report mailing saved.",
+        "monitoring-revoked" => "The monitoring token was revoked.",
         _ => return None,
     })
 }
@@ -69,6 +70,7 @@ pub(super) async fn page(
     let logins: Vec<ConsoleUser> = db::run(&state.pool, move |c| users::list(c, Some(id))).await?;
     let api_secrets = super::account_secrets::load(state, reseller.login.clone()).await?;
     let reports = super::account_reports::load(state, reseller.id).await?;
+    let monitoring = super::account_monitoring::load(state, reseller.id).await?;
     let full = who.role().may(Permission::ManageAccount);
     // A blocked account's key can still be revealed and its users may change their own
     // passwords; the account's settings and logins cannot change.
@@ -120,6 +122,7 @@ pub(super) async fn page(
         }
         (super::account_secrets::section(who, &api_secrets, writable))
         (super::account_reports::section(who, &reports, writable, typed))
+        (super::account_monitoring::section(who, &reseller.login, monitoring, writable))
         section {
             h2 { "Console logins" }
             table {
@@ -236,7 +239,7 @@ pub async fn rotate(
     .await
 }
 
-fn redirect(notice: &str) -> HttpResponse {
+pub(super) fn redirect(notice: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header(("location", format!("/console/account?notice={notice}")))
         .finish()

@@ -12,7 +12,7 @@ use super::page::{ConsoleError, PageResult};
 use crate::auth::session::Console;
 use crate::domain::keys::manage::{self, KeyChange};
 use crate::domain::keys::servers::{self, Remover};
-use crate::domain::keys::{cidr, Product};
+use crate::domain::keys::{cidr, sticky, Product};
 use crate::domain::roles::Permission;
 use crate::state::AppState;
 
@@ -30,6 +30,8 @@ pub struct KeyForm {
     cidr: String,
     #[serde(default)]
     server_id: String,
+    #[serde(default)]
+    sticky_tag: String,
 }
 
 fn refused(message: String) -> ConsoleError {
@@ -147,4 +149,27 @@ pub async fn remove_server(
     .await?
     .ok_or(ConsoleError::NotFound)?;
     Ok(to_key(&key.into_inner(), "server-removed"))
+}
+
+/// `POST /console/keys/{key}/sticky`: a KernelCare key's sticky tag (empty clears it).
+pub async fn sticky_tag(
+    state: web::Data<AppState>,
+    who: Console,
+    key: web::Path<String>,
+    form: web::Form<KeyForm>,
+) -> PageResult {
+    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageLicenses)?;
+    let today = state.clock.now().date_naive();
+    let tag = match form.sticky_tag.trim() {
+        "" => None,
+        text => Some(sticky::parse(text, today).map_err(|e| refused(e.to_string()))?),
+    };
+    let key = key.into_inner();
+    let shown = key.clone();
+    as_actor(&state, &who, reseller, move |c, actor| {
+        sticky::set(c, actor, &key, tag)
+    })
+    .await?
+    .ok_or(ConsoleError::NotFound)?;
+    Ok(to_key(&shown, "sticky"))
 }

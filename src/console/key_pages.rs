@@ -1,6 +1,8 @@
-//! The Keys pages (keys.md): a reseller's keys per product (KernelCare, Imunify) with use,
-//! note and IP ranges, one key with its servers; and the operator's view of every
-//! reseller's keys. The forms post to `key_actions`.
+//! The Keys pages (keys.md): a reseller's keys per product (KernelCare, Imunify, CloudLinux
+//! OS, ELS) with use, note, IP ranges and sticky tags, and the product's server groups; one
+//! key with its servers (their groups, and what KernelCare servers report); and the
+//! operator's view of every reseller's keys. The forms post to `key_actions` and
+//! `key_groups`.
 
 use std::collections::HashMap;
 
@@ -8,6 +10,7 @@ use actix_web::web;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::key_groups::{self, Groups};
 use super::page::{csrf_field, html_response, notice, shell, ConsoleError, PageResult, Section};
 use super::{dates, guard};
 use crate::auth::session::Console;
@@ -15,8 +18,9 @@ use crate::db;
 use crate::db::models::{ActivationKey, KeyServer};
 use crate::domain::catalogue::{all_types, enabled_types};
 use crate::domain::keys::manage::MAX_NOTE;
+use crate::domain::keys::monitoring::{self, Status};
 use crate::domain::keys::products::product_name;
-use crate::domain::keys::{self, servers, Product};
+use crate::domain::keys::{self, servers, sticky, Product};
 use crate::domain::resellers;
 use crate::domain::roles::Permission;
 use crate::error::DomainError;
@@ -37,6 +41,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "updated" => Some("Key updated."),
         "ranges" => Some("IP ranges saved."),
         "server-removed" => Some("Server removed; its slot is free."),
+        "sticky" => Some("Sticky tag saved."),
+        "group-created" => Some("Group created."),
+        "group-set" => Some("The server's group is saved."),
         _ => None,
     }
 }
@@ -97,13 +104,15 @@ fn product_title(names: &Names, type_id: i32) -> String {
         .unwrap_or_else(|| product_name(type_id).to_string())
 }
 
-/// The keys table; `owner` adds the reseller column (the operator's view).
+/// The keys table; `owner` adds the reseller column (the operator's view). KernelCare keys
+/// show their sticky tag.
 fn keys_table(
     found: &[ActivationKey],
     names: &Names,
     link: &str,
     owner: Option<&dyn Fn(i64) -> String>,
 ) -> Markup {
+    let sticky = found.iter().any(is_kernelcare);
     html! {
         @if found.is_empty() {
             p.empty { "No key of this product." }
@@ -114,6 +123,7 @@ fn keys_table(
                     @if owner.is_some() { th scope="col" { "Reseller" } }
                     th scope="col" { "Product" } th scope="col" { "Servers" } th scope="col" { "Note" }
                     th scope="col" { "IP ranges" } th scope="col" { "Created (UTC)" }
+                    @if sticky { th scope="col" { "Sticky tag" } }
                 } }
                 tbody {
                     @for k in found {
@@ -125,6 +135,7 @@ fn keys_table(
                             td data-label="Note" { (k.note) }
                             td data-label="IP ranges" { (k.cidrs.as_deref().unwrap_or("any")) }
                             td data-label="Created" { (dates::day(k.created_at)) }
+                            @if sticky { td data-label="Sticky tag" { (sticky_text(k)) } }
                         }
                     }
                 }
@@ -133,8 +144,17 @@ fn keys_table(
     }
 }
 
-/// `/console/keys?product=kcare|imunify`: the reseller's keys of one product and a form to
-/// make one.
+fn is_kernelcare(key: &ActivationKey) -> bool {
+    Product::of_type(key.type_id) == Some(Product::KernelCare)
+}
+
+fn sticky_text(key: &ActivationKey) -> String {
+    key.sticky_tag
+        .map_or_else(|| "none".to_string(), |d| d.to_string())
+}
+
+/// `/console/keys?product=kcare|imunify|cloudlinux|els`: the reseller's keys of one
+/// product, a form to make one, and the product's server groups.
 pub async fn list(
     state: web::Data<AppState>,
     who: Console,
@@ -143,14 +163,16 @@ pub async fn list(
     let reseller = guard::reseller_read(&who, Permission::ViewLicenses)?.clone();
     let product = product_of(&query.product);
     let id = reseller.id;
-    let (found, enabled, names) = db::run(&state.pool, move |c| {
+    let (found, enabled, names, groups) = db::run(&state.pool, move |c| {
         Ok((
             keys::manage::list(c, Some(id), Some(product))?,
             enabled_types(c, id)?,
             names_of(c)?,
+            key_groups::load(c, id, product)?,
         ))
     })
     .await?;
+    let may_group = reseller.blocked_reason.is_none() && who.role().may(Permission::ManageServers);
     // The create form only for a role that may make keys, on an account that may change.
     let creatable: Vec<(i32, String)> = enabled
         .into_iter()
@@ -179,6 +201,7 @@ pub async fn list(
                 button type="submit" { "Create key" }
             }
         }
+        (key_groups::section(&who, product, &groups, may_group))
     };
     Ok(html_response(shell(
         "Keys",
@@ -188,7 +211,26 @@ pub async fn list(
     )))
 }
 
-fn servers_table(rows: &[KeyServer], remove: Option<(&Console, &str)>) -> Markup {
+/// What a key's servers table shows besides the servers: the way to remove them, their
+/// groups (and the way to move them), and, for KernelCare, what they report.
+struct ServerColumns<'a> {
+    remove: Option<(&'a Console, &'a str)>,
+    groups: Option<(&'a Console, &'a str, &'a Groups, bool)>,
+    kernelcare: bool,
+    now: chrono::NaiveDateTime,
+}
+
+fn status_text(status: Status) -> &'static str {
+    match status {
+        Status::UpToDate => "up to date",
+        Status::OutOfDate => "out of date",
+        Status::Unsupported => "unsupported",
+        Status::Inactive => "inactive",
+    }
+}
+
+fn servers_table(rows: &[KeyServer], columns: &ServerColumns<'_>) -> Markup {
+    let remove = columns.remove;
     html! {
         @if rows.is_empty() {
             p.empty { "No server has registered with this key." }
@@ -197,6 +239,10 @@ fn servers_table(rows: &[KeyServer], remove: Option<(&Console, &str)>) -> Markup
                 thead { tr {
                     th scope="col" { "Server id" } th scope="col" { "IP" } th scope="col" { "Hostname" }
                     th scope="col" { "Registered (UTC)" } th scope="col" { "Last check-in (UTC)" }
+                    @if columns.kernelcare {
+                        th scope="col" { "Kernel" } th scope="col" { "Patch level" } th scope="col" { "Status" }
+                    }
+                    @if columns.groups.is_some() { th scope="col" { "Group" } }
                     @if remove.is_some() { th scope="col" { "Actions" } }
                 } }
                 tbody {
@@ -207,6 +253,17 @@ fn servers_table(rows: &[KeyServer], remove: Option<(&Console, &str)>) -> Markup
                             td data-label="Hostname" { (s.hostname.as_deref().unwrap_or("")) }
                             td data-label="Registered" { (dates::time(s.created_at)) }
                             td data-label="Last check-in" { (dates::time_or(s.last_checkin, "never")) }
+                            @if columns.kernelcare {
+                                td data-label="Kernel" { (s.kernel_id.as_deref().unwrap_or("")) }
+                                td data-label="Patch level" {
+                                    (s.patch_level.map(|l| l.to_string()).unwrap_or_default())
+                                    @if let Some(latest) = s.latest_patch_level { " of " (latest) }
+                                }
+                                td data-label="Status" { (status_text(monitoring::status(s, columns.now))) }
+                            }
+                            @if let Some((who, key, groups, may)) = columns.groups {
+                                td data-label="Group" { (key_groups::cell(who, key, (s.id, &s.server_id), groups, may)) }
+                            }
                             @if let Some((who, key)) = remove {
                                 td.actions {
                                     form method="post" action={"/console/keys/" (key) "/servers/remove"} {
@@ -234,26 +291,34 @@ pub async fn show(
     let reseller = guard::reseller_read(&who, Permission::ViewLicenses)?.clone();
     let key = key.into_inner();
     let id = reseller.id;
-    let (found, rows, names) = db::run(&state.pool, move |c| {
-        let found = keys::find_own(c, id, None, &key)?;
-        let rows = match &found {
-            Some(k) => servers::of_key(c, k.id)?,
-            None => Vec::new(),
+    let found = db::run(&state.pool, move |c| {
+        let Some(found) = keys::find_own(c, id, None, &key)? else {
+            return Ok(None);
         };
-        Ok((found, rows, names_of(c)?))
+        let rows = servers::of_key(c, found.id)?;
+        let product = Product::of_type(found.type_id).unwrap_or(Product::KernelCare);
+        let groups = key_groups::load(c, id, product)?;
+        Ok(Some((found, rows, names_of(c)?, groups)))
     })
     .await?;
-    let found = found.ok_or(ConsoleError::NotFound)?;
+    let (found, rows, names, groups) = found.ok_or(ConsoleError::NotFound)?;
     let k = &found.key_text;
     let active = reseller.blocked_reason.is_none();
     let manage_keys = active && who.role().may(Permission::ManageLicenses);
     let manage_servers = active && who.role().may(Permission::ManageServers);
+    let columns = ServerColumns {
+        remove: manage_servers.then_some((&who, k.as_str())),
+        groups: Some((&who, k.as_str(), &groups, manage_servers)),
+        kernelcare: is_kernelcare(&found),
+        now: state.clock.now().naive_utc(),
+    };
+    let today = state.clock.now().date_naive();
     let body = html! {
         (notice(notice_text(&query.notice)))
         (key_facts(&found, &names))
         h2 { "Servers" }
-        (servers_table(&rows, manage_servers.then_some((&who, k.as_str()))))
-        @if manage_keys { (key_settings(&who, &found)) }
+        (servers_table(&rows, &columns))
+        @if manage_keys { (key_settings(&who, &found, today)) }
     };
     Ok(html_response(shell(
         &format!("Key {k}"),
@@ -263,8 +328,10 @@ pub async fn show(
     )))
 }
 
-/// A key's settings forms: limit and note, IP ranges (KernelCare), and the way to delete it.
-fn key_settings(who: &Console, found: &ActivationKey) -> Markup {
+/// A key's settings forms: limit and note, IP ranges and sticky tag (KernelCare), and the
+/// way to delete it.
+fn key_settings(who: &Console, found: &ActivationKey, today: chrono::NaiveDate) -> Markup {
+    let last_day = today - chrono::Duration::days(1);
     let k = &found.key_text;
     html! {
         h2 { "Settings" }
@@ -282,6 +349,13 @@ fn key_settings(who: &Console, found: &ActivationKey) -> Markup {
                 label for="key-ranges" { "IP ranges servers may register from (CIDRs; empty = anywhere)" }
                 input #key-ranges name="cidr" size="40" value=(found.cidrs.as_deref().unwrap_or("")) placeholder="203.0.113.0/24 2001:db8::/32";
                 button type="submit" { "Save ranges" }
+            }
+            form.create method="post" action={"/console/keys/" (k) "/sticky"} {
+                (csrf_field(who))
+                label for="key-sticky" { "Sticky tag: servers take patches released before (empty = none)" }
+                input #key-sticky name="sticky_tag" type="date" min=(sticky::first_day()) max=(last_day)
+                    value=(found.sticky_tag.map(|d| d.to_string()).unwrap_or_default());
+                button type="submit" { "Save sticky tag" }
             }
         }
         @if !found.is_default {
@@ -333,6 +407,7 @@ fn key_facts(k: &ActivationKey, names: &Names) -> Markup {
             dt { "Servers" } dd { (use_of(k)) }
             dt { "Note" } dd { (k.note) }
             dt { "IP ranges" } dd { (k.cidrs.as_deref().unwrap_or("any address")) }
+            @if is_kernelcare(k) { dt { "Sticky tag" } dd { (sticky_text(k)) } }
             dt { "Created (UTC)" } dd { (dates::time(k.created_at)) }
         }
     }
@@ -390,7 +465,12 @@ pub async fn operator_show(
         p { "Reseller: " a href={"/console/operator/resellers/" (login)} { (login) } }
         (key_facts(&found, &names))
         h2 { "Servers" }
-        (servers_table(&rows, None))
+        (servers_table(&rows, &ServerColumns {
+            remove: None,
+            groups: None,
+            kernelcare: is_kernelcare(&found),
+            now: state.clock.now().naive_utc(),
+        }))
     };
     Ok(html_response(shell(
         &format!("Key {}", found.key_text),

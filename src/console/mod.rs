@@ -3,6 +3,7 @@
 //! CSRF token and role (`guard`) before any change, and call the domain, never the database.
 
 mod account;
+mod account_monitoring;
 mod account_reports;
 mod account_secrets;
 mod assets;
@@ -15,6 +16,7 @@ mod filter;
 mod form_pairs;
 mod guard;
 mod key_actions;
+mod key_groups;
 mod key_pages;
 mod license_actions;
 mod license_rows;
@@ -131,6 +133,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/keys/{key}/update", web::post().to(key_actions::update))
             .route("/keys/{key}/ranges", web::post().to(key_actions::ranges))
             .route(
+                "/keys/{key}/sticky",
+                web::post().to(key_actions::sticky_tag),
+            )
+            .route("/key-groups", web::post().to(key_groups::create))
+            .route("/key-groups/servers", web::post().to(key_groups::set))
+            .route(
                 "/keys/{key}/delete",
                 web::get().to(key_pages::confirm_delete),
             )
@@ -155,6 +163,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/account/allowlist", web::post().to(account::allowlist))
             .route("/account/legacy", web::post().to(account::legacy))
             .route("/account/reports", web::post().to(account::reports))
+            .route(
+                "/account/monitoring",
+                web::post().to(account_monitoring::rotate),
+            )
+            .route(
+                "/account/monitoring/revoke",
+                web::post().to(account_monitoring::revoke),
+            )
             .route("/account/users", web::post().to(account::add_user))
             .route(
                 "/account/users/remove",

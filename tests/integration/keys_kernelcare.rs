@@ -20,7 +20,7 @@ key_tests! {
         assert_eq!(
             listed[0],
             json!({"key": default_key, "enabled": true, "created": "2026-11-28T12:00+0000",
-                   "limit": 0, "note": "Default key", "servers": 0, "default": true})
+                   "limit": 0, "note": "Default key", "servers": 0, "default": true, "sticky_tag": null})
         );
 
         let key = ok(&r, "kcare/key/create", "limit=2&note=Client+One");
@@ -31,7 +31,7 @@ key_tests! {
         assert_eq!(
             *row,
             json!({"key": key, "enabled": true, "created": "2026-11-28T12:00+0000",
-                   "limit": 2, "note": "Client One", "servers": 0, "default": false})
+                   "limit": 2, "note": "Client One", "servers": 0, "default": false, "sticky_tag": null})
         );
         assert!(row["limit"].is_i64() && row["enabled"].is_boolean());
         // Without a limit, a key holds one server (ours).
@@ -60,8 +60,8 @@ key_tests! {
         assert_eq!(
             servers,
             json!([
-                {"server_id": first_id, "ip": "127.0.0.1", "created": "2026-11-28T12:00+0000", "last_checkin": null},
-                {"server_id": second_id, "ip": "127.0.0.1", "created": "2026-11-28T12:05+0000", "last_checkin": null},
+                {"server_id": first_id, "ip": "127.0.0.1", "created": "2026-11-28T12:00+0000", "last_checkin": null, "sticky_tag": null},
+                {"server_id": second_id, "ip": "127.0.0.1", "created": "2026-11-28T12:05+0000", "last_checkin": null, "sticky_tag": null},
             ])
         );
         // Check-in by server id.

@@ -35,6 +35,7 @@ mod import_cln;
 mod instances;
 mod isolation;
 mod kcare_monitoring;
+mod key_products_faces;
 mod keys_admin;
 mod keys_cli;
 mod keys_cloudlinux;

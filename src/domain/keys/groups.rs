@@ -259,6 +259,48 @@ pub fn remove(
     })
 }
 
+/// Moves the caller's server into the named group of its product, out of any other (None:
+/// into no group), in one transaction; Ok(false) when the server is not the caller's.
+pub fn set_group(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    server_id: &str,
+    name: Option<&str>,
+) -> Result<bool, DomainError> {
+    ensure_active(actor.reseller)?;
+    let me = actor.reseller.id;
+    with_retries(conn, |c| {
+        let found: Option<(KeyServer, i32)> = key_servers::table
+            .inner_join(activation_keys::table)
+            .filter(activation_keys::reseller_id.eq(me))
+            .filter(key_servers::server_id.eq(server_id))
+            .select((KeyServer::as_select(), activation_keys::type_id))
+            .first(c)
+            .optional()?;
+        let Some((server, type_id)) = found else {
+            return Ok(false);
+        };
+        diesel::delete(server_group_members::table.find(server.id)).execute(c)?;
+        if let Some(name) = name {
+            let group = find(c, me, name)?
+                .ok_or_else(|| DomainError::not_found(format!("Group {name} not found")))?;
+            if product_of(&group) != Product::of_type(type_id) {
+                return Err(DomainError::refused(format!(
+                    "Group {name} holds {} servers; server {server_id} is not one",
+                    group.product
+                )));
+            }
+            diesel::insert_into(server_group_members::table)
+                .values((
+                    server_group_members::server_row.eq(server.id),
+                    server_group_members::group_id.eq(group.id),
+                ))
+                .execute(c)?;
+        }
+        Ok(true)
+    })
+}
+
 /// Deletes the caller's group (its servers stay on their keys); false when there is none.
 pub fn delete(conn: &mut DbConnection, actor: &Actor<'_>, name: &str) -> Result<bool, DomainError> {
     ensure_active(actor.reseller)?;
