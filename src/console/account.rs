@@ -239,7 +239,7 @@ pub async fn rotate(
     .await
 }
 
-pub(super) fn redirect(notice: &str) -> HttpResponse {
+fn redirect(notice: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header(("location", format!("/console/account?notice={notice}")))
         .finish()
@@ -470,4 +470,31 @@ pub async fn reports(
         None => Ok(redirect("reports")),
         Some(typed) => page(&state, &who, None, None, Some(&typed)).await,
     }
+}
+
+/// A new KernelCare monitoring token (`account_monitoring`), shown once on this page.
+pub async fn monitoring_token(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<super::account_monitoring::MonitoringForm>,
+) -> PageResult {
+    let token = super::account_monitoring::make(&state, &who, &form).await?;
+    page(
+        &state,
+        &who,
+        Some("A new monitoring token was made; the old one no longer works."),
+        Some(("New monitoring token", &token)),
+        None,
+    )
+    .await
+}
+
+/// The KernelCare monitoring token ends.
+pub async fn revoke_monitoring_token(
+    state: web::Data<AppState>,
+    who: Console,
+    form: web::Form<super::account_monitoring::MonitoringForm>,
+) -> PageResult {
+    super::account_monitoring::end(&state, &who, &form).await?;
+    Ok(redirect("monitoring-revoked"))
 }

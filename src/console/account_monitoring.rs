@@ -2,11 +2,10 @@
 //! Nagios reseller form (keys.md), made or rotated (shown once) and revoked here, as the
 //! CLI and the admin API do it.
 
-use actix_web::web;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::page::{csrf_field, PageResult};
+use super::page::{csrf_field, ConsoleError};
 use super::{dates, guard};
 use crate::auth::session::Console;
 use crate::db;
@@ -19,7 +18,7 @@ use crate::state::AppState;
 pub async fn load(
     state: &AppState,
     reseller_id: i64,
-) -> Result<Option<chrono::NaiveDateTime>, super::page::ConsoleError> {
+) -> Result<Option<chrono::NaiveDateTime>, ConsoleError> {
     Ok(db::run(&state.pool, move |c| {
         monitoring_tokens::made_at(c, reseller_id)
     })
@@ -70,39 +69,32 @@ pub struct MonitoringForm {
     csrf: String,
 }
 
-/// `POST /console/account/monitoring`: a new token, shown once on the Account page.
-pub async fn rotate(
-    state: web::Data<AppState>,
-    who: Console,
-    form: web::Form<MonitoringForm>,
-) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageAccount)?.clone();
+/// A new token for the console user's reseller (`POST /console/account/monitoring`; the
+/// Account page shows it once).
+pub async fn make(
+    state: &AppState,
+    who: &Console,
+    form: &MonitoringForm,
+) -> Result<String, ConsoleError> {
+    let reseller = guard::reseller_write(who, &form.csrf, Permission::ManageAccount)?.clone();
     let (source, now) = (who.source(), state.clock.now().naive_utc());
-    let token = db::run(&state.pool, move |c| {
+    Ok(db::run(&state.pool, move |c| {
         let by = ChangedBy {
             source: &source,
             now,
         };
         monitoring_tokens::rotate(c, reseller.id, &by)
     })
-    .await?;
-    super::account::page(
-        &state,
-        &who,
-        Some("A new monitoring token was made; the old one no longer works."),
-        Some(("New monitoring token", &token)),
-        None,
-    )
-    .await
+    .await?)
 }
 
-/// `POST /console/account/monitoring/revoke`.
-pub async fn revoke(
-    state: web::Data<AppState>,
-    who: Console,
-    form: web::Form<MonitoringForm>,
-) -> PageResult {
-    let reseller = guard::reseller_write(&who, &form.csrf, Permission::ManageAccount)?.clone();
+/// Ends the reseller's token (`POST /console/account/monitoring/revoke`).
+pub async fn end(
+    state: &AppState,
+    who: &Console,
+    form: &MonitoringForm,
+) -> Result<(), ConsoleError> {
+    let reseller = guard::reseller_write(who, &form.csrf, Permission::ManageAccount)?.clone();
     let (source, now) = (who.source(), state.clock.now().naive_utc());
     db::run(&state.pool, move |c| {
         let by = ChangedBy {
@@ -112,5 +104,5 @@ pub async fn revoke(
         monitoring_tokens::revoke(c, reseller.id, &by)
     })
     .await?;
-    Ok(super::account::redirect("monitoring-revoked"))
+    Ok(())
 }

@@ -165,11 +165,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/account/reports", web::post().to(account::reports))
             .route(
                 "/account/monitoring",
-                web::post().to(account_monitoring::rotate),
+                web::post().to(account::monitoring_token),
             )
             .route(
                 "/account/monitoring/revoke",
-                web::post().to(account_monitoring::revoke),
+                web::post().to(account::revoke_monitoring_token),
             )
             .route("/account/users", web::post().to(account::add_user))
             .route(
