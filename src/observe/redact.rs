@@ -1,6 +1,8 @@
-//! What the access log must not print: the values of query parameters that are credentials.
-//! A reseller token is valid for minutes; an activation key or a key server's id is what a
-//! server registers or checks in with, for as long as it exists (docs/security.md).
+//! What the access log must not print: the values of query parameters that are credentials,
+//! and the credentials the KernelCare monitoring paths carry (the key in
+//! `/kcare/nagios/KEY`, the monitoring token in `/kcare/nagios-res/LOGIN/TOKEN`). A reseller
+//! token is valid for minutes; an activation key or a key server's id is what a server
+//! registers or checks in with, for as long as it exists (docs/security.md).
 
 /// Parameters whose values are replaced by `***`, compared as the server decodes them.
 pub const SECRET_PARAMS: [&str; 5] = ["token", "key", "server_id", "secret", "password"];
@@ -10,8 +12,9 @@ pub const SECRET_PARAMS: [&str; 5] = ["token", "key", "server_id", "secret", "pa
 /// is redacted too.
 pub fn redact_target(uri: &str) -> String {
     let Some((path, query)) = uri.split_once('?') else {
-        return uri.to_string();
+        return redact_path(uri);
     };
+    let path = redact_path(path);
     let query: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
@@ -20,6 +23,23 @@ pub fn redact_target(uri: &str) -> String {
         })
         .collect();
     format!("{path}?{}", query.join("&"))
+}
+
+/// The monitoring paths with their credential segment replaced by `***`.
+fn redact_path(path: &str) -> String {
+    for (marker, keep) in [("/kcare/nagios/", 0), ("/kcare/nagios-res/", 1)] {
+        if let Some(at) = path.find(marker) {
+            let (head, rest) = path.split_at(at + marker.len());
+            let kept: Vec<&str> = rest.split('/').take(keep).collect();
+            let mut out = format!("{head}{}", kept.join("/"));
+            if keep > 0 {
+                out.push('/');
+            }
+            out.push_str("***");
+            return out;
+        }
+    }
+    path.to_string()
 }
 
 fn is_secret(name: &str) -> bool {
@@ -58,6 +78,19 @@ mod tests {
             redact_target("/api/x?to%6Ben=a&t%6f%6B%65%6E=b"),
             "/api/x?to%6Ben=***&t%6f%6B%65%6E=***"
         );
+    }
+
+    #[test]
+    fn monitoring_paths_lose_their_credentials() {
+        assert_eq!(
+            redact_target("/clweb/api/kcare/nagios/WsTs821nSAtiastD"),
+            "/clweb/api/kcare/nagios/***"
+        );
+        assert_eq!(
+            redact_target("/api/kcare/nagios-res/acme/abcdefghijklmnop?x=1"),
+            "/api/kcare/nagios-res/acme/***?x=1"
+        );
+        assert_eq!(redact_target("/api/kcare/nagios-res/acme"), "/api/kcare/nagios-res/acme/***");
     }
 
     #[test]

@@ -79,3 +79,79 @@ in_the_browser! {
         assert!(op.body_text().contains("No server has registered with this key."));
     }
 }
+
+in_the_browser! {
+    fn key_products_sticky_tags_groups_and_monitoring(kind) {
+        let Some(srv) = console_server(kind, Options::default()) else { return };
+        srv.add_reseller("acme", &[16, 1002, 3]);
+        add_user(&srv, "ops@acme.example", Role::Full, Some("acme"));
+        let b = Browser::open(srv.addr);
+        b.log_in("ops@acme.example", PASSWORD);
+
+        // A KernelCare server that reports its kernel, behind on patches.
+        b.goto("/console/keys?product=kcare");
+        let key = b.texts("#keys tbody tr:first-child td:first-child code")[0].clone();
+        let registered = http::request(srv.addr, "GET", &format!("/api/kcare/register_server.json?key={key}&hostname=web1.acme.example"), &[], b"").json();
+        let server_id = registered["data"]["server_id"].as_str().unwrap().to_string();
+        let target = format!("/api/server/checkin.json?server_id={server_id}&kernel_id=4d1f0c&patch_level=9&latest_patch_level=12&kernel_supported=1");
+        assert_eq!(http::request(srv.addr, "GET", &target, &[], b"").json()["success"], true);
+
+        // A server group, and the server put in it from the key's page.
+        b.fill("#group-name", "front");
+        b.fill("#group-description", "Front-end servers");
+        b.click("form[action='/console/key-groups'] button");
+        assert_eq!(b.text(".notice"), "Group created.");
+        b.click("#keys tbody tr:first-child a.key");
+        assert_eq!(b.texts("#servers td[data-label='Status']"), ["out of date"]);
+        assert_eq!(b.texts("#servers td[data-label='Patch level']"), ["9 of 12"]);
+        b.select("#servers select[name=group]", "front");
+        b.click("#servers form[action='/console/key-groups/servers'] button");
+        assert_eq!(b.text(".notice"), "The server's group is saved.");
+        // The sticky tag, through the date field.
+        b.run("document.querySelector('#key-sticky').value = '2024-05-01'; return ''");
+        b.click("form[action$='/sticky'] button");
+        assert_eq!(b.text(".notice"), "Sticky tag saved.");
+        assert!(b.body_text().contains("Sticky tag\n2024-05-01"), "{}", b.body_text());
+        b.assert_accessible("Key with kernel reports and groups");
+        let (page, viewport) = b.widths_at_phone_size();
+        assert!(page <= viewport, "a KernelCare key's page is {page} px wide at a {viewport} px viewport");
+        b.screenshots(&format!("key-kernelcare-{kind:?}"));
+
+        b.goto("/console/keys?product=kcare");
+        assert_eq!(b.texts("#server-groups td[data-label='Servers']"), ["1"]);
+        assert_eq!(b.texts("#keys td[data-label='Sticky tag']"), ["2024-05-01"]);
+        b.assert_accessible("KernelCare keys with groups");
+        let (page, viewport) = b.widths_at_phone_size();
+        assert!(page <= viewport, "the keys page is {page} px wide at a {viewport} px viewport");
+        b.screenshots(&format!("keys-groups-{kind:?}"));
+
+        // CloudLinux OS and ELS keys have their tabs; a key is made from the form.
+        b.goto("/console/keys?product=cloudlinux");
+        assert_eq!(b.texts("#keys td:nth-child(2)"), ["CloudLinux OS Shared Pro"]);
+        b.fill("#key-limit", "1");
+        b.click("form.create[action='/console/keys'] button");
+        assert_eq!(b.text(".notice"), "Key created.");
+        let made = b.texts("#keys tbody tr:nth-child(2) td:first-child code")[0].clone();
+        assert!(made.split_once('-').is_some_and(|(_, hex)| hex.len() == 32), "{made}");
+        let full = http::request(srv.addr, "GET", &format!("/api/v2/cl/register_server.json?key={made}"), &[], b"").json();
+        assert_eq!(full["data"]["code"], 0, "{full}");
+        b.goto("/console/keys?product=cloudlinux");
+        assert!(b.text("#keys tbody tr:nth-child(2) td:nth-child(3)").contains("Maximum usage count of 1 reached"));
+        b.assert_accessible("CloudLinux OS keys");
+        b.screenshots(&format!("keys-cloudlinux-{kind:?}"));
+        b.goto("/console/keys?product=els");
+        assert_eq!(b.texts("#keys td:nth-child(2)"), ["ELS for CentOS 6"]);
+
+        // The Account page's monitoring token: made, shown once, and it reads.
+        b.goto("/console/account");
+        assert_eq!(b.text("#monitoring-state"), "No monitoring token yet.");
+        b.click("form[action='/console/account/monitoring'] button");
+        let token = b.text("#revealed");
+        let nagios = http::request(srv.addr, "GET", &format!("/clweb/api/kcare/nagios-res/acme/{token}"), &[], b"").text();
+        assert!(nagios.starts_with("1 machine is OUTOFDATE!|"), "{nagios}");
+        b.assert_accessible("Account with a monitoring token");
+        let (page, viewport) = b.widths_at_phone_size();
+        assert!(page <= viewport, "the account page is {page} px wide at a {viewport} px viewport");
+        b.screenshots(&format!("account-monitoring-{kind:?}"));
+    }
+}
