@@ -367,6 +367,8 @@ impl Job<'_> {
         let found = [
             ("KernelCare", account.kernelcare_keys(now).await),
             ("Imunify", account.imunify_keys(now).await),
+            ("CloudLinux OS", account.cloudlinux_keys(now).await),
+            ("ELS", account.els_keys(now).await),
         ];
         for (product, keys) in found {
             let keys: Vec<IncomingKey> = match keys {

@@ -90,7 +90,10 @@ mod tests {
             redact_target("/api/kcare/nagios-res/acme/abcdefghijklmnop?x=1"),
             "/api/kcare/nagios-res/acme/***?x=1"
         );
-        assert_eq!(redact_target("/api/kcare/nagios-res/acme"), "/api/kcare/nagios-res/acme/***");
+        assert_eq!(
+            redact_target("/api/kcare/nagios-res/acme"),
+            "/api/kcare/nagios-res/acme/***"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod reconcile;
 pub mod relay;
 pub mod settings;
 pub mod source;
+pub mod source_key_products;
 pub mod worker;
 
 pub use settings::{Relay, RelaySettings};

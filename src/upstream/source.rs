@@ -72,7 +72,7 @@ struct ImunifyServer {
 }
 
 /// A number CLN writes as a number or as a string.
-fn whole(value: Option<&Value>) -> i32 {
+pub(super) fn whole(value: Option<&Value>) -> i32 {
     match value {
         Some(Value::Number(n)) => n.as_i64().and_then(|n| i32::try_from(n).ok()).unwrap_or(0),
         Some(Value::String(s)) => s.trim().parse().unwrap_or(0),

@@ -241,7 +241,7 @@ crate::on_both_kinds! {
         for server in [&source, &cln] {
             server.clock.set(Utc::now());
         }
-        let account = source.add_reseller("cln", &[1, 16, 41]);
+        let account = source.add_reseller("cln", &[1, 16, 41, 3]);
         account.ok("register", "ip=12.0.0.1&type=1&els_allowed=true");
         account.ok("register", "ip=12.0.0.2&type=16");
         let kernelcare = account.ok("/api/kcare/key/create.json", "limit=5&note=web%20farm");
@@ -253,12 +253,20 @@ crate::on_both_kinds! {
         let imunify = account.ok("/api/im/key/create.json", "code=360_1&limit=3&note=im");
         let imunify = imunify["key"].as_str().unwrap().to_string();
         plain(source.addr, &format!("/api/im/register_server.json?key={imunify}&hostname=x"));
+        // A CloudLinux OS key (API v2) and an ELS key, one server each.
+        let target_v2 = format!("/api/v2/cl/keys?limit=4&productType=CL&note=os&token={}", account.token());
+        let cloudlinux = crate::common::http::request(source.addr, "POST", &target_v2, &[], b"").json();
+        let cloudlinux = cloudlinux["data"]["key"].as_str().unwrap().to_string();
+        plain(source.addr, &format!("/api/v2/cl/register_server.json?key={cloudlinux}&hostname=os1"));
+        let els = account.ok("/api/els/key/create.json", "productType=CELS&limit=2&note=legacy");
+        let els = els["key"].as_str().unwrap().to_string();
+        plain(source.addr, &format!("/api/els/register_server.json?key={els}&hostname=old1"));
         let source_servers: i64 = source.count("SELECT count(*) AS n FROM key_servers");
-        assert_eq!(source_servers, 3);
+        assert_eq!(source_servers, 5);
 
         // Type 16 is carried to the upstream `cln`, which does not hold 12.0.0.2 yet.
         let partner = cln.add_reseller("partner", &[16]);
-        target.add_reseller("acme", &[1, 16, 41]);
+        target.add_reseller("acme", &[1, 16, 41, 3]);
         ipls::domain::upstream::upstreams::add(
             &mut target.conn(),
             &ipls::domain::upstream::upstreams::NewUpstream {
@@ -278,7 +286,7 @@ crate::on_both_kinds! {
         let first = import(&target, &source, &[]).output().unwrap();
         assert_eq!(summary(&first, 0), "imported 2, already present 0, conflicts 0, failed 0");
         let text = String::from_utf8_lossy(&first.stdout).to_string();
-        assert!(text.contains("keys: imported 4, already present 0"), "two keys and the defaults: {text}");
+        assert!(text.contains("keys: imported 8, already present 0"), "four keys and the defaults: {text}");
         assert!(!text.contains("ELS"), "the source says every license's ELS setting: {text}");
         assert_eq!(target.count("SELECT count(*) AS n FROM ip_licenses WHERE ip = '12.0.0.1' AND els_allowed = true"), 1);
         // The routed license was registered at its upstream before it counted here.
@@ -293,12 +301,20 @@ crate::on_both_kinds! {
         assert_eq!(target.count(&format!(
             "SELECT count(*) AS n FROM key_servers s JOIN activation_keys k ON k.id = s.key_id \
              WHERE k.key_text = '{imunify}'")), 1);
+        // CloudLinux OS and ELS servers come with their key, address and hostname, and a new
+        // server id (those calls list servers by number).
+        for (key, limit, host) in [(&cloudlinux, 4, "os1"), (&els, 2, "old1")] {
+            assert_eq!(target.count(&format!(
+                "SELECT count(*) AS n FROM key_servers s JOIN activation_keys k ON k.id = s.key_id \
+                 WHERE k.key_text = '{key}' AND k.server_limit = {limit} AND k.servers = 1 \
+                 AND s.hostname = '{host}'")), 1, "{kind:?}: {key}");
+        }
         let same_ids = target.count("SELECT count(*) AS n FROM key_servers");
-        assert_eq!(same_ids, 3);
+        assert_eq!(same_ids, 5);
 
         let again = import(&target, &source, &[]).output().unwrap();
         assert_eq!(summary(&again, 0), "imported 0, already present 2, conflicts 0, failed 0");
-        assert!(String::from_utf8_lossy(&again.stdout).contains("keys: imported 0, already present 4"));
+        assert!(String::from_utf8_lossy(&again.stdout).contains("keys: imported 0, already present 8"));
 
         // Read from the upstream itself: what it holds of its types stays there, claimed.
         partner.ok("register", "ip=12.0.0.3&type=16");
