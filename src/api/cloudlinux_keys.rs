@@ -228,6 +228,8 @@ pub async fn sub_account_servers(
 /// `/api/v2/cl/register_server.json` (ours; no token): a server registers with a
 /// CloudLinux OS key, answered like `kcare/register_server.json`, with CLN's words when the
 /// key is full or unknown.
+#[utoipa::path(get, path = "/api/v2/cl/register_server.json", operation_id = "clRegisterServer", tag = "servers",
+    params(super::key_calls::RegisterServerParams), security(()), responses((status = 200, body = super::key_calls::RegisterServerData)))]
 pub async fn register_server(state: web::Data<AppState>, call: Call) -> ApiResult {
     key_calls::register_server(&state, call, Product::CloudLinux).await
 }

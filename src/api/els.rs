@@ -62,8 +62,9 @@ cln_params!(ServerIdParams {
 });
 
 /// A key's row: every value a string.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ElsKeyRow)]
 struct KeyRow {
     key: String,
     product_code: &'static str,
@@ -85,8 +86,9 @@ fn els_date(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ElsServerRow)]
 struct ServerRow {
     id: String,
     key: String,
@@ -106,7 +108,8 @@ fn server_row(server: KeyServer, key: &ActivationKey) -> ServerRow {
 }
 
 /// A removed server's row: `{"id","key","ip","hostname"}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ElsRemovedServer)]
 struct RemovedServer {
     id: String,
     key: String,
@@ -124,6 +127,8 @@ fn removed_row(server: KeyServer, key: &ActivationKey) -> RemovedServer {
 }
 
 /// `key/create.json`: the new key's row.
+#[utoipa::path(get, path = "/api/els/key/create.json", operation_id = "elsKeyCreate", tag = "keys",
+    params(CreateParams), responses((status = 200, body = KeyRow)))]
 pub async fn create(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let p: CreateParams = call.params()?;
@@ -138,6 +143,8 @@ pub async fn create(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
 }
 
 /// `key/update.json`: the key's row, updated.
+#[utoipa::path(get, path = "/api/els/key/update.json", operation_id = "elsKeyUpdate", tag = "keys",
+    params(UpdateParams), responses((status = 200, body = KeyRow)))]
 pub async fn update(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let p: UpdateParams = call.params()?;
@@ -155,13 +162,16 @@ pub async fn update(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
     Ok(success(key_row(updated)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ElsRemovedKey)]
 struct RemovedKey {
     key: String,
 }
 
 /// `key/remove.json`: the key with all its servers, `{"key"}`; or, with `id` and no `key`
 /// (the Go client's "remove server"), that server, answered with its row.
+#[utoipa::path(get, path = "/api/els/key/remove.json", operation_id = "elsKeyRemove", tag = "keys",
+    params(RemoveParams), responses((status = 200, body = RemovedKey)))]
 pub async fn remove(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let p: RemoveParams = call.params()?;
@@ -200,6 +210,8 @@ async fn remove_by_row(
 }
 
 /// `key/list.json`: the caller's ELS keys (of one product when `productType` is given).
+#[utoipa::path(get, path = "/api/els/key/list.json", operation_id = "elsKeyList", tag = "keys",
+    params(ListParams), responses((status = 200, body = Vec<KeyRow>)))]
 pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let wanted = call.params::<ListParams>()?.product_type.map(|c| c.0);
@@ -217,6 +229,8 @@ pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiR
 
 /// `srv/list.json`: the servers of the caller's ELS keys, the latest check-in first (those
 /// that never checked in last).
+#[utoipa::path(get, path = "/api/els/srv/list.json", operation_id = "elsServerList", tag = "keys",
+    params(ServerListParams), responses((status = 200, body = Vec<ServerRow>)))]
 pub async fn server_list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let p: ServerListParams = call.params()?;
@@ -237,6 +251,8 @@ pub async fn server_list(state: web::Data<AppState>, auth: Authenticated<Call>) 
 }
 
 /// `srv/remove.json`: the removed server's row.
+#[utoipa::path(get, path = "/api/els/srv/remove.json", operation_id = "elsServerRemove", tag = "keys",
+    params(ServerIdParams), responses((status = 200, body = RemovedServer)))]
 pub async fn server_remove(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let id = call.params::<ServerIdParams>()?.id.0;
@@ -245,6 +261,8 @@ pub async fn server_remove(state: web::Data<AppState>, auth: Authenticated<Call>
 
 /// `/api/els/register_server.json` (ours; no token): a server registers with an ELS key,
 /// answered like `kcare/register_server.json`.
+#[utoipa::path(get, path = "/api/els/register_server.json", operation_id = "elsRegisterServer", tag = "servers",
+    params(super::key_calls::RegisterServerParams), security(()), responses((status = 200, body = super::key_calls::RegisterServerData)))]
 pub async fn register_server(state: web::Data<AppState>, call: Call) -> ApiResult {
     key_calls::register_server(&state, call, Product::Els).await
 }

@@ -35,7 +35,8 @@ cln_params!(ServersParams {
     server_ids: FreeText = "server_ids",
 });
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GroupGroupRow)]
 struct GroupRow {
     name: String,
     description: String,
@@ -52,8 +53,9 @@ fn group_row(group: ServerGroup) -> GroupRow {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = GroupServerRow)]
 struct ServerRow {
     id: String,
     host_name: String,
@@ -79,6 +81,8 @@ fn group_not_found(name: &str) -> ApiError {
 }
 
 /// `create.json`: a new group of the caller's.
+#[utoipa::path(get, path = "/api/group/create.json", operation_id = "groupCreate", tag = "groups",
+    params(CreateParams), responses((status = 200, body = GroupRow)))]
 pub async fn create(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let p: CreateParams = call.params()?;
@@ -97,6 +101,8 @@ pub async fn create(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
 }
 
 /// `list.json`: the caller's groups, by name.
+#[utoipa::path(get, path = "/api/group/list.json", operation_id = "groupList", tag = "groups",
+    responses((status = 200, body = Vec<GroupRow>)))]
 pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let reseller = auth.reseller;
     let found = db::run(&state.pool, move |c| groups::list(c, reseller.id)).await?;
@@ -106,6 +112,8 @@ pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiR
 }
 
 /// `servers/list.json`: a group's servers.
+#[utoipa::path(get, path = "/api/group/servers/list.json", operation_id = "groupServers", tag = "groups",
+    params(NameParams), responses((status = 200, body = Vec<ServerRow>)))]
 pub async fn servers(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let name = call.params::<NameParams>()?.name.0;
@@ -124,11 +132,15 @@ pub async fn servers(state: web::Data<AppState>, auth: Authenticated<Call>) -> A
 }
 
 /// `servers/put.json`: the servers put in the group (all or none).
+#[utoipa::path(get, path = "/api/group/servers/put.json", operation_id = "groupServersPut", tag = "groups",
+    params(ServersParams), responses((status = 200, body = Vec<ServerRow>)))]
 pub async fn put(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     change(state, auth, true).await
 }
 
 /// `servers/remove.json`: the servers taken out of the group.
+#[utoipa::path(get, path = "/api/group/servers/remove.json", operation_id = "groupServersRemove", tag = "groups",
+    params(ServersParams), responses((status = 200, body = Vec<ServerRow>)))]
 pub async fn remove(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     change(state, auth, false).await
 }
@@ -158,12 +170,15 @@ async fn change(state: web::Data<AppState>, auth: Authenticated<Call>, put: bool
     )))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GroupDeletedGroup)]
 struct DeletedGroup {
     name: String,
 }
 
 /// `delete.json` (ours): the group goes; its servers stay on their keys.
+#[utoipa::path(get, path = "/api/group/delete.json", operation_id = "groupDelete", tag = "groups",
+    params(NameParams), responses((status = 200, body = DeletedGroup)))]
 pub async fn delete(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let name = call.params::<NameParams>()?.name.0;

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{Content, RefOr, Response, Schema};
 use utoipa::{Modify, OpenApi};
 
-use super::{imunify, kcare, lifecycle, params, rest, status, v2};
+use super::{cloudlinux_keys, els, groups, imunify, kcare, lifecycle, params, rest, status, v2};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,11 +31,15 @@ use super::{imunify, kcare, lifecycle, params, rest, status, v2};
         kcare::remove_server, kcare::register_server, kcare::unregister_server,
         imunify::create, imunify::update, imunify::remove, imunify::list, imunify::server_list,
         imunify::server_remove, imunify::server_convert, imunify::register_server,
+        els::create, els::update, els::remove, els::list, els::server_list, els::server_remove,
+        els::register_server, cloudlinux_keys::register_server,
+        groups::create, groups::list, groups::servers, groups::put, groups::remove, groups::delete,
     ),
     components(schemas(
         params::Ip, params::LicenseType, params::AllTypes, params::BoolText, params::IpList,
         params::MonthText, params::FreeText, params::ServerCount, params::ImunifyCode,
-        params::MayBeEmpty, params::NoteOrDescription,
+        params::MayBeEmpty, params::NoteOrDescription, params::ElsCode, params::ElsProductOrCode,
+        params::ServerNumber,
     )),
     modifiers(&Contract),
     security(("token" = [])),
