@@ -23,6 +23,7 @@ pub mod status;
 pub mod v2;
 pub mod views;
 pub mod xmlrpc;
+pub mod xmlrpc_activation;
 pub mod xmlrpc_call;
 
 use actix_web::http::StatusCode;

@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 
 use super::list_stream::{stream_licenses, ListFormat};
 use super::mutation::run_as;
+use super::xmlrpc_activation::{self, XmlRpcRequest};
 use super::xmlrpc_call::{answer_of, FaultAnswer, XmlRpcCall, CONTENT_TYPE};
 use crate::auth::{AuthError, Authenticated};
 use crate::db::{self, models::Reseller};
@@ -19,10 +20,18 @@ use crate::xmlrpc::{response, write_fault, write_value, Fault, FaultCode, Value}
 #[cfg(test)]
 use crate::xmlrpc::{RESPONSE_HEAD, RESPONSE_TAIL};
 
-/// The method call arrives parsed, its signature checked and its token verified.
-pub async fn endpoint(state: web::Data<AppState>, auth: Authenticated<XmlRpcCall>) -> HttpResponse {
-    let Authenticated { reseller, call } = auth;
-    match dispatch(&state, reseller, call).await {
+/// The method call arrives parsed, its signature checked and (but for the activation-key
+/// method, `xmlrpc_activation`) its token verified.
+pub async fn endpoint(state: web::Data<AppState>, request: XmlRpcRequest) -> HttpResponse {
+    let answer = match request {
+        XmlRpcRequest::Activation(call) => xmlrpc_activation::register(&state, call)
+            .await
+            .map(Answer::Value),
+        XmlRpcRequest::Reseller(Authenticated { reseller, call }) => {
+            dispatch(&state, reseller, call).await
+        }
+    };
+    match answer {
         Ok(Answer::Value(value)) => xml(StatusCode::OK, response(&value)),
         Ok(Answer::Response(response)) => response,
         Err(f) => actix_web::ResponseError::error_response(&FaultAnswer(f)),

@@ -19,8 +19,13 @@ use crate::xmlrpc::{parse_request, write_fault, Fault, FaultCode, Value};
 
 pub const CONTENT_TYPE: &str = "text/xml";
 
+/// The activation-key registration (keys.md, CloudLinux OS keys): no reseller token, the key
+/// is the credential.
+pub const ACTIVATION_METHOD: &str = "registration.new_system_activation_key";
+
 /// The methods ipls answers and the parameter counts each accepts.
-const SIGNATURES: [(&str, &[usize]); 4] = [
+const SIGNATURES: [(&str, &[usize]); 5] = [
+    (ACTIVATION_METHOD, &[1]),
     ("registration.license", &[3]),
     ("registration.remove_license", &[2, 3]),
     ("registration.is_licensed", &[2, 3]),
@@ -115,7 +120,8 @@ impl FromRequest for XmlRpcCall {
                 .map_err(|e| Fault::invalid(e.message()))?;
             let call = parse_request(&body)?;
             check_signature(&call.method, call.params.len())?;
-            if call.params.first().and_then(Value::as_str).is_none() {
+            let activation = call.method == ACTIVATION_METHOD;
+            if !activation && call.params.first().and_then(Value::as_str).is_none() {
                 return Err(Fault::invalid("parameter 1 must be a string").into());
             }
             Ok(XmlRpcCall {

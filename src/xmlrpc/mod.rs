@@ -43,6 +43,10 @@ pub enum FaultCode {
     NotAuthorized = 10,
     InvalidArguments = 30,
     InvalidIp = 40,
+    /// Spacewalk's "Could not find token" (an unknown or unusable activation key).
+    TokenNotFound = 60,
+    /// Spacewalk's "Too many systems registered using this registration token".
+    TokenFull = 61,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +63,8 @@ impl FaultCode {
             10 => FaultCode::NotAuthorized,
             30 => FaultCode::InvalidArguments,
             40 => FaultCode::InvalidIp,
+            60 => FaultCode::TokenNotFound,
+            61 => FaultCode::TokenFull,
             _ => FaultCode::Internal,
         }
     }

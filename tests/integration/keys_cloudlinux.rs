@@ -200,3 +200,69 @@ key_tests! {
         assert!(message.contains("limit"), "{kind:?}: {message}");
     }
 }
+
+/// Python's own XML-RPC client tests a key as a script would: the key as a string, then
+/// Spacewalk's struct with `token` and `profile_name`; a full key and an unknown key are
+/// Spacewalk's faults 61 and 60 with CLN's words.
+const PYTHON_ACTIVATION: &str = r#"
+import sys, xmlrpc.client
+url, key, unknown = sys.argv[1], sys.argv[2], sys.argv[3]
+proxy = xmlrpc.client.ServerProxy(url)
+first = proxy.registration.new_system_activation_key(key)
+assert isinstance(first, str) and len(first) == 16, first
+for argument, code, words in [
+    ({"token": key, "profile_name": "second"}, 61, "Maximum usage count of 1 reached"),
+    (unknown, 60, "Could not find token '%s'" % unknown),
+    (7, 30, "parameter 1"),
+]:
+    try:
+        proxy.registration.new_system_activation_key(argument)
+        raise SystemExit("expected a fault for %r" % (argument,))
+    except xmlrpc.client.Fault as fault:
+        assert (fault.faultCode, fault.faultString.startswith(words)) == (code, True), (fault.faultCode, fault.faultString)
+print(first)
+"#;
+
+fn python_activation(srv: &crate::common::TestServer, key: &str, unknown: &str) -> String {
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            PYTHON_ACTIVATION,
+            &format!("http://{}/clweb/xmlrpc", srv.addr),
+            key,
+            unknown,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+key_tests! {
+    fn xmlrpc_tests_a_key_with_spacewalks_faults(srv, kind) {
+        let r = srv.add_reseller("alice", &[1]);
+        let key = ok_with(&r, "POST", KEYS, "limit=1&productType=CL")["key"].as_str().unwrap().to_string();
+        let server_id = python_activation(&srv, &key, "9-ffffffffffffffffffffffffffffffff");
+        let servers = ok_with(&r, "GET", SERVERS, "");
+        assert_eq!(servers.as_array().unwrap().len(), 1, "{kind:?}: {servers}");
+        assert_eq!(server_count(&srv, &key), 1);
+        // The server it made checks in by its id like any key server.
+        let checked = plain(srv.addr, &format!("/api/server/checkin.json?server_id={server_id}"));
+        assert_eq!(checked["data"]["types"], json!([1]), "{checked}");
+        // Freed, the struct form registers with its profile name as the hostname.
+        ok_with(&r, "DELETE", SERVERS, &format!("id={}", servers[0]["id"]));
+        let body = format!(
+            "<?xml version=\"1.0\"?><methodCall><methodName>registration.new_system_activation_key</methodName>\
+             <params><param><value><struct><member><name>token</name><value><string>{key}</string></value></member>\
+             <member><name>profile_name</name><value><string>web2.example</string></value></member></struct></value></param></params></methodCall>"
+        );
+        let answer = http::request(srv.addr, "POST", "/clweb/xmlrpc", &[("Content-Type", "text/xml")], body.as_bytes()).text();
+        assert!(answer.contains("<string>") && !answer.contains("fault"), "{answer}");
+        assert_eq!(ok_with(&r, "GET", SERVERS, "")[0]["hostname"], "web2.example");
+    }
+}
