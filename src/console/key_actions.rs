@@ -162,7 +162,7 @@ pub async fn sticky_tag(
     let today = state.clock.now().date_naive();
     let tag = match form.sticky_tag.trim() {
         "" => None,
-        text => Some(sticky::parse(text, today).map_err(|e| refused(e.to_string()))?),
+        text => Some(sticky::parse(text, today).map_err(ConsoleError::from)?),
     };
     let key = key.into_inner();
     let shown = key.clone();

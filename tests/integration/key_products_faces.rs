@@ -65,7 +65,8 @@ key_tests! {
         let set = admin(&srv, &t, "PATCH", &path, Some(json!({"sticky_tag": "2025-01-15"})));
         assert_eq!(set["sticky_tag"], "2025-01-15");
         let bad = call(&srv, &t, "PATCH", &path, Some(json!({"sticky_tag": "2027-01-01", "note": "x"})));
-        problem(&bad, 400, "invalid-request");
+        assert_eq!(bad.status, 409, "{}", bad.text());
+        problem(&call(&srv, &t, "PATCH", &path, Some(json!({"sticky_tag": "soon"}))), 400, "invalid-request");
         assert_eq!(admin(&srv, &t, "GET", &path, None)["note"], "", "nothing changed");
         let refused = call(&srv, &t, "PATCH", &format!("/api/admin/v1/keys/{im_key}"), Some(json!({"sticky_tag": "2025-01-15", "note": "kept?"})));
         assert_eq!(refused.status, 409, "{}", refused.text());
@@ -88,7 +89,7 @@ key_tests! {
         let list = get(&srv, &s.cookie, "/console/keys?product=kcare").text();
         assert!(list.contains("data-label=\"Sticky tag\">2023-03-03<"), "{list}");
         let bad = post(&srv, &s.cookie, &format!("/console/keys/{key}/sticky"), &[("csrf", &s.csrf), ("sticky_tag", "2017-01-01")]);
-        assert_eq!(bad.status, 400, "{}", bad.text());
+        assert_eq!(bad.status, 409, "{}", bad.text());
         assert!(bad.text().contains("outside 2018-05-28"));
         post(&srv, &s.cookie, &format!("/console/keys/{key}/sticky"), &[("csrf", &s.csrf), ("sticky_tag", "")]);
         assert_eq!(admin(&srv, &t, "GET", &path, None)["sticky_tag"], serde_json::Value::Null);

@@ -9,8 +9,7 @@ use crate::on_both_backends;
 /// The history's license and key rows (the account's own creation aside).
 fn events(srv: &TestServer) -> Vec<(String, String, Option<i32>, Option<String>)> {
     license_events::table
-        // Not the accounts' creation, nor the default keys their products come with.
-        .filter(license_events::action.ne_all(["reseller_create", "key_create"]))
+        .filter(license_events::action.ne("reseller_create"))
         .order(license_events::id)
         .select((
             license_events::action,
@@ -44,7 +43,9 @@ on_both_backends! {
         assert_eq!(first, again, "same license, same created");
         let count: i64 = ip_licenses::table.count().get_result(&mut srv.conn()).unwrap();
         assert_eq!(count, 1);
-        assert_eq!(events(&srv).len(), 1, "an idempotent repeat records no new event");
+        // Beside the default CloudLinux OS key type 1 came with.
+        let licenses = events(&srv).into_iter().filter(|e| e.0 != "key_create").count();
+        assert_eq!(licenses, 1, "an idempotent repeat records no new event");
     }
 
     fn ipv6_is_stored_and_returned_canonical(srv) {

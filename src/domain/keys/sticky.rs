@@ -29,8 +29,10 @@ pub fn parse(text: &str, today: NaiveDate) -> Result<NaiveDate, DomainError> {
         ))
     })?;
     let last = today - Duration::days(1);
+    // A well-formed date outside the window is refused (409 in the admin API), not invalid:
+    // the window moves with the days, so no schema can say it.
     if day < first_day() || day > last {
-        return Err(DomainError::invalid(format!(
+        return Err(DomainError::refused(format!(
             "sticky tag {day} is outside {} to {last} (the day before today)",
             first_day()
         )));
