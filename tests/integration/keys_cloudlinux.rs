@@ -198,6 +198,11 @@ key_tests! {
         // And the IP license counts the key server: the second IP is refused.
         let message = r.refused("register", "ip=203.0.113.6&type=1");
         assert!(message.contains("limit"), "{kind:?}: {message}");
+        // Usage counts the key server's days as one more license of type 1, as the IP one's.
+        srv.clock.advance(chrono::Duration::days(2));
+        let usage = r.ok("/api/usage.json", "month=2026-11");
+        let row = usage["usage"].as_array().unwrap().iter().find(|u| u["type"] == 1).unwrap().clone();
+        assert_eq!((row["license_days"].clone(), row["peak"].clone()), (json!(6), json!(2)), "{kind:?}: {usage}");
     }
 }
 
