@@ -109,5 +109,5 @@ fn reads_only(method: &Method, path: &str) -> bool {
     if path.starts_with("/api/admin/") || path.starts_with("/console") {
         return get;
     }
-    api::reads_only(path)
+    api::reads_only(method, path)
 }

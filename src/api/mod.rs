@@ -82,7 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The calls of this face that only read (their database work takes the reads lane of
 /// connections, `db::lanes`); every other call is a write as far as the lanes go.
-const READS: [&str; 16] = [
+const READS: [&str; 20] = [
     "/api/ipl/availability.json",
     "/api/ipl/check.json",
     "/api/ipl/list.json",
@@ -91,6 +91,10 @@ const READS: [&str; 16] = [
     "/api/kcare/key/servers.json",
     "/api/im/key/list.json",
     "/api/im/srv/list.json",
+    "/api/els/key/list.json",
+    "/api/els/srv/list.json",
+    "/api/group/list.json",
+    "/api/group/servers/list.json",
     "/api/status.json",
     "/api/usage.json",
     "/api/v2/ip-license/licenses/types",
@@ -101,8 +105,26 @@ const READS: [&str; 16] = [
     "/readyz",
 ];
 
-pub fn reads_only(path: &str) -> bool {
+/// Reads whatever the method: the monitoring answers (their paths carry the key or token).
+const READ_PREFIXES: [&str; 5] = [
+    "/api/kcare/nagios/",
+    "/api/kcare/nagios-res/",
+    "/clweb/api/kcare/nagios/",
+    "/clweb/api/kcare/nagios-res/",
+    "/api/kcare/patchset.json",
+];
+
+/// API v2's CloudLinux OS addresses read on GET and write otherwise.
+const READ_ON_GET: [&str; 3] = [
+    "/api/v2/cl/keys",
+    "/api/v2/cl/servers",
+    "/api/v2/cl/sub-account/servers",
+];
+
+pub fn reads_only(method: &actix_web::http::Method, path: &str) -> bool {
     READS.contains(&path)
+        || READ_PREFIXES.iter().any(|p| path.starts_with(p))
+        || (method == actix_web::http::Method::GET && READ_ON_GET.contains(&path))
 }
 
 /// Activation keys (keys.md): KernelCare and Imunify.

@@ -36,15 +36,26 @@ fn register_at_once(
 
 key_tests! {
     fn one_server_for_a_key_of_one_under_twenty_registrations(srv, kind) {
-        let r = srv.add_reseller("alice", &[16, 41]);
-        for (product, params) in [("kcare", "kcare/key/create"), ("im", "im/key/create")] {
-            let created = ok(&r, params, "limit=1&code=360_1");
+        let r = srv.add_reseller("alice", &[16, 41, 3]);
+        for (product, params) in [("kcare", "kcare/key/create"), ("im", "im/key/create"), ("els", "els/key/create")] {
+            let created = ok(&r, params, "limit=1&code=360_1&productType=CELS");
             let key = created.as_str().or(created["key"].as_str()).unwrap().to_string();
             let codes = register_at_once(&[srv.addr], product, &key, 20);
             assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{kind:?} {product}: {codes:?}");
             assert!(codes.iter().all(|c| *c == 0 || *c == 3), "{codes:?}");
             assert_eq!(server_count(&srv, &key), 1, "{kind:?} {product}");
         }
+    }
+
+    fn a_cloudlinux_key_of_one_takes_one_of_twenty(srv, kind) {
+        let r = srv.add_reseller("alice", &[1]);
+        let target = format!("/api/v2/cl/keys?limit=1&productType=CL&token={}", r.token());
+        let created = crate::common::http::request(srv.addr, "POST", &target, &[], b"").json();
+        let key = created["data"]["key"].as_str().unwrap().to_string();
+        let codes = register_at_once(&[srv.addr], "v2/cl", &key, 20);
+        assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{kind:?}: {codes:?}");
+        assert!(codes.iter().all(|c| *c == 0 || *c == 3), "{codes:?}");
+        assert_eq!(server_count(&srv, &key), 1, "{kind:?}");
     }
 
     fn the_limit_holds_across_two_instances(srv, kind) {
