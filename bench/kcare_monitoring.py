@@ -67,7 +67,7 @@ def measure(url, pid):
 def bench_backend(backend, n, results):
     work = tempfile.mkdtemp(prefix="ipls-kcare-bench-")
     env = dict(os.environ, BENCH_DIR=work, IPLS_MASTER_KEY=secrets.token_hex(32), RUST_LOG="warn",
-               IPLS_CHECKIN_PER_MINUTE="1000000")
+               IPLS_CHECKIN_PER_MINUTE="100000")
     dbname = f"ipls_kcare_bench_{os.getpid()}"
     if backend == "postgres":
         bench.psql(bench.ADMIN, f"DROP DATABASE IF EXISTS {dbname}")
