@@ -176,10 +176,7 @@ pub async fn server_remove(state: web::Data<AppState>, auth: Authenticated<Call>
     let Authenticated { reseller, call } = auth;
     let id = call.params::<ServerIdParams>()?.id.0;
     let removed = run_as(&state, &call.peer, reseller, move |c, actor, _| {
-        let Some(server) = servers::find_row(c, id)? else {
-            return Ok(None);
-        };
-        servers::remove(c, PRODUCT, &server.server_id, &Remover::Reseller(actor))
+        servers::remove_by_row(c, PRODUCT, id, &Remover::Reseller(actor))
     })
     .await?
     .ok_or_else(|| ApiError::from(DomainError::not_found("Server not found")))?;

@@ -198,10 +198,7 @@ async fn remove_by_row(
     id: i64,
 ) -> ApiResult {
     let removed = run_as(state, &call.peer, reseller, move |c, actor, _| {
-        let Some(server) = servers::find_row(c, id)? else {
-            return Ok(None);
-        };
-        servers::remove(c, PRODUCT, &server.server_id, &Remover::Reseller(actor))
+        servers::remove_by_row(c, PRODUCT, id, &Remover::Reseller(actor))
     })
     .await?
     .ok_or_else(|| ApiError::from(DomainError::not_found("Server not found")))?;

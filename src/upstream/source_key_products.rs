@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -51,28 +52,92 @@ struct ElsServer {
     last_checkin: Option<String>,
 }
 
-fn server(
+/// A key as either product's list gives it.
+struct ListedKey {
+    key: String,
+    code: String,
+    limit: Option<Value>,
+    description: Option<String>,
+}
+
+/// A server as either product's list gives it.
+struct ListedServer {
+    key: String,
     ip: String,
     hostname: Option<String>,
     last_checkin: Option<chrono::NaiveDateTime>,
-    now: chrono::NaiveDateTime,
-) -> Result<IncomingServer, String> {
-    Ok(IncomingServer {
-        server_id: new_server_id().map_err(|e| e.to_string())?,
-        ip,
-        hostname: hostname.filter(|h| !h.is_empty()),
-        created: now,
-        last_checkin,
-    })
 }
 
-/// Servers grouped under their key's text.
-fn by_key(servers: Vec<(String, IncomingServer)>) -> HashMap<String, Vec<IncomingServer>> {
-    let mut grouped: HashMap<String, Vec<IncomingServer>> = HashMap::new();
-    for (key, server) in servers {
-        grouped.entry(key).or_default().push(server);
+impl From<CloudLinuxKey> for ListedKey {
+    fn from(k: CloudLinuxKey) -> Self {
+        Self {
+            key: k.key,
+            code: k.product_type,
+            limit: k.usage_limit,
+            description: k.description,
+        }
     }
-    grouped
+}
+
+impl From<ElsKey> for ListedKey {
+    fn from(k: ElsKey) -> Self {
+        Self {
+            key: k.key,
+            code: k.product_code,
+            limit: k.usage_limit,
+            description: k.description,
+        }
+    }
+}
+
+impl From<CloudLinuxServer> for ListedServer {
+    fn from(s: CloudLinuxServer) -> Self {
+        Self {
+            key: s.key,
+            ip: s.ip,
+            hostname: s.hostname,
+            last_checkin: None,
+        }
+    }
+}
+
+impl From<ElsServer> for ListedServer {
+    fn from(s: ElsServer) -> Self {
+        // The Go client's date: `2022-09-05 14:22:23.781372`.
+        let seen = s
+            .last_checkin
+            .as_deref()
+            .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f").ok());
+        Self {
+            key: s.key,
+            ip: s.ip,
+            hostname: s.hostname,
+            last_checkin: seen,
+        }
+    }
+}
+
+/// Where a product's keys and servers are listed, and which product it is.
+struct Listing {
+    product: Product,
+    keys: &'static str,
+    servers: &'static str,
+}
+
+const CLOUDLINUX: Listing = Listing {
+    product: Product::CloudLinux,
+    keys: "/api/v2/cl/keys",
+    servers: "/api/v2/cl/servers",
+};
+
+const ELS: Listing = Listing {
+    product: Product::Els,
+    keys: "/api/els/key/list.json",
+    servers: "/api/els/srv/list.json",
+};
+
+fn rows<T: DeserializeOwned>(path: &str, data: Value) -> Result<Vec<T>, String> {
+    serde_json::from_value(data).map_err(|e| format!("{path}: unexpected rows: {e}"))
 }
 
 impl Account {
@@ -82,40 +147,8 @@ impl Account {
         &self,
         now: chrono::NaiveDateTime,
     ) -> Option<Result<Vec<IncomingKey>, String>> {
-        let listed = self.call("/api/v2/cl/keys", &[]).await.ok()?;
-        Some(self.cloudlinux_read(listed, now).await)
-    }
-
-    async fn cloudlinux_read(
-        &self,
-        listed: Value,
-        now: chrono::NaiveDateTime,
-    ) -> Result<Vec<IncomingKey>, String> {
-        let keys: Vec<CloudLinuxKey> = serde_json::from_value(listed)
-            .map_err(|e| format!("v2 cl keys: unexpected rows: {e}"))?;
-        let servers = self
-            .call("/api/v2/cl/servers", &[])
+        self.keys_of::<CloudLinuxKey, CloudLinuxServer>(&CLOUDLINUX, now)
             .await
-            .map_err(|e| format!("v2 cl servers: {}", e.text()))?;
-        let servers: Vec<CloudLinuxServer> = serde_json::from_value(servers)
-            .map_err(|e| format!("v2 cl servers: unexpected rows: {e}"))?;
-        let mut grouped = by_key(
-            servers
-                .into_iter()
-                .map(|s| Ok((s.key, server(s.ip, s.hostname, None, now)?)))
-                .collect::<Result<_, String>>()?,
-        );
-        Ok(keys
-            .into_iter()
-            .map(|k| IncomingKey {
-                type_id: code_type(Product::CloudLinux, &k.product_type).unwrap_or(0),
-                limit: whole(k.usage_limit.as_ref()),
-                note: k.description.unwrap_or_default(),
-                created: now,
-                servers: grouped.remove(&k.key).unwrap_or_default(),
-                key_text: k.key,
-            })
-            .collect())
     }
 
     /// The account's ELS keys with their servers; None when the service does not answer
@@ -124,43 +157,62 @@ impl Account {
         &self,
         now: chrono::NaiveDateTime,
     ) -> Option<Result<Vec<IncomingKey>, String>> {
-        let listed = self.call("/api/els/key/list.json", &[]).await.ok()?;
-        Some(self.els_read(listed, now).await)
+        self.keys_of::<ElsKey, ElsServer>(&ELS, now).await
     }
 
-    async fn els_read(
+    async fn keys_of<K, S>(
         &self,
+        listing: &Listing,
+        now: chrono::NaiveDateTime,
+    ) -> Option<Result<Vec<IncomingKey>, String>>
+    where
+        K: DeserializeOwned + Into<ListedKey>,
+        S: DeserializeOwned + Into<ListedServer>,
+    {
+        let listed = self.call(listing.keys, &[]).await.ok()?;
+        Some(self.read::<K, S>(listing, listed, now).await)
+    }
+
+    async fn read<K, S>(
+        &self,
+        listing: &Listing,
         listed: Value,
         now: chrono::NaiveDateTime,
-    ) -> Result<Vec<IncomingKey>, String> {
-        let keys: Vec<ElsKey> = serde_json::from_value(listed)
-            .map_err(|e| format!("els key/list.json: unexpected rows: {e}"))?;
+    ) -> Result<Vec<IncomingKey>, String>
+    where
+        K: DeserializeOwned + Into<ListedKey>,
+        S: DeserializeOwned + Into<ListedServer>,
+    {
+        let keys: Vec<K> = rows(listing.keys, listed)?;
         let servers = self
-            .call("/api/els/srv/list.json", &[])
+            .call(listing.servers, &[])
             .await
-            .map_err(|e| format!("els srv/list.json: {}", e.text()))?;
-        let servers: Vec<ElsServer> = serde_json::from_value(servers)
-            .map_err(|e| format!("els srv/list.json: unexpected rows: {e}"))?;
-        let mut grouped = by_key(
-            servers
-                .into_iter()
-                .map(|s| {
-                    let seen = s.last_checkin.as_deref().and_then(|t| {
-                        chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f").ok()
-                    });
-                    Ok((s.key, server(s.ip, s.hostname, seen, now)?))
-                })
-                .collect::<Result<_, String>>()?,
-        );
+            .map_err(|e| format!("{}: {}", listing.servers, e.text()))?;
+        let servers: Vec<S> = rows(listing.servers, servers)?;
+        let mut grouped: HashMap<String, Vec<IncomingServer>> = HashMap::new();
+        for listed in servers {
+            let s: ListedServer = listed.into();
+            let server = IncomingServer {
+                server_id: new_server_id().map_err(|e| e.to_string())?,
+                ip: s.ip,
+                hostname: s.hostname.filter(|h| !h.is_empty()),
+                created: now,
+                last_checkin: s.last_checkin,
+            };
+            grouped.entry(s.key).or_default().push(server);
+        }
         Ok(keys
             .into_iter()
-            .map(|k| IncomingKey {
-                type_id: code_type(Product::Els, &k.product_code).unwrap_or(0),
-                limit: whole(k.usage_limit.as_ref()),
-                note: k.description.unwrap_or_default(),
-                created: now,
-                servers: grouped.remove(&k.key).unwrap_or_default(),
-                key_text: k.key,
+            .map(|k| {
+                let k: ListedKey = k.into();
+                IncomingKey {
+                    type_id: code_type(listing.product, &k.code).unwrap_or(0),
+                    limit: whole(k.limit.as_ref()),
+                    note: k.description.unwrap_or_default(),
+                    created: now,
+                    servers: grouped.remove(&k.key).unwrap_or_default(),
+                    key_text: k.key,
+                }
             })
             .collect())
     }

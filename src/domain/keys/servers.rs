@@ -151,6 +151,20 @@ pub fn remove(
     })
 }
 
+/// Removes a server named by its number (the `id` CloudLinux OS and ELS answers show), as
+/// `remove` does.
+pub fn remove_by_row(
+    conn: &mut DbConnection,
+    product: Option<Product>,
+    row: i64,
+    remover: &Remover<'_>,
+) -> Result<Option<(KeyServer, ActivationKey)>, DomainError> {
+    match find_row(conn, row)? {
+        Some(server) => remove(conn, product, &server.server_id, remover),
+        None => Ok(None),
+    }
+}
+
 /// Deletes the server's row and frees its slot on the key, both as read (or Conflict).
 fn detach(
     conn: &mut DbConnection,
