@@ -92,7 +92,7 @@ impl Product {
         }
     }
 
-    /// The product's slug in console addresses and the server groups' `type`.
+    /// The product's slug in console addresses (`/console/keys?product=`).
     pub fn slug(self) -> &'static str {
         match self {
             Product::KernelCare => "kcare",
