@@ -21,7 +21,8 @@ use crate::domain::keys::{Product, KEY_NOT_FOUND};
 use crate::error::DomainError;
 use crate::state::AppState;
 
-const PRODUCT: Option<Product> = Some(Product::CloudLinux);
+const CLOUDLINUX: Product = Product::CloudLinux;
+const PRODUCT: Option<Product> = Some(CLOUDLINUX);
 
 cln_params!(CreateParams {
     /// Servers the key may hold; 0 = unlimited.
@@ -141,30 +142,26 @@ pub async fn delete(state: web::Data<AppState>, auth: Authenticated<Call>) -> Ap
 /// `GET /api/v2/cl/keys`: the caller's keys of the product (of all four when absent).
 pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let wanted = call.params::<ListParams>()?.product_type.map(|c| c.0);
+    let types = CLOUDLINUX.types_or(call.params::<ListParams>()?.product_type.map(|c| c.0));
     let keys = db::run(&state.pool, move |c| {
-        manage::list(c, Some(reseller.id), PRODUCT)
+        manage::list_of_types(c, reseller.id, &types)
     })
     .await?;
-    let rows: Vec<KeyObject> = keys
-        .into_iter()
-        .filter(|k| wanted.is_none_or(|t| t == k.type_id))
-        .map(key_object)
-        .collect();
-    Ok(success(rows))
+    Ok(success(
+        keys.into_iter().map(key_object).collect::<Vec<_>>(),
+    ))
 }
 
 /// `GET /api/v2/cl/servers`: the servers of the caller's keys of the product.
 pub async fn server_list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let wanted = call.params::<ListParams>()?.product_type.map(|c| c.0);
+    let types = CLOUDLINUX.types_or(call.params::<ListParams>()?.product_type.map(|c| c.0));
     let rows = db::run(&state.pool, move |c| {
-        servers::of_reseller(c, reseller.id, Product::CloudLinux)
+        servers::of_reseller(c, reseller.id, &types)
     })
     .await?;
     let rows: Vec<ServerObject> = rows
         .into_iter()
-        .filter(|(_, key)| wanted.is_none_or(|t| t == key.type_id))
         .map(|(server, key)| server_object(server, &key))
         .collect();
     Ok(success(rows))
@@ -205,7 +202,7 @@ pub async fn sub_account_servers(
     let reseller = auth.reseller;
     let login = reseller.login.clone();
     let rows = db::run(&state.pool, move |c| {
-        servers::of_reseller(c, reseller.id, Product::CloudLinux)
+        servers::of_reseller(c, reseller.id, &CLOUDLINUX.types())
     })
     .await?;
     let rows: Vec<SubAccountServer> = rows

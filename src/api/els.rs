@@ -211,17 +211,12 @@ async fn remove_by_row(
     params(ListParams), responses((status = 200, body = Vec<KeyRow>)))]
 pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
-    let wanted = call.params::<ListParams>()?.product_type.map(|c| c.0);
+    let types = Product::Els.types_or(call.params::<ListParams>()?.product_type.map(|c| c.0));
     let keys = db::run(&state.pool, move |c| {
-        manage::list(c, Some(reseller.id), PRODUCT)
+        manage::list_of_types(c, reseller.id, &types)
     })
     .await?;
-    let rows: Vec<KeyRow> = keys
-        .into_iter()
-        .filter(|k| wanted.is_none_or(|t| t == k.type_id))
-        .map(key_row)
-        .collect();
-    Ok(success(rows))
+    Ok(success(keys.into_iter().map(key_row).collect::<Vec<_>>()))
 }
 
 /// `srv/list.json`: the servers of the caller's ELS keys, the latest check-in first (those
@@ -231,14 +226,13 @@ pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiR
 pub async fn server_list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let p: ServerListParams = call.params()?;
-    let (wanted, key) = (p.product_type.map(|c| c.0), p.key.map(|k| k.0));
+    let types = Product::Els.types_or(p.product_type.map(|c| c.0));
+    let key = p.key.map(|k| k.0);
     let mut rows = db::run(&state.pool, move |c| {
-        servers::of_reseller(c, reseller.id, Product::Els)
+        servers::of_reseller(c, reseller.id, &types)
     })
     .await?;
-    rows.retain(|(_, k)| {
-        wanted.is_none_or(|t| t == k.type_id) && key.as_ref().is_none_or(|text| *text == k.key_text)
-    });
+    rows.retain(|(_, k)| key.as_ref().is_none_or(|text| *text == k.key_text));
     rows.sort_by_key(|(s, _)| std::cmp::Reverse(s.last_checkin));
     let rows: Vec<ServerRow> = rows
         .into_iter()

@@ -119,15 +119,10 @@ pub async fn servers(state: web::Data<AppState>, auth: Authenticated<Call>) -> A
     let name = call.params::<NameParams>()?.name.0;
     let shown = name.clone();
     let found = db::run(&state.pool, move |c| {
-        let Some(group) = groups::find(c, reseller.id, &name)? else {
-            return Ok(None);
-        };
-        let product = groups::product(&group);
-        Ok(Some((groups::servers(c, &group)?, product)))
+        groups::servers_named(c, reseller.id, &name)
     })
     .await?;
     let (servers, product) = found.ok_or_else(|| group_not_found(&shown))?;
-    let product = product.unwrap_or(Product::Imunify);
     Ok(success(server_rows(servers, product)))
 }
 
@@ -152,22 +147,15 @@ async fn change(state: web::Data<AppState>, auth: Authenticated<Call>, put: bool
     let name = p.name.0;
     let shown = name.clone();
     let changed = run_as(&state, &call.peer, reseller, move |c, actor, _| {
-        let servers = if put {
-            groups::put(c, actor, &name, &ids)?
+        if put {
+            groups::put(c, actor, &name, &ids)
         } else {
-            groups::remove(c, actor, &name, &ids)?
-        };
-        let product = groups::find(c, actor.reseller.id, &name)?
-            .as_ref()
-            .and_then(groups::product);
-        Ok(servers.map(|s| (s, product)))
+            groups::remove(c, actor, &name, &ids)
+        }
     })
     .await?;
     let (servers, product) = changed.ok_or_else(|| group_not_found(&shown))?;
-    Ok(success(server_rows(
-        servers,
-        product.unwrap_or(Product::Imunify),
-    )))
+    Ok(success(server_rows(servers, product)))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -120,12 +120,13 @@ pub async fn list(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiR
 pub async fn key_servers(state: web::Data<AppState>, auth: Authenticated<Call>) -> ApiResult {
     let Authenticated { reseller, call } = auth;
     let key = call.params::<KeyParams>()?.key.0;
-    let found = db::run(&state.pool, move |c| {
-        let tag = keys::find_own(c, reseller.id, PRODUCT, &key)?.and_then(|k| k.sticky_tag);
-        Ok((servers::list(c, reseller.id, PRODUCT, &key)?, tag))
+    let (found, tag) = db::run(&state.pool, move |c| {
+        Ok(match keys::find_own(c, reseller.id, PRODUCT, &key)? {
+            Some(own) => (servers::of_key(c, own.id)?, own.sticky_tag),
+            None => (Vec::new(), None),
+        })
     })
     .await?;
-    let (found, tag) = found;
     Ok(success(
         found
             .iter()

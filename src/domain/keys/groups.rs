@@ -112,6 +112,18 @@ pub fn servers(
         .load(conn)?)
 }
 
+/// The servers of the reseller's group named `name`, with its product (None: no such group).
+pub fn servers_named(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    name: &str,
+) -> Result<Option<Changed>, DomainError> {
+    let Some((group, product)) = own_group(conn, reseller_id, name)? else {
+        return Ok(None);
+    };
+    Ok(Some((servers(conn, &group)?, product)))
+}
+
 /// The group each of the reseller's servers is in: server row → group name.
 pub fn membership(
     conn: &mut DbConnection,
@@ -167,6 +179,23 @@ pub fn split_ids(text: &str) -> Result<Vec<String>, DomainError> {
     Ok(ids)
 }
 
+/// The caller's group by its name, with its product (None: no such group).
+fn own_group(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    name: &str,
+) -> Result<Option<(ServerGroup, Product)>, DomainError> {
+    let Some(group) = find(conn, reseller_id, name)? else {
+        return Ok(None);
+    };
+    let product = product_of(&group)
+        .ok_or_else(|| DomainError::Internal(format!("group {} has no product", group.name)))?;
+    Ok(Some((group, product)))
+}
+
+/// A group's servers as `put` and `remove` answer them, with the group's product.
+pub type Changed = (Vec<KeyServer>, Product);
+
 /// Puts the caller's servers into its group, all or none: a server that is not the
 /// caller's, not of the group's product, or in another group refuses the whole call. A
 /// server already in this group stays (and is answered again).
@@ -175,15 +204,13 @@ pub fn put(
     actor: &Actor<'_>,
     name: &str,
     ids: &[String],
-) -> Result<Option<Vec<KeyServer>>, DomainError> {
+) -> Result<Option<Changed>, DomainError> {
     ensure_active(actor.reseller)?;
     let me = actor.reseller.id;
     with_retries(conn, |c| {
-        let Some(group) = find(c, me, name)? else {
+        let Some((group, product)) = own_group(c, me, name)? else {
             return Ok(None);
         };
-        let product = product_of(&group)
-            .ok_or_else(|| DomainError::Internal(format!("group {} has no product", group.name)))?;
         let mut added = Vec::new();
         for id in ids {
             let server = own_server(c, me, product, id)?.ok_or_else(|| {
@@ -222,7 +249,7 @@ pub fn put(
             }
             added.push(server);
         }
-        Ok(Some(added))
+        Ok(Some((added, product)))
     })
 }
 
@@ -233,15 +260,12 @@ pub fn remove(
     actor: &Actor<'_>,
     name: &str,
     ids: &[String],
-) -> Result<Option<Vec<KeyServer>>, DomainError> {
+) -> Result<Option<Changed>, DomainError> {
     ensure_active(actor.reseller)?;
     let me = actor.reseller.id;
     with_retries(conn, |c| {
-        let Some(group) = find(c, me, name)? else {
+        let Some((group, product)) = own_group(c, me, name)? else {
             return Ok(None);
-        };
-        let Some(product) = product_of(&group) else {
-            return Ok(Some(Vec::new()));
         };
         let mut removed = Vec::new();
         for id in ids {
@@ -255,7 +279,7 @@ pub fn remove(
                 removed.push(server);
             }
         }
-        Ok(Some(removed))
+        Ok(Some((removed, product)))
     })
 }
 
@@ -282,9 +306,9 @@ pub fn set_group(
         };
         diesel::delete(server_group_members::table.find(server.id)).execute(c)?;
         if let Some(name) = name {
-            let group = find(c, me, name)?
+            let (group, product) = own_group(c, me, name)?
                 .ok_or_else(|| DomainError::not_found(format!("Group {name} not found")))?;
-            if product_of(&group) != Product::of_type(type_id) {
+            if Some(product) != Product::of_type(type_id) {
                 return Err(DomainError::refused(format!(
                     "Group {name} holds {} servers; server {server_id} is not one",
                     group.product
@@ -315,9 +339,4 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor<'_>, name: &str) -> Result<
         .execute(c)?;
         Ok(diesel::delete(server_groups::table.find(group.id)).execute(c)? > 0)
     })
-}
-
-/// The product of a group, for the answers.
-pub fn product(group: &ServerGroup) -> Option<Product> {
-    product_of(group)
 }

@@ -200,6 +200,20 @@ pub fn list(
     Ok(query.load(conn)?)
 }
 
+/// The reseller's keys of the given types, oldest first.
+pub fn list_of_types(
+    conn: &mut DbConnection,
+    reseller_id: i64,
+    types: &[i32],
+) -> Result<Vec<ActivationKey>, DomainError> {
+    Ok(activation_keys::table
+        .filter(activation_keys::reseller_id.eq(reseller_id))
+        .filter(activation_keys::type_id.eq_any(types))
+        .select(ActivationKey::as_select())
+        .order(activation_keys::id)
+        .load(conn)?)
+}
+
 /// Deletes the caller's key and its servers; Ok(None) when the caller has no such key.
 /// The default key is refused.
 pub fn delete(

@@ -83,6 +83,11 @@ impl Product {
         self.codes().iter().map(|(_, t)| *t).collect()
     }
 
+    /// The types a listing covers: the one a `productType` named, or all of the product's.
+    pub fn types_or(self, only: Option<i32>) -> Vec<i32> {
+        only.map_or_else(|| self.types(), |t| vec![t])
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Product::KernelCare => "KernelCare",

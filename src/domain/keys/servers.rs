@@ -47,16 +47,16 @@ pub fn find_row(conn: &mut DbConnection, id: i64) -> Result<Option<KeyServer>, D
         .optional()?)
 }
 
-/// Every server on the reseller's keys of `product`, with its key, oldest first.
+/// Every server on the reseller's keys of the given types, with its key, oldest first.
 pub fn of_reseller(
     conn: &mut DbConnection,
     reseller_id: i64,
-    product: Product,
+    types: &[i32],
 ) -> Result<Vec<(KeyServer, ActivationKey)>, DomainError> {
     Ok(key_servers::table
         .inner_join(activation_keys::table)
         .filter(activation_keys::reseller_id.eq(reseller_id))
-        .filter(activation_keys::type_id.eq_any(product.types()))
+        .filter(activation_keys::type_id.eq_any(types))
         .order(key_servers::id)
         .select((KeyServer::as_select(), ActivationKey::as_select()))
         .load(conn)?)
